@@ -1,0 +1,1 @@
+//! CF-1.8 netCDF time series.

@@ -1,0 +1,1 @@
+//! Crop, resample and reproject through GDAL.

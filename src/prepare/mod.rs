@@ -1,0 +1,1 @@
+//! The model-grid build (`haihe prepare`).
