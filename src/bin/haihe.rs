@@ -1,1 +1,151 @@
-fn main() {}
+//! `haihe`: the command line of haihe-resilience. Parses, calls the library, reports.
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Flood, earthquake and lifeline risk for the 北三河, 永定河 and 大清河 river systems,
+/// scored per resilient spatial group. Elevations and depths in m, areas in km²,
+/// discharges in m³/s, rain in mm, PGA in g. Model grids: EPSG:32650 (UTM 50N).
+#[derive(Parser)]
+#[command(name = "haihe", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build the model grids in rasters/model/ from the data in rasters/source/:
+    /// conditioned DEM, drainage (filled, flow_dir, flow_acc in km², streams, HAND in m),
+    /// river systems, counties, population, land cover and spatial groups.
+    Prepare {
+        /// Build configuration.
+        #[arg(long, default_value = "models/prepare.toml")]
+        config: PathBuf,
+        /// Output folder.
+        #[arg(long, default_value = "rasters/model")]
+        out: PathBuf,
+        /// Cell size in metres (default 1000, from the configuration).
+        #[arg(long, value_name = "METRES")]
+        resolution: Option<f64>,
+        /// A finer DEM: one or more GDAL rasters (GeoTIFF, SRTM .hgt, ASCII grid,
+        /// netCDF subdataset), mosaicked and cropped to the domain. Elevations in m.
+        #[arg(long, value_name = "FILE", num_args = 1..)]
+        dem: Option<Vec<PathBuf>>,
+    },
+    /// Print a raster's size, CRS, extent, cell size, no-data and statistics.
+    Info {
+        /// Any GDAL raster.
+        raster: PathBuf,
+    },
+    /// Upstream area (km²) at a point, from rasters/model/flow_acc.tif.
+    Catchment {
+        /// Longitude, degrees east (WGS 84).
+        #[arg(long, allow_hyphen_values = true)]
+        lon: f64,
+        /// Latitude, degrees north (WGS 84).
+        #[arg(long, allow_hyphen_values = true)]
+        lat: f64,
+        /// Snap to the river cell within this many cells whose upstream area best
+        /// matches --area (or the largest, without --area).
+        #[arg(long, default_value_t = 0, value_name = "CELLS")]
+        snap: usize,
+        /// Published catchment area to snap to and compare with, km².
+        #[arg(long, value_name = "KM2")]
+        area: Option<f64>,
+        /// Flow-accumulation raster (km²).
+        #[arg(long, default_value = "rasters/model/flow_acc.tif")]
+        flow_acc: PathBuf,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Err(e) = run(cli) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let start = Instant::now();
+    match cli.command {
+        Command::Prepare {
+            config,
+            out,
+            resolution,
+            dem,
+        } => {
+            let root = config
+                .canonicalize()
+                .with_context(|| format!("{}: configuration not found; run from the project root or pass --config", config.display()))?
+                .parent()
+                .and_then(|p| p.parent())
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("."));
+            if let Some(r) = resolution {
+                anyhow::ensure!(r > 0.0 && r.is_finite(), "--resolution must be a positive number of metres, got {r}");
+            }
+            let opts = haihe::prepare::PrepareOptions {
+                config: config.clone(),
+                root,
+                out_dir: out.clone(),
+                resolution_m: resolution,
+                dem,
+            };
+            println!("haihe prepare: reading {}", config.display());
+            let report = haihe::prepare::run(&opts)?;
+            for line in &report.log {
+                println!("  {line}");
+            }
+            println!("catchment areas (km²):");
+            println!("  {:<16} {:>10} {:>10} {:>10} {:>8} {:>8}", "point", "published", "at point", "snapped", "snap km", "error");
+            for c in &report.catchments {
+                println!(
+                    "  {:<16} {:>10.0} {:>10.0} {:>10.0} {:>8.1} {:>7.1}%",
+                    c.name, c.published_km2, c.at_point_km2, c.snapped_km2, c.snap_distance_km, c.error_pct
+                );
+            }
+            println!("river systems (km²): drainage against sub-basin polygons");
+            for s in &report.system_areas {
+                println!("  {} {:<8} {:>10.0} {:>10.0}", s.label, s.name, s.drainage_km2, s.polygons_km2);
+            }
+            println!("wrote {} files to {}", report.files.len(), out.display());
+        }
+        Command::Info { raster } => {
+            print!("{}", haihe::grid::info::describe(&raster)?);
+        }
+        Command::Catchment {
+            lon,
+            lat,
+            snap,
+            area,
+            flow_acc,
+        } => {
+            let acc = haihe::grid::io::read_raster(&flow_acc)
+                .with_context(|| "run `haihe prepare` first, or pass --flow-acc")?;
+            let wgs84 = haihe::grid::io::epsg_wkt(4326)?;
+            let (x, y) = haihe::grid::warp::transform_points(&[(lon, lat)], &wgs84, &acc.crs_wkt)?[0];
+            let (r, c) = acc
+                .cell_of(x, y)
+                .with_context(|| format!("lon {lon} lat {lat} lies outside {}", flow_acc.display()))?;
+            let (sr, sc) = haihe::terrain::snap_to_stream(acc.data.view(), r, c, snap, area)?;
+            let km = acc.cell_size() / 1000.0;
+            println!("point lon {lon} lat {lat}: cell (row {r}, col {c}), upstream area {:.0} km²", acc.data[[r, c]]);
+            if snap > 0 {
+                println!(
+                    "snapped within {snap} cells to (row {sr}, col {sc}), {:.1} km away: upstream area {:.0} km²",
+                    (sr as f64 - r as f64).hypot(sc as f64 - c as f64) * km,
+                    acc.data[[sr, sc]]
+                );
+            }
+            if let Some(a) = area {
+                println!("published {a:.0} km²: error {:+.1}%", (acc.data[[sr, sc]] - a) / a * 100.0);
+            }
+        }
+    }
+    eprintln!("done in {:.1} s", start.elapsed().as_secs_f64());
+    Ok(())
+}

@@ -1,1 +1,133 @@
-//! The model-grid build (`haihe prepare`).
+//! The model-grid build (`haihe prepare`): from the real data in `rasters/source/` to
+//! the grids in `rasters/model/` that every hazard computation stands on.
+//!
+//! Everything is written first into a staging folder beside the outputs and moved into
+//! place only when the whole build has succeeded, so a failed build leaves
+//! `rasters/model/` as it was.
+
+pub mod build;
+pub mod conditioning;
+pub mod config;
+pub mod systems;
+
+pub use build::{build_terrain, CatchmentCheck, TerrainGrids};
+pub use config::PrepareConfig;
+
+use crate::grid::io::write_geotiff;
+use crate::{Error, Result};
+use std::path::{Path, PathBuf};
+
+/// Options of one `haihe prepare` run.
+#[derive(Debug, Clone)]
+pub struct PrepareOptions {
+    /// `models/prepare.toml`.
+    pub config: PathBuf,
+    /// The project root (paths in the config are relative to it).
+    pub root: PathBuf,
+    /// Where the grids go (`rasters/model`).
+    pub out_dir: PathBuf,
+    /// Cell size override, m.
+    pub resolution_m: Option<f64>,
+    /// DEM override: one or more GDAL rasters.
+    pub dem: Option<Vec<PathBuf>>,
+}
+
+/// What a build produced: the files written and the checks to show the user.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PrepareReport {
+    /// Files written into the output folder.
+    pub files: Vec<String>,
+    /// Steps taken, in order.
+    pub log: Vec<String>,
+    /// Catchment areas against published values.
+    pub catchments: Vec<CatchmentCheck>,
+    /// River-system areas by drainage and by polygon.
+    pub system_areas: Vec<build::SystemArea>,
+}
+
+/// A staging folder inside the output folder, removed on drop unless committed.
+struct Staging {
+    dir: PathBuf,
+    out: PathBuf,
+    files: Vec<String>,
+    committed: bool,
+}
+
+impl Staging {
+    fn new(out: &Path) -> Result<Self> {
+        std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+        let dir = out.join(format!(".staging-{}", std::process::id()));
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        }
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        Ok(Staging {
+            dir,
+            out: out.to_path_buf(),
+            files: Vec::new(),
+            committed: false,
+        })
+    }
+    fn path(&mut self, name: &str) -> PathBuf {
+        self.files.push(name.to_string());
+        self.dir.join(name)
+    }
+    /// Moves every staged file into the output folder.
+    fn commit(mut self) -> Result<Vec<String>> {
+        for f in &self.files {
+            let from = self.dir.join(f);
+            let to = self.out.join(f);
+            std::fs::rename(&from, &to).map_err(|e| Error::io(&to, e))?;
+        }
+        self.committed = true;
+        Ok(self.files.clone())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+        let _ = self.committed;
+    }
+}
+
+/// Runs the whole build and moves the outputs into place.
+pub fn run(opts: &PrepareOptions) -> Result<PrepareReport> {
+    let cfg = PrepareConfig::load(&opts.config)?;
+    let t = build_terrain(&cfg, &opts.root, opts.dem.as_deref(), opts.resolution_m)?;
+    let mut stage = Staging::new(&opts.out_dir)?;
+    let g = |data, nodata| build::on_grid(&t.spec, data, nodata);
+    write_geotiff(&g(t.dem_source.clone(), None), &stage.path("dem_source.tif"))?;
+    write_geotiff(&g(t.dem.clone(), None), &stage.path("dem.tif"))?;
+    write_geotiff(&g(t.filled.clone(), None), &stage.path("filled.tif"))?;
+    write_geotiff(&g_u8(&t, t.flow_dir.clone(), Some(255.0)), &stage.path("flow_dir.tif"))?;
+    write_geotiff(&g(t.flow_acc_km2.clone(), None), &stage.path("flow_acc.tif"))?;
+    write_geotiff(&g_u8(&t, t.streams.clone(), None), &stage.path("streams.tif"))?;
+    write_geotiff(&g(t.hand.clone(), None), &stage.path("hand.tif"))?;
+    write_geotiff(&g_u8(&t, t.basins.clone(), None), &stage.path("basins.tif"))?;
+    write_catchments_csv(&t.catchments, &stage.path("catchments.csv"))?;
+    let mut report = PrepareReport {
+        files: Vec::new(),
+        log: t.log.clone(),
+        catchments: t.catchments.clone(),
+        system_areas: t.system_areas.clone(),
+    };
+    let json = serde_json::to_string_pretty(&report).map_err(|e| Error::Data(e.to_string()))?;
+    let p = stage.path("prepare.json");
+    std::fs::write(&p, json).map_err(|e| Error::io(&p, e))?;
+    report.files = stage.commit()?;
+    Ok(report)
+}
+
+fn g_u8(t: &TerrainGrids, data: ndarray::Array2<u8>, nodata: Option<f64>) -> crate::Grid<u8> {
+    build::on_grid(&t.spec, data, nodata)
+}
+
+/// Writes the catchment comparison as CSV.
+pub fn write_catchments_csv(rows: &[CatchmentCheck], path: &Path) -> Result<()> {
+    let mut w = csv::Writer::from_path(path).map_err(|e| Error::Data(format!("{}: {e}", path.display())))?;
+    for r in rows {
+        w.serialize(r).map_err(|e| Error::Data(format!("{}: {e}", path.display())))?;
+    }
+    w.flush().map_err(|e| Error::io(path, e))
+}

@@ -1,0 +1,212 @@
+//! End-to-end tests of `haihe prepare` on the bundled data: the committed grids are
+//! reproduced, the catchment areas match the published ones, and bad input gets one
+//! clear message with nothing written.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn haihe() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_haihe"));
+    c.current_dir(root());
+    c
+}
+
+/// One full build into a temporary folder, shared by the tests that read it.
+fn built() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("prepare-default");
+        let _ = std::fs::remove_dir_all(&dir);
+        let out = haihe()
+            .args(["prepare", "--out"])
+            .arg(&dir)
+            .output()
+            .expect("run haihe");
+        assert!(
+            out.status.success(),
+            "haihe prepare failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        dir
+    })
+}
+
+fn read_f64(path: &Path) -> haihe::Grid<f64> {
+    haihe::grid::io::read_raster(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn rebuild_matches_committed_grids() {
+    let dir = built();
+    let committed = root().join("rasters/model");
+    for name in [
+        "dem_source.tif",
+        "dem.tif",
+        "filled.tif",
+        "flow_dir.tif",
+        "flow_acc.tif",
+        "streams.tif",
+        "hand.tif",
+        "basins.tif",
+    ] {
+        let a = read_f64(&dir.join(name));
+        let b = read_f64(&committed.join(name));
+        a.check_aligned(&b, name).unwrap();
+        let mut differ = 0usize;
+        for (x, y) in a.data.iter().zip(b.data.iter()) {
+            let same = (x.is_nan() && y.is_nan()) || (x - y).abs() <= 1e-9 * x.abs().max(1.0);
+            if !same {
+                differ += 1;
+            }
+        }
+        assert_eq!(differ, 0, "{name}: {differ} cells differ from the committed grid; rerun `haihe prepare` and commit");
+    }
+}
+
+#[test]
+fn catchment_areas_within_15_percent_of_published() {
+    let dir = built();
+    let text = std::fs::read_to_string(dir.join("catchments.csv")).unwrap();
+    let mut rdr = csv::Reader::from_reader(text.as_bytes());
+    let headers = rdr.headers().unwrap().clone();
+    let col = |n: &str| headers.iter().position(|h| h == n).unwrap();
+    let mut seen = 0;
+    for rec in rdr.records() {
+        let rec = rec.unwrap();
+        let name = rec[col("name")].to_string();
+        let err: f64 = rec[col("error_pct")].parse().unwrap();
+        let snap: f64 = rec[col("snap_distance_km")].parse().unwrap();
+        assert!(err.abs() <= 15.0, "{name}: catchment error {err:.1}% exceeds 15%");
+        assert!(snap <= 4.5, "{name}: snapped {snap} km away, more than 3 cells");
+        seen += 1;
+    }
+    assert_eq!(seen, 4, "the four catchment checks of the issue");
+}
+
+#[test]
+fn flow_directions_drain_every_land_cell() {
+    let dir = built();
+    let d = haihe::grid::io::read_raster_as::<u8>(&dir.join("flow_dir.tif"), 1).unwrap();
+    let acc = read_f64(&dir.join("flow_acc.tif"));
+    // Accumulation is at least one cell everywhere there is data, and the largest value
+    // cannot exceed the grid's area.
+    let cell_km2 = acc.cell_area() / 1e6;
+    let total = (acc.rows() * acc.cols()) as f64 * cell_km2;
+    let max = acc.data.iter().cloned().fold(0.0, f64::max);
+    assert!(max <= total + 1e-6);
+    for (a, &k) in acc.data.iter().zip(d.data.iter()) {
+        if k != 255 {
+            assert!(*a >= cell_km2 - 1e-9);
+        }
+    }
+}
+
+fn expect_failure(args: &[&str], out_dir: &Path, needles: &[&str]) {
+    let out = haihe().args(args).output().expect("run haihe");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "expected failure for {args:?}");
+    assert!(!stderr.contains("panicked"), "panic for {args:?}: {stderr}");
+    for n in needles {
+        assert!(stderr.contains(n), "message for {args:?} should mention {n:?}: {stderr}");
+    }
+    // Nothing half-written: the output folder holds no grid.
+    if out_dir.exists() {
+        let left: Vec<_> = std::fs::read_dir(out_dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().to_string())
+            .collect();
+        assert!(left.is_empty(), "files left in {}: {left:?}", out_dir.display());
+    }
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn missing_dem_file_is_named() {
+    let d = tmp("bad-missing");
+    let out = d.join("model");
+    expect_failure(
+        &["prepare", "--dem", "no/such/dem.tif", "--out", out.to_str().unwrap()],
+        &out,
+        &["no/such/dem.tif"],
+    );
+}
+
+#[test]
+fn unknown_dem_format_is_refused() {
+    let d = tmp("bad-format");
+    let f = d.join("dem.xyz");
+    std::fs::write(&f, "this is not a raster\n").unwrap();
+    let out = d.join("model");
+    expect_failure(
+        &["prepare", "--dem", f.to_str().unwrap(), "--out", out.to_str().unwrap()],
+        &out,
+        &["dem.xyz"],
+    );
+}
+
+fn write_small_dem(path: &Path, crs: bool, value: f32, lon0: f64, lat0: f64) {
+    use gdal::DriverManager;
+    let drv = DriverManager::get_driver_by_name("GTiff").unwrap();
+    let mut ds = drv.create_with_band_type::<f32, _>(path, 60, 60, 1).unwrap();
+    ds.set_geo_transform(&[lon0, 0.1, 0.0, lat0, 0.0, -0.1]).unwrap();
+    if crs {
+        ds.set_spatial_ref(&gdal::spatial_ref::SpatialRef::from_epsg(4326).unwrap()).unwrap();
+    }
+    let mut band = ds.rasterband(1).unwrap();
+    band.set_no_data_value(Some(-9999.0)).unwrap();
+    let mut buf = gdal::raster::Buffer::new((60, 60), vec![value; 3600]);
+    band.write((0, 0), (60, 60), &mut buf).unwrap();
+}
+
+#[test]
+fn dem_without_crs_is_refused() {
+    let d = tmp("bad-nocrs");
+    let f = d.join("nocrs.tif");
+    write_small_dem(&f, false, 100.0, 111.0, 43.0);
+    let out = d.join("model");
+    expect_failure(
+        &["prepare", "--dem", f.to_str().unwrap(), "--out", out.to_str().unwrap()],
+        &out,
+        &["nocrs.tif", "CRS"],
+    );
+}
+
+#[test]
+fn dem_full_of_nodata_is_refused() {
+    let d = tmp("bad-nodata");
+    let f = d.join("nodata.tif");
+    write_small_dem(&f, true, -9999.0, 111.0, 43.0);
+    let out = d.join("model");
+    expect_failure(
+        &["prepare", "--dem", f.to_str().unwrap(), "--out", out.to_str().unwrap()],
+        &out,
+        &["nodata.tif", "without data"],
+    );
+}
+
+#[test]
+fn dem_not_covering_domain_is_refused() {
+    let d = tmp("bad-cover");
+    let f = d.join("small.tif");
+    // 6° x 6° of valid data, but placed west of the domain.
+    write_small_dem(&f, true, 100.0, 100.0, 43.0);
+    let out = d.join("model");
+    expect_failure(
+        &["prepare", "--dem", f.to_str().unwrap(), "--out", out.to_str().unwrap()],
+        &out,
+        &["small.tif", "cover"],
+    );
+}
