@@ -1,0 +1,2 @@
+//! gdalinfo-like summary.
+pub fn describe() {}
