@@ -1,22 +1,395 @@
 //! Reading and writing rasters through GDAL.
-// Helper A fills this in.
-use super::Grid;
-use crate::Result;
-use std::path::Path;
+//!
+//! [`read_raster`] opens band 1 of any raster GDAL can read (GeoTIFF, SRTM `.hgt`, ESRI
+//! ASCII grid `.asc`, a netCDF variable given as `NETCDF:"file.nc":var`, …) and turns
+//! the file's no-data cells into `NaN`; [`write_geotiff`] writes a tiled, DEFLATE
+//! compressed GeoTIFF atomically (temporary file in the same folder, then rename).
+//!
+//! GDAL sizes are (columns, rows); ndarray shapes are (rows, columns). Every
+//! [`SpatialRef`] used for coordinate transformations is set to the traditional GIS axis
+//! order (`OAMS_TRADITIONAL_GIS_ORDER`), so longitude stays x and latitude stays y.
+//!
+//! # See Also
+//! [`super::cf`] for CF-1.8 netCDF time series, [`super::warp`] for reprojection.
 
-/// Reads band 1 of any GDAL raster as f64.
+use super::{GeoTransform, Grid};
+use crate::{Error, Result};
+use gdal::raster::{Buffer, GdalDataType, GdalType, RasterCreationOptions};
+use gdal::spatial_ref::{AxisMappingStrategy, SpatialRef};
+use gdal::{Dataset, DriverManager, Metadata};
+use ndarray::Array2;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+/// The formats to suggest when GDAL cannot open a raster.
+const FORMATS_HINT: &str = "readable formats are GeoTIFF (.tif), SRTM tiles (.hgt), ESRI ASCII grids (.asc with .prj), \
+netCDF variables given as NETCDF:\"file.nc\":variable, and any other raster format GDAL lists in `gdalinfo --formats`; \
+check that the file is complete and not a vector file";
+
+/// One lock for every use of libnetcdf/HDF5 in this crate: the netcdf crate and GDAL's
+/// netCDF driver each hold their own lock, but the C libraries underneath are shared
+/// and not thread-safe.
+static NETCDF_LOCK: Mutex<()> = Mutex::new(());
+
+/// Takes the crate-wide netCDF/HDF5 lock (poisoning is ignored: the lock guards no data).
+pub(crate) fn netcdf_lock() -> MutexGuard<'static, ()> {
+    NETCDF_LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The netCDF lock when `path` names a netCDF or HDF file or subdataset, else None.
+pub(crate) fn netcdf_lock_for(path: &Path) -> Option<MutexGuard<'static, ()>> {
+    let s = path.to_string_lossy();
+    let upper = s.to_ascii_uppercase();
+    let ext = Path::new(&*physical_file(path))
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let is_nc = upper.starts_with("NETCDF:")
+        || upper.starts_with("HDF5:")
+        || matches!(ext.as_str(), "nc" | "nc4" | "cdf" | "h5" | "hdf5" | "he5");
+    is_nc.then(netcdf_lock)
+}
+
+/// The file on disk behind a GDAL name: `NETCDF:"a.nc":var` → `a.nc`; a plain path is
+/// returned unchanged; `/vsi…` names are returned unchanged.
+pub(crate) fn physical_file(path: &Path) -> PathBuf {
+    let s = path.to_string_lossy();
+    for prefix in ["NETCDF:", "HDF5:", "HDF4_SDS:", "GPKG:"] {
+        if s.len() > prefix.len() && s[..prefix.len()].eq_ignore_ascii_case(prefix) {
+            let rest = &s[prefix.len()..];
+            if let Some(stripped) = rest.strip_prefix('"') {
+                if let Some(end) = stripped.find('"') {
+                    return PathBuf::from(&stripped[..end]);
+                }
+            }
+            // NETCDF:file.nc:var: everything up to the last colon.
+            if let Some(end) = rest.rfind(':') {
+                return PathBuf::from(&rest[..end]);
+            }
+            return PathBuf::from(rest);
+        }
+    }
+    path.to_path_buf()
+}
+
+/// Fails with [`Error::MissingFile`] when the file behind `path` does not exist.
+pub(crate) fn check_exists(path: &Path, what: &str) -> Result<()> {
+    let file = physical_file(path);
+    if file.to_string_lossy().starts_with("/vsi") || file.exists() {
+        return Ok(());
+    }
+    Err(Error::MissingFile {
+        path: file,
+        fix: format!(
+            "Expected {what}; check the path (relative paths start from the working directory) \
+             or fetch the data listed in /work/shared/data/MANIFEST.md"
+        ),
+    })
+}
+
+/// Opens a raster dataset, mapping failures to [`Error::MissingFile`] or
+/// [`Error::Gdal`] with the formats that work.
+pub(crate) fn open_raster(path: &Path) -> Result<Dataset> {
+    check_exists(path, "a raster file")?;
+    let ds = Dataset::open(path).map_err(|e| Error::Gdal {
+        path: path.to_path_buf(),
+        message: format!("GDAL cannot open it as a raster ({e}); {FORMATS_HINT}"),
+    })?;
+    if ds.raster_count() == 0 {
+        return Err(Error::Gdal {
+            path: path.to_path_buf(),
+            message: format!(
+                "the file holds no raster band (a vector file, or a netCDF file whose variables must be \
+                 named as NETCDF:\"file.nc\":variable); {FORMATS_HINT}"
+            ),
+        });
+    }
+    Ok(ds)
+}
+
+/// The georeference of an open dataset: transform and CRS WKT; refuses rasters without
+/// a CRS ([`Error::NoCrs`]) and rotated transforms.
+pub(crate) fn georeference(ds: &Dataset, path: &Path) -> Result<(GeoTransform, String)> {
+    let wkt = ds.projection();
+    if wkt.trim().is_empty() {
+        return Err(Error::NoCrs {
+            path: path.to_path_buf(),
+        });
+    }
+    let gt = ds.geo_transform().map_err(|e| Error::Gdal {
+        path: path.to_path_buf(),
+        message: format!(
+            "the raster has no geotransform ({e}); georeference it, e.g. `gdal_translate -a_ullr` or gdalwarp"
+        ),
+    })?;
+    let transform = GeoTransform::from_gdal(gt).map_err(|e| Error::Gdal {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    Ok((transform, wkt))
+}
+
+/// Checks a 1-based band index against the dataset.
+fn check_band(ds: &Dataset, path: &Path, band: usize) -> Result<()> {
+    let n = ds.raster_count();
+    if band == 0 || band > n {
+        return Err(Error::Gdal {
+            path: path.to_path_buf(),
+            message: format!("band {band} requested but the raster has bands 1..={n}"),
+        });
+    }
+    Ok(())
+}
+
+/// True when `v` is the band's no-data value `nd`; Float32 bands compare in f32, since
+/// the no-data value is stored as text and may not round-trip to the f64 of the cell.
+pub(crate) fn is_nodata(v: f64, nd: f64, band_type: GdalDataType) -> bool {
+    if nd.is_nan() {
+        return v.is_nan();
+    }
+    v == nd || (band_type == GdalDataType::Float32 && (v as f32) == (nd as f32))
+}
+
+/// Reads band 1 of any GDAL raster as f64; no-data cells become `NaN` and
+/// `grid.nodata` keeps the file's no-data value.
 pub fn read_raster(path: &Path) -> Result<Grid<f64>> {
     read_raster_band(path, 1)
 }
-/// Reads one band (1-based) of any GDAL raster as f64.
-pub fn read_raster_band(_path: &Path, _band: usize) -> Result<Grid<f64>> {
-    unimplemented!()
+
+/// Reads one band (1-based) of any GDAL raster as f64; no-data cells become `NaN` and
+/// `grid.nodata` keeps the file's no-data value.
+pub fn read_raster_band(path: &Path, band: usize) -> Result<Grid<f64>> {
+    let _guard = netcdf_lock_for(path);
+    let ds = open_raster(path)?;
+    check_band(&ds, path, band)?;
+    let (transform, wkt) = georeference(&ds, path)?;
+    let b = ds.rasterband(band).map_err(|e| Error::gdal(path, e))?;
+    let nodata = b.no_data_value();
+    let band_type = b.band_type();
+    let mut data = b
+        .read_band_as::<f64>()
+        .and_then(|buf| buf.to_array())
+        .map_err(|e| Error::gdal(path, format!("cannot read band {band}: {e}")))?;
+    if let Some(nd) = nodata {
+        data.mapv_inplace(|v| if is_nodata(v, nd, band_type) { f64::NAN } else { v });
+    }
+    Ok(Grid::new(data, transform, wkt, nodata))
 }
-/// Writes a compressed, tiled GeoTIFF atomically.
-pub fn write_geotiff<T>(_grid: &Grid<T>, _path: &Path) -> Result<()> {
-    unimplemented!()
+
+/// Reads one band (1-based) with its raw values, without no-data conversion (for
+/// integer grids such as county codes); `grid.nodata` is the file's no-data value.
+pub fn read_raster_as<T: GdalType + Copy>(path: &Path, band: usize) -> Result<Grid<T>> {
+    let _guard = netcdf_lock_for(path);
+    let ds = open_raster(path)?;
+    check_band(&ds, path, band)?;
+    let (transform, wkt) = georeference(&ds, path)?;
+    let b = ds.rasterband(band).map_err(|e| Error::gdal(path, e))?;
+    let nodata = b.no_data_value();
+    let data = b
+        .read_band_as::<T>()
+        .and_then(|buf| buf.to_array())
+        .map_err(|e| Error::gdal(path, format!("cannot read band {band}: {e}")))?;
+    Ok(Grid::new(data, transform, wkt, nodata))
 }
-/// True when two WKT strings describe the same CRS.
-pub fn same_crs(a: &str, b: &str) -> bool {
-    a == b
+
+/// True for GDAL's floating-point cell types.
+fn is_float(t: GdalDataType) -> bool {
+    matches!(t, GdalDataType::Float32 | GdalDataType::Float64)
+}
+
+/// The cell values of a float grid as f64 (`None` for integer types).
+fn float_values<T: GdalType + Copy>(data: &Array2<T>) -> Option<Vec<f64>> {
+    let dt = T::datatype();
+    let v: Vec<T> = data.iter().copied().collect();
+    // SAFETY: GDAL maps Float64 to an 8-byte IEEE double and Float32 to a 4-byte float;
+    // the gdal crate itself hands these bytes to GDALRasterIO as such. The size checks
+    // keep a foreign GdalType impl with a mismatching size out.
+    match dt {
+        GdalDataType::Float64 if std::mem::size_of::<T>() == 8 => {
+            let s = unsafe { std::slice::from_raw_parts(v.as_ptr() as *const f64, v.len()) };
+            Some(s.to_vec())
+        }
+        GdalDataType::Float32 if std::mem::size_of::<T>() == 4 => {
+            let s = unsafe { std::slice::from_raw_parts(v.as_ptr() as *const f32, v.len()) };
+            Some(s.iter().map(|&x| x as f64).collect())
+        }
+        _ => None,
+    }
+}
+
+/// GeoTIFF creation options: 256×256 tiles, DEFLATE, predictor 2 (ints) or 3 (floats).
+fn gtiff_options(float: bool) -> Result<RasterCreationOptions> {
+    let mut o = RasterCreationOptions::new();
+    let pred = if float { "3" } else { "2" };
+    for (k, v) in [
+        ("TILED", "YES"),
+        ("BLOCKXSIZE", "256"),
+        ("BLOCKYSIZE", "256"),
+        ("COMPRESS", "DEFLATE"),
+        ("PREDICTOR", pred),
+        ("BIGTIFF", "IF_SAFER"),
+    ] {
+        o.set_name_value(k, v)
+            .map_err(|e| Error::Data(format!("GeoTIFF option {k}: {e}")))?;
+    }
+    Ok(o)
+}
+
+/// A temporary name beside `path` (same folder, so the final rename is atomic).
+pub(crate) fn temp_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    let unique = format!(
+        ".{name}.tmp-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    )
+    .replace(['(', ')'], "");
+    path.with_file_name(unique)
+}
+
+/// Creates the parent folders of `path`.
+pub(crate) fn create_parent(path: &Path) -> Result<()> {
+    if let Some(parent) = path.parent() {
+        if !parent.as_os_str().is_empty() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs `write` on a temporary path beside `path`, then renames it into place; on any
+/// error the temporary file is removed and `path` is left untouched.
+pub(crate) fn write_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    create_parent(path)?;
+    let tmp = temp_path(path);
+    let result = write(&tmp).and_then(|()| std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e)));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Writes a grid as a GeoTIFF: 256×256 tiles, DEFLATE compression (predictor 2 for
+/// integers, 3 for floats), CRS and no-data set. Float `NaN` cells are written as the
+/// no-data value (`NaN` when `grid.nodata` is None or NaN). Atomic, creates parent folders.
+pub fn write_geotiff<T: GdalType + Copy>(grid: &Grid<T>, path: &Path) -> Result<()> {
+    write_geotiff_bands(&[("", grid)], path)
+}
+
+/// Writes aligned grids as the bands of one GeoTIFF, each band described by its name;
+/// the first grid's no-data value applies to all bands. Atomic, creates parent folders.
+pub fn write_geotiff_bands<T: GdalType + Copy>(bands: &[(&str, &Grid<T>)], path: &Path) -> Result<()> {
+    let Some((_, first)) = bands.first() else {
+        return Err(Error::Data(format!(
+            "{}: no bands given to write",
+            path.display()
+        )));
+    };
+    for (name, g) in &bands[1..] {
+        first.check_aligned(g, &format!("band `{name}` of {}", path.display()))?;
+    }
+    let float = is_float(T::datatype());
+    let nodata = if float {
+        Some(first.nodata.unwrap_or(f64::NAN))
+    } else {
+        first.nodata
+    };
+    let (rows, cols) = first.data.dim();
+    if rows == 0 || cols == 0 {
+        return Err(Error::Data(format!("{}: cannot write an empty grid", path.display())));
+    }
+    write_atomically(path, |tmp| {
+        let driver = DriverManager::get_driver_by_name("GTiff").map_err(|e| Error::gdal(tmp, e))?;
+        let opts = gtiff_options(float)?;
+        let mut ds = driver
+            .create_with_band_type_with_options::<T, _>(tmp, cols, rows, bands.len(), &opts)
+            .map_err(|e| Error::gdal(tmp, format!("cannot create GeoTIFF: {e}")))?;
+        ds.set_geo_transform(&first.transform.to_gdal())
+            .map_err(|e| Error::gdal(tmp, e))?;
+        if !first.crs_wkt.trim().is_empty() {
+            ds.set_projection(&first.crs_wkt)
+                .map_err(|e| Error::gdal(tmp, format!("invalid CRS: {e}")))?;
+        }
+        for (i, (name, g)) in bands.iter().enumerate() {
+            let mut band = ds.rasterband(i + 1).map_err(|e| Error::gdal(tmp, e))?;
+            band.set_no_data_value(nodata).map_err(|e| Error::gdal(tmp, e))?;
+            if !name.is_empty() {
+                band.set_description(name).map_err(|e| Error::gdal(tmp, e))?;
+            }
+            let res = match float_values(&g.data) {
+                Some(mut v) => {
+                    if let Some(nd) = nodata.filter(|nd| !nd.is_nan()) {
+                        v.iter_mut().filter(|x| x.is_nan()).for_each(|x| *x = nd);
+                    }
+                    band.write((0, 0), (cols, rows), &mut Buffer::new((cols, rows), v))
+                }
+                None => {
+                    let v: Vec<T> = g.data.iter().copied().collect();
+                    band.write((0, 0), (cols, rows), &mut Buffer::new((cols, rows), v))
+                }
+            };
+            res.map_err(|e| Error::gdal(tmp, format!("cannot write band {}: {e}", i + 1)))?;
+        }
+        ds.close().map_err(|e| Error::gdal(tmp, format!("cannot finish the file: {e}")))
+    })
+}
+
+/// A [`SpatialRef`] from WKT (or any definition GDAL accepts) in traditional GIS axis
+/// order (x = easting or longitude).
+pub fn spatial_ref(wkt: &str) -> Result<SpatialRef> {
+    let mut srs = SpatialRef::from_definition(wkt)
+        .map_err(|e| Error::Data(format!("invalid CRS definition ({e}): {}", short(wkt))))?;
+    srs.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
+    Ok(srs)
+}
+
+/// The first 80 characters of a long string, for messages.
+pub(crate) fn short(s: &str) -> String {
+    let t: String = s.chars().take(80).collect();
+    if t.len() < s.len() {
+        format!("{t}…")
+    } else {
+        t
+    }
+}
+
+/// True when two WKT strings describe the same CRS (GDAL's `OSRIsSame`); two empty
+/// strings are the same, one empty string is not.
+pub fn same_crs(a_wkt: &str, b_wkt: &str) -> bool {
+    match (a_wkt.trim().is_empty(), b_wkt.trim().is_empty()) {
+        (true, true) => true,
+        (false, false) => {
+            if a_wkt == b_wkt {
+                return true;
+            }
+            match (spatial_ref(a_wkt), spatial_ref(b_wkt)) {
+                (Ok(a), Ok(b)) => a == b,
+                _ => false,
+            }
+        }
+        _ => false,
+    }
+}
+
+/// The WKT of an EPSG code (e.g. 32650 for the model grids).
+pub fn epsg_wkt(epsg: u32) -> Result<String> {
+    SpatialRef::from_epsg(epsg)
+        .and_then(|s| s.to_wkt())
+        .map_err(|e| Error::Data(format!("EPSG:{epsg} is not a CRS GDAL/PROJ knows ({e})")))
+}
+
+/// The EPSG code of a CRS, when GDAL can identify one.
+pub fn epsg_code(wkt: &str) -> Option<u32> {
+    let mut srs = SpatialRef::from_definition(wkt).ok()?;
+    if srs.auth_name().as_deref() != Some("EPSG") {
+        srs.auto_identify_epsg().ok()?;
+    }
+    if srs.auth_name().as_deref() == Some("EPSG") {
+        srs.auth_code().ok().and_then(|c| u32::try_from(c).ok())
+    } else {
+        None
+    }
 }

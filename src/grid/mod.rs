@@ -1,15 +1,25 @@
 //! Georeferenced raster grids: an ndarray with a GDAL geotransform, a CRS and a no-data
 //! value, plus alignment checks. I/O lives in [`io`] (GDAL rasters), [`cf`] (CF-1.8
-//! netCDF) and [`warp`] (crop, resample, reproject through GDAL's warper).
+//! netCDF), [`warp`] (crop, resample, reproject through GDAL's warper), [`vector`]
+//! (OGR layers and rasterisation) and [`info`] (a gdalinfo-like summary).
 
 pub mod cf;
+pub mod info;
 pub mod io;
+pub mod vector;
 pub mod warp;
 
 use crate::{Error, Result};
 use ndarray::Array2;
 
-pub use io::{read_raster, read_raster_band, write_geotiff};
+pub use cf::{read_cf, write_cf, CfSeries};
+pub use info::describe;
+pub use io::{
+    epsg_wkt, read_raster, read_raster_as, read_raster_band, same_crs, write_geotiff,
+    write_geotiff_bands,
+};
+pub use vector::{read_layer, Feature, Geometry};
+pub use warp::{warp, warp_files, GridSpec, Resample};
 
 /// The EPSG code of the model grids: WGS 84 / UTM zone 50N.
 pub const MODEL_EPSG: u32 = 32650;
