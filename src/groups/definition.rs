@@ -167,8 +167,7 @@ pub fn read_group_file(path: &Path) -> Result<GroupFile> {
         if e.kind() == std::io::ErrorKind::NotFound {
             Error::MissingFile {
                 path: path.to_path_buf(),
-                fix: "give the path of a group TOML such as models/groups/capital_plan.toml"
-                    .into(),
+                fix: "give the path of a group TOML such as models/groups/capital_plan.toml".into(),
             }
         } else {
             Error::io(path, e)
@@ -210,8 +209,7 @@ fn check_structure(file: &GroupFile, path: &Path) -> Result<()> {
         return Err(invalid(
             path,
             "group".into(),
-            "the file defines no groups: add at least one [[group]] or [[user_layer]] table"
-                .into(),
+            "the file defines no groups: add at least one [[group]] or [[user_layer]] table".into(),
         ));
     }
     let mut seen = HashSet::new();
@@ -273,7 +271,10 @@ fn check_structure(file: &GroupFile, path: &Path) -> Result<()> {
                     return Err(invalid(
                         path,
                         format!("group[{id}].counties"),
-                        format!("county '{}': elevation rule {v} m is not a finite number", c.name),
+                        format!(
+                            "county '{}': elevation rule {v} m is not a finite number",
+                            c.name
+                        ),
                     ));
                 }
             }
@@ -343,10 +344,13 @@ pub fn validate_groups(defs: &[GroupDef], counties: &[CountyInfo], path: &Path) 
                 continue;
             }
             let hint = if let Some(k) = by_code.get(&c.adcode) {
-                format!(" (adcode {} is '{}' in {}{})", c.adcode, k.name, k.province, k.city)
+                format!(
+                    "; adcode {} is '{}' ({}{})",
+                    c.adcode, k.name, k.province, k.city
+                )
             } else if let Some(codes) = by_name.get(c.name.as_str()) {
                 let codes: Vec<String> = codes.iter().map(u32::to_string).collect();
-                format!(" ('{}' has adcode {})", c.name, codes.join(" or "))
+                format!("; '{}' has adcode {}", c.name, codes.join(" or "))
             } else {
                 // Nearest name (ties broken by adcode, so the hint is deterministic).
                 counties
@@ -354,7 +358,7 @@ pub fn validate_groups(defs: &[GroupDef], counties: &[CountyInfo], path: &Path) 
                     .map(|k| (edit_distance(&k.name, &c.name), k.adcode, k))
                     .filter(|(d, _, _)| *d <= 2)
                     .min_by_key(|(d, code, _)| (*d, *code))
-                    .map(|(_, _, k)| format!(" (did you mean '{}', adcode {}?)", k.name, k.adcode))
+                    .map(|(_, _, k)| format!("; did you mean '{}' (adcode {})?", k.name, k.adcode))
                     .unwrap_or_default()
             };
             return Err(Error::Invalid {

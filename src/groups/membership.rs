@@ -240,18 +240,26 @@ pub fn user_groups_from_zones(
         if f.id.trim().is_empty() {
             return Err(invalid(
                 &spec.id_field,
-                format!("feature {i} has an empty id; every feature needs a unique `{}`", spec.id_field),
+                format!(
+                    "feature {i} has an empty id; every feature needs a unique `{}`",
+                    spec.id_field
+                ),
             ));
         }
         if let Some(j) = seen.insert(f.id.as_str(), i) {
             return Err(invalid(
                 &spec.id_field,
-                format!("features {j} and {i} share the id '{}'; ids must be unique", f.id),
+                format!(
+                    "features {j} and {i} share the id '{}'; ids must be unique",
+                    f.id
+                ),
             ));
         }
     }
     let n = features.len();
-    let mut masks: Vec<Array2<bool>> = (0..n).map(|_| Array2::from_elem(zones.dim(), false)).collect();
+    let mut masks: Vec<Array2<bool>> = (0..n)
+        .map(|_| Array2::from_elem(zones.dim(), false))
+        .collect();
     for ((r, c), &z) in zones.indexed_iter() {
         if z.is_nan() {
             continue;

@@ -44,8 +44,8 @@ mod membership;
 mod table;
 
 pub use definition::{
-    load_group_file, read_group_file, validate_groups, CountyInfo, CountyRef, GroupDef,
-    GroupFile, GroupKind, PlanQuote, UserGroupSpec,
+    load_group_file, read_group_file, validate_groups, CountyInfo, CountyRef, GroupDef, GroupFile,
+    GroupKind, PlanQuote, UserGroupSpec,
 };
 pub use membership::{
     county_groups, membership_mask, missing_counties, tally, user_groups_from_zones, Group,

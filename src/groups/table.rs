@@ -27,11 +27,13 @@ pub fn read_counties_csv(path: &Path) -> Result<Vec<CountyInfo>> {
         .map_err(|e| invalid("header", e.to_string()))?
         .clone();
     let col = |names: &[&str]| headers.iter().position(|h| names.contains(&h.trim()));
-    let adcode_col = col(&["adcode"]).ok_or_else(|| {
-        invalid("adcode", "no `adcode` column in the header".into())
-    })?;
+    let adcode_col = col(&["adcode"])
+        .ok_or_else(|| invalid("adcode", "no `adcode` column in the header".into()))?;
     let name_col = col(&["name", "county"]).ok_or_else(|| {
-        invalid("name", "no `name` (or `county`) column in the header".into())
+        invalid(
+            "name",
+            "no `name` (or `county`) column in the header".into(),
+        )
     })?;
     let province_col = col(&["province"]);
     let city_col = col(&["city"]);
@@ -40,7 +42,12 @@ pub fn read_counties_csv(path: &Path) -> Result<Vec<CountyInfo>> {
         // Data rows are numbered from 2: line 1 is the header.
         let row = i + 2;
         let record = record.map_err(|e| invalid("row", format!("row {row}: {e}")))?;
-        let get = |c: Option<usize>| c.and_then(|c| record.get(c)).unwrap_or("").trim().to_string();
+        let get = |c: Option<usize>| {
+            c.and_then(|c| record.get(c))
+                .unwrap_or("")
+                .trim()
+                .to_string()
+        };
         let code_text = get(Some(adcode_col));
         let adcode = code_text.parse::<u32>().map_err(|_| {
             invalid(
