@@ -649,3 +649,50 @@ fn group_table_is_written_atomically_and_reads_back() {
     assert_eq!(&rows[1][0], "county-130681");
     assert_eq!(&rows[1][3], "county");
 }
+
+#[test]
+fn user_features_are_read_in_layer_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let square = |x0: f64| {
+        format!(
+            r#"{{"type":"Polygon","coordinates":[[[{x0},39.0],[{x1},39.0],[{x1},40.0],[{x0},40.0],[{x0},39.0]]]}}"#,
+            x1 = x0 + 1.0
+        )
+    };
+    let text = format!(
+        r#"{{"type":"FeatureCollection","features":[
+{{"type":"Feature","properties":{{"code":"z2","label":"乙"}},"geometry":{}}},
+{{"type":"Feature","properties":{{"code":"z1","label":null}},"geometry":{}}}
+]}}"#,
+        square(116.0),
+        square(117.0)
+    );
+    let path = write(dir.path(), "zones.geojson", &text);
+    let spec = UserGroupSpec {
+        path: path.clone(),
+        id_field: "code".into(),
+        name_field: "label".into(),
+    };
+    let features = haihe::groups::read_user_features(&spec).unwrap();
+    assert_eq!(
+        features,
+        vec![
+            UserFeature {
+                id: "z2".into(),
+                name: "乙".into()
+            },
+            UserFeature {
+                id: "z1".into(),
+                name: "z1".into()
+            },
+        ]
+    );
+    let spec = UserGroupSpec {
+        name_field: "nom".into(),
+        ..spec
+    };
+    let msg = haihe::groups::read_user_features(&spec)
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("nom") && msg.contains("code, label"), "{msg}");
+}

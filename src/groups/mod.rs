@@ -36,10 +36,11 @@
 //! [`validate_groups`] checks every county against the model's county table.
 //! [`membership_mask`] turns a definition into a cell mask on the county raster (applying
 //! elevation rules), [`tally`] counts cells, area and population, [`county_groups`] makes
-//! the one-per-county groups, [`user_groups_from_zones`] turns a rasterised polygon layer
-//! into groups, and [`write_groups_csv`] writes the group table.
+//! the one-per-county groups, [`read_user_features`] reads a polygon layer's ids and names,
+//! [`user_groups_from_zones`] turns the rasterised layer into groups, and [`write_groups_csv`] writes the group table.
 
 mod definition;
+mod layer;
 mod membership;
 mod table;
 
@@ -47,6 +48,7 @@ pub use definition::{
     load_group_file, read_group_file, validate_groups, CountyInfo, CountyRef, GroupDef, GroupFile,
     GroupKind, PlanQuote, UserGroupSpec,
 };
+pub use layer::read_user_features;
 pub use membership::{
     county_groups, membership_mask, missing_counties, tally, user_groups_from_zones, Group,
     GroupTally, UserFeature,
