@@ -19,7 +19,8 @@
 //!    of the plan that names it, with its line, and says plainly where the county list
 //!    is an approximation: the sub-centre is taken as the whole of 通州; 廊坊's "相关地区"
 //!    in 通武廊 as 广阳 and 安次; 雄安 as its three counties without the four towns of
-//!    任丘 and 高阳. Where the plan names part of a county — the mountain parts (山区) of
+//!    任丘 and 高阳; 亦庄新城 through 大兴 (its part in 通州 stays with the sub-centre).
+//!    Where the plan names part of a county — the mountain parts (山区) of
 //!    昌平 and 房山 in the ecological conservation area — a per-county elevation rule on
 //!    the conditioned DEM splits it (at or above 100 m: mountain; below: plain, which
 //!    goes to the plain new towns). That 100 m threshold is the product's assumption.
@@ -36,8 +37,9 @@
 //! [`validate_groups`] checks every county against the model's county table.
 //! [`membership_mask`] turns a definition into a cell mask on the county raster (applying
 //! elevation rules), [`tally`] counts cells, area and population, [`county_groups`] makes
-//! the one-per-county groups, [`read_user_features`] reads a polygon layer's ids and names,
-//! [`user_groups_from_zones`] turns the rasterised layer into groups, and [`write_groups_csv`] writes the group table.
+//! the one-per-county groups, [`read_user_features`] reads a polygon layer's ids and
+//! names, [`user_groups_from_zones`] turns the rasterised layer into groups, and
+//! [`write_groups_csv`] writes the group table.
 
 mod definition;
 mod layer;
