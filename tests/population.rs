@@ -22,7 +22,10 @@ fn repo() -> PathBuf {
 fn shared() -> Option<PathBuf> {
     [repo().join("../shared"), PathBuf::from("/work/shared")]
         .into_iter()
-        .find(|p| p.join("reference/census2020/census2020_counties.csv").exists())
+        .find(|p| {
+            p.join("reference/census2020/census2020_counties.csv")
+                .exists()
+        })
 }
 
 fn row(adcode: u32, city: &str, county: &str, population: f64) -> CensusRow {
@@ -346,7 +349,11 @@ fn spread_population_is_uniform_where_weights_are_zero() {
         .population;
     for r in 0..3 {
         for c in 3..6 {
-            assert!((p[[r, c]] - 100.0).abs() < 1e-9, "({r},{c}) = {}", p[[r, c]]);
+            assert!(
+                (p[[r, c]] - 100.0).abs() < 1e-9,
+                "({r},{c}) = {}",
+                p[[r, c]]
+            );
         }
     }
 }
@@ -384,7 +391,15 @@ fn population_weights_terrain_places_and_seats() {
         ..PopulationWeightParams::default()
     };
     // Background only: plain cells carry ρ_rural × 1 km², mountain cells × factor.
-    let w = population_weights(codes.view(), dem.view(), relief.view(), &[], &[], 1000.0, &base);
+    let w = population_weights(
+        codes.view(),
+        dem.view(),
+        relief.view(),
+        &[],
+        &[],
+        1000.0,
+        &base,
+    );
     assert!((w[[5, 30]] - 150.0).abs() < 1e-12);
     assert!((w[[5, 5]] - 150.0 * 0.2).abs() < 1e-12);
 
@@ -434,7 +449,11 @@ fn population_weights_terrain_places_and_seats() {
         1000.0,
         &only_seat,
     );
-    assert_eq!(w[[19, 30]], 0.0, "county 1 must get nothing from county 2's seat");
+    assert_eq!(
+        w[[19, 30]],
+        0.0,
+        "county 1 must get nothing from county 2's seat"
+    );
     assert!(w[[20, 30]] > w[[25, 30]] && w[[25, 30]] > 0.0);
 }
 
@@ -448,11 +467,21 @@ fn population_weights_do_not_depend_on_thread_count() {
         .map(|i| PlacePoint {
             row: (i * 37 % 600) as f64 / 10.0,
             col: (i * 53 % 600) as f64 / 10.0,
-            population: if i % 3 == 0 { None } else { Some(1000.0 * i as f64) },
+            population: if i % 3 == 0 {
+                None
+            } else {
+                Some(1000.0 * i as f64)
+            },
         })
         .collect();
     let seats: Vec<(u32, f64, f64)> = (1..=9)
-        .map(|k| (k, ((k - 1) / 3) as f64 * 20.0 + 10.0, ((k - 1) % 3) as f64 * 20.0 + 10.0))
+        .map(|k| {
+            (
+                k,
+                ((k - 1) / 3) as f64 * 20.0 + 10.0,
+                ((k - 1) % 3) as f64 * 20.0 + 10.0,
+            )
+        })
         .collect();
     let params = PopulationWeightParams::default();
     let run = |threads: usize| {
@@ -474,7 +503,10 @@ fn population_weights_do_not_depend_on_thread_count() {
     };
     let a = run(1);
     let b = run(4);
-    assert!(a.iter().zip(b.iter()).all(|(x, y)| x.to_bits() == y.to_bits()));
+    assert!(a
+        .iter()
+        .zip(b.iter())
+        .all(|(x, y)| x.to_bits() == y.to_bits()));
 }
 
 #[test]

@@ -143,8 +143,7 @@ pub fn classify_land_cover(
                 LandCover::NoData
             } else if density >= params.urban_min_density_per_km2 {
                 LandCover::Urban
-            } else if z >= params.mountain_min_elevation_m
-                || relief >= params.mountain_min_relief_m
+            } else if z >= params.mountain_min_elevation_m || relief >= params.mountain_min_relief_m
             {
                 LandCover::Mountain
             } else {

@@ -143,7 +143,10 @@ impl PopulationWeightParams {
     pub fn validate(&self) -> Result<()> {
         let positive = [
             ("place_sigma_ref_m", self.place_sigma_ref_m),
-            ("place_reference_population", self.place_reference_population),
+            (
+                "place_reference_population",
+                self.place_reference_population,
+            ),
             ("place_sigma_min_m", self.place_sigma_min_m),
             ("place_sigma_max_m", self.place_sigma_max_m),
             ("place_cutoff_sigmas", self.place_cutoff_sigmas),
@@ -241,8 +244,16 @@ pub fn population_weights(
     cell_size_m: f64,
     params: &PopulationWeightParams,
 ) -> Array2<f64> {
-    assert_eq!(county_codes.dim(), dem_m.dim(), "DEM shape differs from counties");
-    assert_eq!(county_codes.dim(), relief_m.dim(), "relief shape differs from counties");
+    assert_eq!(
+        county_codes.dim(),
+        dem_m.dim(),
+        "DEM shape differs from counties"
+    );
+    assert_eq!(
+        county_codes.dim(),
+        relief_m.dim(),
+        "relief shape differs from counties"
+    );
     let (nrows, ncols) = county_codes.dim();
     let cell_km2 = (cell_size_m / 1000.0).powi(2);
 
@@ -268,7 +279,7 @@ pub fn population_weights(
         .collect();
     let mut seen = std::collections::BTreeSet::new();
     for &(adcode, row, col) in seats {
-        if !(row.is_finite() && col.is_finite()) || !seen.insert(adcode) {
+        if !(row.is_finite() && col.is_finite() && seen.insert(adcode)) {
             continue;
         }
         let Ok(code) = i32::try_from(adcode) else {
@@ -303,7 +314,11 @@ pub fn population_weights(
                 let relief = relief_m[[r, c]];
                 let mountain = (z.is_finite() && z >= params.plain_max_elevation_m)
                     || (relief.is_finite() && relief >= params.plain_max_relief_m);
-                let t = if mountain { params.mountain_factor } else { 1.0 };
+                let t = if mountain {
+                    params.mountain_factor
+                } else {
+                    1.0
+                };
                 out[c] = params.rural_density_per_km2 * cell_km2 * t;
             }
             for (k, range) in kernels.iter().zip(&row_ranges) {
