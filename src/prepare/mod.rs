@@ -8,6 +8,9 @@
 pub mod build;
 pub mod conditioning;
 pub mod config;
+pub mod counties;
+pub mod land_cover;
+pub mod population;
 pub mod systems;
 
 pub use build::{build_terrain, CatchmentCheck, TerrainGrids};
