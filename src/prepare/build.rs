@@ -155,24 +155,39 @@ pub fn build_terrain(
     let counties = vector::read_layer(&resolve(root, &cfg.layers.counties), Some(&crs))?;
     let land = polygon_mask(&counties, &spec)?;
     let mut rivers = Array2::from_elem((spec.rows, spec.cols), false);
+    let mut sharp = Array2::<f64>::zeros((spec.rows, spec.cols));
     for layer in &cfg.burn.layers {
         let path = resolve(root, &layer.path);
         let feats = vector::read_layer(&path, Some(&crs))?;
         let kept: Vec<Feature> = feats
             .into_iter()
-            .filter(|f| match (&layer.field, layer.max_value) {
-                (Some(field), Some(max)) => f
+            .filter(|f| match (&layer.field, layer.max_value, &layer.values) {
+                (Some(field), Some(max), _) => f
                     .fields
                     .get(field)
                     .and_then(|v| v.parse::<f64>().ok())
                     .is_some_and(|v| v <= max),
+                (Some(field), None, Some(values)) => f.fields.get(field).is_some_and(|v| values.contains(v)),
                 _ => true,
             })
             .filter(|f| matches!(f.geometry, Geometry::Lines(_)))
             .collect();
+        if kept.is_empty() {
+            return Err(Error::Invalid {
+                path: path.clone(),
+                field: "burn.layers".into(),
+                message: "no line feature passes the layer's filter; check `field`, `max_value` and `values`".into(),
+            });
+        }
+        let drop = layer.sharp_drop_m.unwrap_or(cfg.burn.sharp_drop_m);
         let g = vector::rasterize_lines(&kept, &vec![1.0; kept.len()], &spec)?;
-        Zip::from(&mut rivers).and(&g.data).for_each(|r, &v| *r |= !v.is_nan());
-        log.push(format!("burn: {} lines from {}", kept.len(), path.display()));
+        Zip::from(&mut rivers).and(&mut sharp).and(&g.data).for_each(|r, s, &v| {
+            if !v.is_nan() {
+                *r = true;
+                *s = s.max(drop);
+            }
+        });
+        log.push(format!("burn: {} lines from {} ({} m)", kept.len(), path.display(), drop));
     }
     let sea = cond::sea_mask(dem_source.view(), land.view(), cfg.sea.max_elevation_m);
     // Rivers stop at the coast.
@@ -183,7 +198,7 @@ pub fn build_terrain(
         dem_source.view(),
         rivers.view(),
         cfg.burn.smooth_drop_m,
-        cfg.burn.sharp_drop_m,
+        sharp.view(),
         cfg.burn.buffer_cells,
     );
     let breach = cond::dilate8(rivers.view());
@@ -232,7 +247,7 @@ pub fn build_terrain(
         let hit: Vec<Feature> = feats
             .into_iter()
             .filter(|f| match &f.geometry {
-                Geometry::Polygons(polys) => polys.iter().any(|rings| point_in_rings(pt, rings)),
+                Geometry::Polygons(polys) => vector::point_in_polygons(polys, pt),
                 _ => false,
             })
             .collect();
@@ -276,7 +291,7 @@ pub fn build_terrain(
         let pts: Vec<(f64, f64)> = cfg.reservoirs.iter().map(|r| (r.lon, r.lat)).collect();
         let xy = warp::transform_points(&pts, &wgs84, &crs)?;
         for (res, &(x, y)) in cfg.reservoirs.iter().zip(&xy) {
-            let Some((r, c)) = spec.cell_of(x, y) else {
+            let Some((r, c)) = cell_of(&spec, x, y) else {
                 log.push(format!("reservoir {}: dam outside the grid, skipped", res.name));
                 continue;
             };
@@ -290,10 +305,12 @@ pub fn build_terrain(
                     .and(&dem_source)
                     .fold(f64::INFINITY, |m, &i, &z| if i { m.min(z) } else { m })
             });
+            // A lake never raises the ground: where the coarse DEM (or a burned river)
+            // lies below the pool level, it stays as the lake bed.
             let mut n = 0;
             Zip::from(&mut dem).and(&lake).and(&mut water).for_each(|z, &i, w| {
                 if i {
-                    *z = level;
+                    *z = z.min(level);
                     *w = true;
                     n += 1;
                 }
@@ -393,8 +410,7 @@ fn drainage(
 pub fn check_catchment(g: &GaugeConfig, spec: &GridSpec, acc: &Array2<f64>) -> Result<CatchmentCheck> {
     let wgs84 = crate::grid::io::epsg_wkt(4326)?;
     let (x, y) = warp::transform_points(&[(g.lon, g.lat)], &wgs84, &spec.crs_wkt)?[0];
-    let grid = spec.filled(0u8, None);
-    let (r, c) = grid.cell_of(x, y).ok_or_else(|| {
+    let (r, c) = cell_of(spec, x, y).ok_or_else(|| {
         Error::Data(format!("gauge {} at lon {} lat {} lies outside the model grid", g.name, g.lon, g.lat))
     })?;
     let (sr, sc) = terrain::snap_to_stream(acc.view(), r, c, g.snap_radius_cells, Some(g.published_km2))?;
@@ -413,25 +429,10 @@ pub fn check_catchment(g: &GaugeConfig, spec: &GridSpec, acc: &Array2<f64>) -> R
     })
 }
 
-/// Even-odd point-in-polygon test over rings (outer and holes).
-fn point_in_rings(p: (f64, f64), rings: &[Vec<(f64, f64)>]) -> bool {
-    let mut inside = false;
-    for ring in rings {
-        let n = ring.len();
-        if n < 3 {
-            continue;
-        }
-        let mut j = n - 1;
-        for i in 0..n {
-            let (xi, yi) = ring[i];
-            let (xj, yj) = ring[j];
-            if (yi > p.1) != (yj > p.1) && p.0 < (xj - xi) * (p.1 - yi) / (yj - yi) + xi {
-                inside = !inside;
-            }
-            j = i;
-        }
-    }
-    inside
+/// The cell of `spec` holding map coordinate (x, y), if inside.
+fn cell_of(spec: &GridSpec, x: f64, y: f64) -> Option<(usize, usize)> {
+    let (r, c) = spec.transform.fractional_index(x, y);
+    (r >= 0.0 && c >= 0.0 && r < spec.rows as f64 && c < spec.cols as f64).then_some((r as usize, c as usize))
 }
 
 /// Wraps an array on the model grid.

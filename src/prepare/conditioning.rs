@@ -84,12 +84,14 @@ pub fn chamfer_distance_cells(mask: ArrayView2<bool>, max_cells: f64) -> Array2<
 }
 
 /// AGREE-style tapered stream burn (step 1 above). Returns the burned DEM; NaN stays NaN.
-/// `rivers` marks cells a mapped river line passes through.
+/// `rivers` marks cells a mapped river line passes through; `sharp_drop_m` holds the
+/// extra drop of each river cell (layers may differ: a schematic line is burned less
+/// deeply than a mapped one).
 pub fn burn_streams(
     dem: ArrayView2<f64>,
     rivers: ArrayView2<bool>,
     smooth_drop_m: f64,
-    sharp_drop_m: f64,
+    sharp_drop_m: ArrayView2<f64>,
     buffer_cells: usize,
 ) -> Array2<f64> {
     let dist = chamfer_distance_cells(rivers, buffer_cells as f64);
@@ -98,12 +100,13 @@ pub fn burn_streams(
     Zip::from(&mut out)
         .and(&dist)
         .and(rivers)
-        .par_for_each(|z, &d, &on_line| {
+        .and(sharp_drop_m)
+        .par_for_each(|z, &d, &on_line, &sharp| {
             if z.is_nan() {
                 return;
             }
             if on_line {
-                *z -= smooth_drop_m + sharp_drop_m;
+                *z -= smooth_drop_m + sharp;
             } else if d.is_finite() {
                 *z -= smooth_drop_m * (1.0 - d / span).max(0.0);
             }
@@ -275,7 +278,8 @@ mod tests {
         for c in 0..5 {
             rivers[[2, c]] = true;
         }
-        let out = burn_streams(dem.view(), rivers.view(), 10.0, 5.0, 1);
+        let sharp = rivers.mapv(|r| if r { 5.0 } else { 0.0 });
+        let out = burn_streams(dem.view(), rivers.view(), 10.0, sharp.view(), 1);
         assert_eq!(out[[2, 0]], 85.0);
         // One cell away: taper 10 * (1 - 1/2) = 5 m.
         assert_eq!(out[[1, 3]], 95.0);

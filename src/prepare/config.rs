@@ -76,6 +76,12 @@ pub struct RiverLayer {
     pub field: Option<String>,
     /// Keep features whose `field` is at most this value.
     pub max_value: Option<f64>,
+    /// Keep features whose `field` is one of these (for named rivers).
+    pub values: Option<Vec<String>>,
+    /// Extra drop on this layer's lines, m (default: `burn.sharp_drop_m`).
+    pub sharp_drop_m: Option<f64>,
+    /// Why this layer is used, and how far to trust its course.
+    pub note: Option<String>,
 }
 
 /// AGREE-style burn parameters (see `conditioning`).
