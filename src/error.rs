@@ -36,7 +36,9 @@ pub enum Error {
     #[error("grids are not aligned: {0}")]
     Misaligned(String),
     /// A raster carries no coordinate reference system.
-    #[error("{path}: the raster has no CRS. Assign one, e.g. `gdal_edit.py -a_srs EPSG:4326 {path}`")]
+    #[error(
+        "{path}: the raster has no CRS. Assign one, e.g. `gdal_edit.py -a_srs EPSG:4326 {path}`"
+    )]
     NoCrs {
         /// The raster without a CRS.
         path: PathBuf,

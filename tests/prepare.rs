@@ -82,8 +82,14 @@ fn catchment_areas_within_15_percent_of_published() {
         let name = rec[col("name")].to_string();
         let err: f64 = rec[col("error_pct")].parse().unwrap();
         let snap: f64 = rec[col("snap_distance_km")].parse().unwrap();
-        assert!(err.abs() <= 15.0, "{name}: catchment error {err:.1}% exceeds 15%");
-        assert!(snap <= 4.5, "{name}: snapped {snap} km away, more than 3 cells");
+        assert!(
+            err.abs() <= 15.0,
+            "{name}: catchment error {err:.1}% exceeds 15%"
+        );
+        assert!(
+            snap <= 4.5,
+            "{name}: snapped {snap} km away, more than 3 cells"
+        );
         seen += 1;
     }
     assert_eq!(seen, 4, "the four catchment checks of the issue");
@@ -113,7 +119,10 @@ fn expect_failure(args: &[&str], out_dir: &Path, needles: &[&str]) {
     assert!(!out.status.success(), "expected failure for {args:?}");
     assert!(!stderr.contains("panicked"), "panic for {args:?}: {stderr}");
     for n in needles {
-        assert!(stderr.contains(n), "message for {args:?} should mention {n:?}: {stderr}");
+        assert!(
+            stderr.contains(n),
+            "message for {args:?} should mention {n:?}: {stderr}"
+        );
     }
     // Nothing half-written: the output folder holds no grid.
     if out_dir.exists() {
@@ -122,7 +131,11 @@ fn expect_failure(args: &[&str], out_dir: &Path, needles: &[&str]) {
             .filter_map(|e| e.ok())
             .map(|e| e.file_name().to_string_lossy().to_string())
             .collect();
-        assert!(left.is_empty(), "files left in {}: {left:?}", out_dir.display());
+        assert!(
+            left.is_empty(),
+            "files left in {}: {left:?}",
+            out_dir.display()
+        );
     }
 }
 
@@ -138,7 +151,13 @@ fn missing_dem_file_is_named() {
     let d = tmp("bad-missing");
     let out = d.join("model");
     expect_failure(
-        &["prepare", "--dem", "no/such/dem.tif", "--out", out.to_str().unwrap()],
+        &[
+            "prepare",
+            "--dem",
+            "no/such/dem.tif",
+            "--out",
+            out.to_str().unwrap(),
+        ],
         &out,
         &["no/such/dem.tif"],
     );
@@ -151,7 +170,13 @@ fn unknown_dem_format_is_refused() {
     std::fs::write(&f, "this is not a raster\n").unwrap();
     let out = d.join("model");
     expect_failure(
-        &["prepare", "--dem", f.to_str().unwrap(), "--out", out.to_str().unwrap()],
+        &[
+            "prepare",
+            "--dem",
+            f.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
         &out,
         &["dem.xyz"],
     );
@@ -160,10 +185,14 @@ fn unknown_dem_format_is_refused() {
 fn write_small_dem(path: &Path, crs: bool, value: f32, lon0: f64, lat0: f64) {
     use gdal::DriverManager;
     let drv = DriverManager::get_driver_by_name("GTiff").unwrap();
-    let mut ds = drv.create_with_band_type::<f32, _>(path, 60, 60, 1).unwrap();
-    ds.set_geo_transform(&[lon0, 0.1, 0.0, lat0, 0.0, -0.1]).unwrap();
+    let mut ds = drv
+        .create_with_band_type::<f32, _>(path, 60, 60, 1)
+        .unwrap();
+    ds.set_geo_transform(&[lon0, 0.1, 0.0, lat0, 0.0, -0.1])
+        .unwrap();
     if crs {
-        ds.set_spatial_ref(&gdal::spatial_ref::SpatialRef::from_epsg(4326).unwrap()).unwrap();
+        ds.set_spatial_ref(&gdal::spatial_ref::SpatialRef::from_epsg(4326).unwrap())
+            .unwrap();
     }
     let mut band = ds.rasterband(1).unwrap();
     band.set_no_data_value(Some(-9999.0)).unwrap();
@@ -178,7 +207,13 @@ fn dem_without_crs_is_refused() {
     write_small_dem(&f, false, 100.0, 111.0, 43.0);
     let out = d.join("model");
     expect_failure(
-        &["prepare", "--dem", f.to_str().unwrap(), "--out", out.to_str().unwrap()],
+        &[
+            "prepare",
+            "--dem",
+            f.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
         &out,
         &["nocrs.tif", "CRS"],
     );
@@ -191,7 +226,13 @@ fn dem_full_of_nodata_is_refused() {
     write_small_dem(&f, true, -9999.0, 111.0, 43.0);
     let out = d.join("model");
     expect_failure(
-        &["prepare", "--dem", f.to_str().unwrap(), "--out", out.to_str().unwrap()],
+        &[
+            "prepare",
+            "--dem",
+            f.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
         &out,
         &["nodata.tif", "without data"],
     );
@@ -205,7 +246,13 @@ fn dem_not_covering_domain_is_refused() {
     write_small_dem(&f, true, 100.0, 100.0, 43.0);
     let out = d.join("model");
     expect_failure(
-        &["prepare", "--dem", f.to_str().unwrap(), "--out", out.to_str().unwrap()],
+        &[
+            "prepare",
+            "--dem",
+            f.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
         &out,
         &["small.tif", "cover"],
     );

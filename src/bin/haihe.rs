@@ -80,13 +80,21 @@ fn run(cli: Cli) -> Result<()> {
         } => {
             let root = config
                 .canonicalize()
-                .with_context(|| format!("{}: configuration not found; run from the project root or pass --config", config.display()))?
+                .with_context(|| {
+                    format!(
+                        "{}: configuration not found; run from the project root or pass --config",
+                        config.display()
+                    )
+                })?
                 .parent()
                 .and_then(|p| p.parent())
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("."));
             if let Some(r) = resolution {
-                anyhow::ensure!(r > 0.0 && r.is_finite(), "--resolution must be a positive number of metres, got {r}");
+                anyhow::ensure!(
+                    r > 0.0 && r.is_finite(),
+                    "--resolution must be a positive number of metres, got {r}"
+                );
             }
             let opts = haihe::prepare::PrepareOptions {
                 config: config.clone(),
@@ -101,16 +109,27 @@ fn run(cli: Cli) -> Result<()> {
                 println!("  {line}");
             }
             println!("catchment areas (km²):");
-            println!("  {:<16} {:>10} {:>10} {:>10} {:>8} {:>8}", "point", "published", "at point", "snapped", "snap km", "error");
+            println!(
+                "  {:<16} {:>10} {:>10} {:>10} {:>8} {:>8}",
+                "point", "published", "at point", "snapped", "snap km", "error"
+            );
             for c in &report.catchments {
                 println!(
                     "  {:<16} {:>10.0} {:>10.0} {:>10.0} {:>8.1} {:>7.1}%",
-                    c.name, c.published_km2, c.at_point_km2, c.snapped_km2, c.snap_distance_km, c.error_pct
+                    c.name,
+                    c.published_km2,
+                    c.at_point_km2,
+                    c.snapped_km2,
+                    c.snap_distance_km,
+                    c.error_pct
                 );
             }
             println!("river systems (km²): drainage against sub-basin polygons");
             for s in &report.system_areas {
-                println!("  {} {:<8} {:>10.0} {:>10.0}", s.label, s.name, s.drainage_km2, s.polygons_km2);
+                println!(
+                    "  {} {:<8} {:>10.0} {:>10.0}",
+                    s.label, s.name, s.drainage_km2, s.polygons_km2
+                );
             }
             println!("wrote {} files to {}", report.files.len(), out.display());
         }
@@ -127,13 +146,17 @@ fn run(cli: Cli) -> Result<()> {
             let acc = haihe::grid::io::read_raster(&flow_acc)
                 .with_context(|| "run `haihe prepare` first, or pass --flow-acc")?;
             let wgs84 = haihe::grid::io::epsg_wkt(4326)?;
-            let (x, y) = haihe::grid::warp::transform_points(&[(lon, lat)], &wgs84, &acc.crs_wkt)?[0];
-            let (r, c) = acc
-                .cell_of(x, y)
-                .with_context(|| format!("lon {lon} lat {lat} lies outside {}", flow_acc.display()))?;
+            let (x, y) =
+                haihe::grid::warp::transform_points(&[(lon, lat)], &wgs84, &acc.crs_wkt)?[0];
+            let (r, c) = acc.cell_of(x, y).with_context(|| {
+                format!("lon {lon} lat {lat} lies outside {}", flow_acc.display())
+            })?;
             let (sr, sc) = haihe::terrain::snap_to_stream(acc.data.view(), r, c, snap, area)?;
             let km = acc.cell_size() / 1000.0;
-            println!("point lon {lon} lat {lat}: cell (row {r}, col {c}), upstream area {:.0} km²", acc.data[[r, c]]);
+            println!(
+                "point lon {lon} lat {lat}: cell (row {r}, col {c}), upstream area {:.0} km²",
+                acc.data[[r, c]]
+            );
             if snap > 0 {
                 println!(
                     "snapped within {snap} cells to (row {sr}, col {sc}), {:.1} km away: upstream area {:.0} km²",
@@ -142,7 +165,10 @@ fn run(cli: Cli) -> Result<()> {
                 );
             }
             if let Some(a) = area {
-                println!("published {a:.0} km²: error {:+.1}%", (acc.data[[sr, sc]] - a) / a * 100.0);
+                println!(
+                    "published {a:.0} km²: error {:+.1}%",
+                    (acc.data[[sr, sc]] - a) / a * 100.0
+                );
             }
         }
     }

@@ -171,7 +171,13 @@ pub fn read_raster_band(path: &Path, band: usize) -> Result<Grid<f64>> {
         .and_then(|buf| buf.to_array())
         .map_err(|e| Error::gdal(path, format!("cannot read band {band}: {e}")))?;
     if let Some(nd) = nodata {
-        data.mapv_inplace(|v| if is_nodata(v, nd, band_type) { f64::NAN } else { v });
+        data.mapv_inplace(|v| {
+            if is_nodata(v, nd, band_type) {
+                f64::NAN
+            } else {
+                v
+            }
+        });
     }
     Ok(Grid::new(data, transform, wkt, nodata))
 }
@@ -265,7 +271,8 @@ pub(crate) fn create_parent(path: &Path) -> Result<()> {
 pub(crate) fn write_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     create_parent(path)?;
     let tmp = temp_path(path);
-    let result = write(&tmp).and_then(|()| std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e)));
+    let result =
+        write(&tmp).and_then(|()| std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e)));
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
@@ -281,7 +288,10 @@ pub fn write_geotiff<T: GdalType + Copy>(grid: &Grid<T>, path: &Path) -> Result<
 
 /// Writes aligned grids as the bands of one GeoTIFF, each band described by its name;
 /// the first grid's no-data value applies to all bands. Atomic, creates parent folders.
-pub fn write_geotiff_bands<T: GdalType + Copy>(bands: &[(&str, &Grid<T>)], path: &Path) -> Result<()> {
+pub fn write_geotiff_bands<T: GdalType + Copy>(
+    bands: &[(&str, &Grid<T>)],
+    path: &Path,
+) -> Result<()> {
     let Some((_, first)) = bands.first() else {
         return Err(Error::Data(format!(
             "{}: no bands given to write",
@@ -299,7 +309,10 @@ pub fn write_geotiff_bands<T: GdalType + Copy>(bands: &[(&str, &Grid<T>)], path:
     };
     let (rows, cols) = first.data.dim();
     if rows == 0 || cols == 0 {
-        return Err(Error::Data(format!("{}: cannot write an empty grid", path.display())));
+        return Err(Error::Data(format!(
+            "{}: cannot write an empty grid",
+            path.display()
+        )));
     }
     write_atomically(path, |tmp| {
         let driver = DriverManager::get_driver_by_name("GTiff").map_err(|e| Error::gdal(tmp, e))?;
@@ -315,9 +328,11 @@ pub fn write_geotiff_bands<T: GdalType + Copy>(bands: &[(&str, &Grid<T>)], path:
         }
         for (i, (name, g)) in bands.iter().enumerate() {
             let mut band = ds.rasterband(i + 1).map_err(|e| Error::gdal(tmp, e))?;
-            band.set_no_data_value(nodata).map_err(|e| Error::gdal(tmp, e))?;
+            band.set_no_data_value(nodata)
+                .map_err(|e| Error::gdal(tmp, e))?;
             if !name.is_empty() {
-                band.set_description(name).map_err(|e| Error::gdal(tmp, e))?;
+                band.set_description(name)
+                    .map_err(|e| Error::gdal(tmp, e))?;
             }
             let res = match float_values(&g.data) {
                 Some(mut v) => {
@@ -333,7 +348,8 @@ pub fn write_geotiff_bands<T: GdalType + Copy>(bands: &[(&str, &Grid<T>)], path:
             };
             res.map_err(|e| Error::gdal(tmp, format!("cannot write band {}: {e}", i + 1)))?;
         }
-        ds.close().map_err(|e| Error::gdal(tmp, format!("cannot finish the file: {e}")))
+        ds.close()
+            .map_err(|e| Error::gdal(tmp, format!("cannot finish the file: {e}")))
     })
 }
 

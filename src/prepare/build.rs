@@ -148,7 +148,15 @@ pub fn build_terrain(
         )));
     }
     let dem_source = dem_grid.data;
-    log.push(format!("dem: {} resampled ({})", dem_paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "), cfg.dem.resample));
+    log.push(format!(
+        "dem: {} resampled ({})",
+        dem_paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        cfg.dem.resample
+    ));
 
     // 2. Vector layers on the grid.
     let crs = spec.crs_wkt.clone();
@@ -167,7 +175,9 @@ pub fn build_terrain(
                     .get(field)
                     .and_then(|v| v.parse::<f64>().ok())
                     .is_some_and(|v| v <= max),
-                (Some(field), None, Some(values)) => f.fields.get(field).is_some_and(|v| values.contains(v)),
+                (Some(field), None, Some(values)) => {
+                    f.fields.get(field).is_some_and(|v| values.contains(v))
+                }
                 _ => true,
             })
             .filter(|f| matches!(f.geometry, Geometry::Lines(_)))
@@ -181,17 +191,33 @@ pub fn build_terrain(
         }
         let drop = layer.sharp_drop_m.unwrap_or(cfg.burn.sharp_drop_m);
         let g = vector::rasterize_lines(&kept, &vec![1.0; kept.len()], &spec)?;
-        Zip::from(&mut rivers).and(&mut sharp).and(&g.data).for_each(|r, s, &v| {
-            if !v.is_nan() {
-                *r = true;
-                *s = s.max(drop);
-            }
-        });
-        log.push(format!("burn: {} lines from {} ({} m)", kept.len(), path.display(), drop));
+        Zip::from(&mut rivers)
+            .and(&mut sharp)
+            .and(&g.data)
+            .for_each(|r, s, &v| {
+                if !v.is_nan() {
+                    *r = true;
+                    *s = s.max(drop);
+                }
+            });
+        log.push(format!(
+            "burn: {} lines from {} ({} m)",
+            kept.len(),
+            path.display(),
+            drop
+        ));
     }
     let sea = cond::sea_mask(dem_source.view(), land.view(), cfg.sea.max_elevation_m);
-    // Rivers stop at the coast.
+    // Rivers stop at the coast, and short of the grid edge: Priority-Flood seeds the
+    // edge at its own elevation, so a burned trench reaching the edge would become an
+    // outlet far below sea level and steal the rivers from the sea.
     Zip::from(&mut rivers).and(&sea).for_each(|r, &s| *r &= !s);
+    let gap = cfg.burn.buffer_cells + 1;
+    for ((r, c), v) in rivers.indexed_iter_mut() {
+        if r < gap || c < gap || r + gap >= spec.rows || c + gap >= spec.cols {
+            *v = false;
+        }
+    }
 
     // 3. Conditioning.
     let mut dem = cond::burn_streams(
@@ -217,7 +243,10 @@ pub fn build_terrain(
     // The Hai outline has no river crossing it except at the sea: no breaches there.
     let no_breach = Array2::from_elem((spec.rows, spec.cols), false);
     let n_hai = cond::raise_walls(&mut dem, wall.view(), no_breach.view(), cfg.walls.height_m);
-    log.push(format!("walls: Hai basin outline, {n_hai} cells raised by {} m", cfg.walls.height_m));
+    log.push(format!(
+        "walls: Hai basin outline, {n_hai} cells raised by {} m",
+        cfg.walls.height_m
+    ));
     let subbasins = vector::read_layer(&resolve(root, &cfg.walls.subbasin_path), Some(&crs))?;
     for name in &cfg.walls.fence {
         let feats: Vec<Feature> = subbasins
@@ -235,7 +264,9 @@ pub fn build_terrain(
         let m = polygon_mask(&feats, &spec)?;
         let w = cond::inner_boundary(m.view());
         let n = cond::raise_walls(&mut dem, w.view(), breach.view(), cfg.walls.height_m);
-        log.push(format!("walls: sub-basin {name}, {n} cells raised (breached where rivers cross)"));
+        log.push(format!(
+            "walls: sub-basin {name}, {n} cells raised (breached where rivers cross)"
+        ));
     }
 
     // Lakes given as polygons.
@@ -243,7 +274,11 @@ pub fn build_terrain(
     for lake in &cfg.lakes {
         let path = resolve(root, &lake.path);
         let feats = vector::read_layer(&path, Some(&crs))?;
-        let pt = warp::transform_points(&[(lake.lon, lake.lat)], &crate::grid::io::epsg_wkt(4326)?, &crs)?[0];
+        let pt = warp::transform_points(
+            &[(lake.lon, lake.lat)],
+            &crate::grid::io::epsg_wkt(4326)?,
+            &crs,
+        )?[0];
         let hit: Vec<Feature> = feats
             .into_iter()
             .filter(|f| match &f.geometry {
@@ -267,14 +302,20 @@ pub fn build_terrain(
                 .fold(f64::INFINITY, f64::min)
         });
         let mut n = 0;
-        Zip::from(&mut dem).and(&m).and(&mut water).for_each(|z, &i, w| {
-            if i {
-                *z = level;
-                *w = true;
-                n += 1;
-            }
-        });
-        log.push(format!("lake {}: {n} cells flat at {level:.1} m", lake.name));
+        Zip::from(&mut dem)
+            .and(&m)
+            .and(&mut water)
+            .for_each(|z, &i, w| {
+                if i {
+                    *z = level;
+                    *w = true;
+                    n += 1;
+                }
+            });
+        log.push(format!(
+            "lake {}: {n} cells flat at {level:.1} m",
+            lake.name
+        ));
     }
     // The sea at sea level.
     Zip::from(&mut dem).and(&sea).for_each(|z, &s| {
@@ -292,14 +333,18 @@ pub fn build_terrain(
         let xy = warp::transform_points(&pts, &wgs84, &crs)?;
         for (res, &(x, y)) in cfg.reservoirs.iter().zip(&xy) {
             let Some((r, c)) = cell_of(&spec, x, y) else {
-                log.push(format!("reservoir {}: dam outside the grid, skipped", res.name));
+                log.push(format!(
+                    "reservoir {}: dam outside the grid, skipped",
+                    res.name
+                ));
                 continue;
             };
             let (sr, sc) = terrain::snap_to_stream(acc.view(), r, c, 3, Some(res.catchment_km2))?;
             let up = terrain::upstream_mask(dir.view(), sr, sc)?;
             let target = (res.area_km2 / cell_km2).round().max(1.0) as usize;
             let grow_level = res.pool_level_m.unwrap_or(f64::INFINITY);
-            let lake = cond::grow_reservoir(dem.view(), up.view(), (sr, sc), grow_level, target, target);
+            let lake =
+                cond::grow_reservoir(dem.view(), up.view(), (sr, sc), grow_level, target, target);
             let level = res.pool_level_m.unwrap_or_else(|| {
                 Zip::from(&lake)
                     .and(&dem_source)
@@ -308,13 +353,16 @@ pub fn build_terrain(
             // A lake never raises the ground: where the coarse DEM (or a burned river)
             // lies below the pool level, it stays as the lake bed.
             let mut n = 0;
-            Zip::from(&mut dem).and(&lake).and(&mut water).for_each(|z, &i, w| {
-                if i {
-                    *z = z.min(level);
-                    *w = true;
-                    n += 1;
-                }
-            });
+            Zip::from(&mut dem)
+                .and(&lake)
+                .and(&mut water)
+                .for_each(|z, &i, w| {
+                    if i {
+                        *z = z.min(level);
+                        *w = true;
+                        n += 1;
+                    }
+                });
             log.push(format!(
                 "reservoir {}: {n} cells flat at {level:.1} m (dam snapped {:.1} km, upstream {:.0} km² at first pass)",
                 res.name,
@@ -327,10 +375,11 @@ pub fn build_terrain(
     // 5. Final drainage.
     let (filled, flow_dir, flow_acc_km2) = drainage(&dem, &sea, cell, cell_area_m2)?;
     let streams = terrain::extract_streams(flow_acc_km2.view(), cfg.streams.threshold_km2);
-    let hand = terrain::height_above_nearest_drainage(dem_source.view(), flow_dir.view(), streams.view())?;
+    let hand =
+        terrain::height_above_nearest_drainage(dem_source.view(), flow_dir.view(), streams.view())?;
 
     // 6. River systems.
-    let mut poly_sys = hai_mask.mapv(|v| if v { 5u8 } else { 0 });
+    let mut poly_sys = hai_mask.mapv(|v| if v { systems::OTHER_HAI } else { 0 });
     for (label, names) in [
         (1u8, &cfg.basins.beisanhe),
         (2, &cfg.basins.yongding),
@@ -355,16 +404,26 @@ pub fn build_terrain(
             *p = 0;
         }
     });
-    let basins = systems::label_river_systems(flow_dir.view(), poly_sys.view());
-    let system_areas = [(1u8, "北三河"), (2, "永定河"), (3, "大清河"), (4, "海河下游")]
-        .iter()
-        .map(|&(label, name)| SystemArea {
-            label,
-            name: name.into(),
-            drainage_km2: basins.iter().filter(|&&b| b == label).count() as f64 * cell_km2,
-            polygons_km2: poly_sys.iter().filter(|&&b| b == label).count() as f64 * cell_km2,
-        })
-        .collect();
+    let basins = systems::label_river_systems(
+        flow_dir.view(),
+        poly_sys.view(),
+        cell_km2,
+        cfg.basins.trunk_km2,
+    )?;
+    let system_areas = [
+        (1u8, "北三河"),
+        (2, "永定河"),
+        (3, "大清河"),
+        (4, "海河下游"),
+    ]
+    .iter()
+    .map(|&(label, name)| SystemArea {
+        label,
+        name: name.into(),
+        drainage_km2: basins.iter().filter(|&&b| b == label).count() as f64 * cell_km2,
+        polygons_km2: poly_sys.iter().filter(|&&b| b == label).count() as f64 * cell_km2,
+    })
+    .collect();
 
     let catchments = cfg
         .gauges
@@ -407,13 +466,21 @@ fn drainage(
 /// Upstream area at a gauge: at the cell holding the point and at the river cell within
 /// the snap radius whose upstream area best matches the published one (the usual
 /// practice on coarse grids; the snap distance is reported).
-pub fn check_catchment(g: &GaugeConfig, spec: &GridSpec, acc: &Array2<f64>) -> Result<CatchmentCheck> {
+pub fn check_catchment(
+    g: &GaugeConfig,
+    spec: &GridSpec,
+    acc: &Array2<f64>,
+) -> Result<CatchmentCheck> {
     let wgs84 = crate::grid::io::epsg_wkt(4326)?;
     let (x, y) = warp::transform_points(&[(g.lon, g.lat)], &wgs84, &spec.crs_wkt)?[0];
     let (r, c) = cell_of(spec, x, y).ok_or_else(|| {
-        Error::Data(format!("gauge {} at lon {} lat {} lies outside the model grid", g.name, g.lon, g.lat))
+        Error::Data(format!(
+            "gauge {} at lon {} lat {} lies outside the model grid",
+            g.name, g.lon, g.lat
+        ))
     })?;
-    let (sr, sc) = terrain::snap_to_stream(acc.view(), r, c, g.snap_radius_cells, Some(g.published_km2))?;
+    let (sr, sc) =
+        terrain::snap_to_stream(acc.view(), r, c, g.snap_radius_cells, Some(g.published_km2))?;
     let cell_km = spec.transform.dx.abs() / 1000.0;
     let snapped = acc[[sr, sc]];
     Ok(CatchmentCheck {
@@ -432,7 +499,8 @@ pub fn check_catchment(g: &GaugeConfig, spec: &GridSpec, acc: &Array2<f64>) -> R
 /// The cell of `spec` holding map coordinate (x, y), if inside.
 fn cell_of(spec: &GridSpec, x: f64, y: f64) -> Option<(usize, usize)> {
     let (r, c) = spec.transform.fractional_index(x, y);
-    (r >= 0.0 && c >= 0.0 && r < spec.rows as f64 && c < spec.cols as f64).then_some((r as usize, c as usize))
+    (r >= 0.0 && c >= 0.0 && r < spec.rows as f64 && c < spec.cols as f64)
+        .then_some((r as usize, c as usize))
 }
 
 /// Wraps an array on the model grid.

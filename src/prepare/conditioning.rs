@@ -169,7 +169,11 @@ pub fn dilate8(mask: ArrayView2<bool>) -> Array2<bool> {
 /// Sea cells: cells outside every land polygon (`land` false), not NaN, no higher than
 /// `max_elevation_m`, and 4-connected to the lowest such cell (the open sea), so that a
 /// low inland cell outside the county layer is not taken for sea.
-pub fn sea_mask(dem: ArrayView2<f64>, land: ArrayView2<bool>, max_elevation_m: f64) -> Array2<bool> {
+pub fn sea_mask(
+    dem: ArrayView2<f64>,
+    land: ArrayView2<bool>,
+    max_elevation_m: f64,
+) -> Array2<bool> {
     let (nr, nc) = dem.dim();
     let candidate = |r: usize, c: usize| {
         !land[[r, c]] && !dem[[r, c]].is_nan() && dem[[r, c]] <= max_elevation_m
@@ -312,12 +316,20 @@ mod tests {
     #[test]
     fn sea_is_connected_low_water_outside_land() {
         let dem = array![[5.0, 3.0, 0.0], [1.0, 20.0, -2.0], [0.0, 30.0, -5.0]];
-        let land = array![[true, false, false], [false, true, false], [false, true, false]];
+        let land = array![
+            [true, false, false],
+            [false, true, false],
+            [false, true, false]
+        ];
         let sea = sea_mask(dem.view(), land.view(), 4.0);
         // (1,0) and (2,0) are low and off-land but cut off from the open sea.
         assert_eq!(
             sea,
-            array![[false, true, true], [false, false, true], [false, false, true]]
+            array![
+                [false, true, true],
+                [false, false, true],
+                [false, false, true]
+            ]
         );
     }
 

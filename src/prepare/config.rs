@@ -221,6 +221,8 @@ pub struct BasinsConfig {
     pub daqing: Vec<String>,
     /// Sub-basin names making up the shared lower plain 海河下游 (label 4).
     pub lower_plain: Vec<String>,
+    /// Upstream area from which a river keeps its system across polygon lines, km².
+    pub trunk_km2: f64,
 }
 
 impl PrepareConfig {
@@ -252,7 +254,10 @@ impl PrepareConfig {
         };
         let d = &self.domain;
         if !(d.lon_min < d.lon_max && d.lat_min < d.lat_max) {
-            return Err(bad("domain", "lon_min < lon_max and lat_min < lat_max are required"));
+            return Err(bad(
+                "domain",
+                "lon_min < lon_max and lat_min < lat_max are required",
+            ));
         }
         if !(d.cell_m > 0.0 && d.cell_m.is_finite()) {
             return Err(bad("domain.cell_m", "must be a positive number of metres"));
@@ -260,8 +265,14 @@ impl PrepareConfig {
         if self.dem.paths.is_empty() {
             return Err(bad("dem.paths", "give at least one DEM raster"));
         }
-        if !matches!(self.dem.resample.as_str(), "bilinear" | "average" | "nearest") {
-            return Err(bad("dem.resample", "use \"bilinear\", \"average\" or \"nearest\""));
+        if !matches!(
+            self.dem.resample.as_str(),
+            "bilinear" | "average" | "nearest"
+        ) {
+            return Err(bad(
+                "dem.resample",
+                "use \"bilinear\", \"average\" or \"nearest\"",
+            ));
         }
         if self.streams.threshold_km2 <= 0.0 {
             return Err(bad("streams.threshold_km2", "must be positive"));

@@ -100,12 +100,24 @@ pub fn run(opts: &PrepareOptions) -> Result<PrepareReport> {
     let t = build_terrain(&cfg, &opts.root, opts.dem.as_deref(), opts.resolution_m)?;
     let mut stage = Staging::new(&opts.out_dir)?;
     let g = |data, nodata| build::on_grid(&t.spec, data, nodata);
-    write_geotiff(&g(t.dem_source.clone(), None), &stage.path("dem_source.tif"))?;
+    write_geotiff(
+        &g(t.dem_source.clone(), None),
+        &stage.path("dem_source.tif"),
+    )?;
     write_geotiff(&g(t.dem.clone(), None), &stage.path("dem.tif"))?;
     write_geotiff(&g(t.filled.clone(), None), &stage.path("filled.tif"))?;
-    write_geotiff(&g_u8(&t, t.flow_dir.clone(), Some(255.0)), &stage.path("flow_dir.tif"))?;
-    write_geotiff(&g(t.flow_acc_km2.clone(), None), &stage.path("flow_acc.tif"))?;
-    write_geotiff(&g_u8(&t, t.streams.clone(), None), &stage.path("streams.tif"))?;
+    write_geotiff(
+        &g_u8(&t, t.flow_dir.clone(), Some(255.0)),
+        &stage.path("flow_dir.tif"),
+    )?;
+    write_geotiff(
+        &g(t.flow_acc_km2.clone(), None),
+        &stage.path("flow_acc.tif"),
+    )?;
+    write_geotiff(
+        &g_u8(&t, t.streams.clone(), None),
+        &stage.path("streams.tif"),
+    )?;
     write_geotiff(&g(t.hand.clone(), None), &stage.path("hand.tif"))?;
     write_geotiff(&g_u8(&t, t.basins.clone(), None), &stage.path("basins.tif"))?;
     write_catchments_csv(&t.catchments, &stage.path("catchments.csv"))?;
@@ -128,9 +140,11 @@ fn g_u8(t: &TerrainGrids, data: ndarray::Array2<u8>, nodata: Option<f64>) -> cra
 
 /// Writes the catchment comparison as CSV.
 pub fn write_catchments_csv(rows: &[CatchmentCheck], path: &Path) -> Result<()> {
-    let mut w = csv::Writer::from_path(path).map_err(|e| Error::Data(format!("{}: {e}", path.display())))?;
+    let mut w = csv::Writer::from_path(path)
+        .map_err(|e| Error::Data(format!("{}: {e}", path.display())))?;
     for r in rows {
-        w.serialize(r).map_err(|e| Error::Data(format!("{}: {e}", path.display())))?;
+        w.serialize(r)
+            .map_err(|e| Error::Data(format!("{}: {e}", path.display())))?;
     }
     w.flush().map_err(|e| Error::io(path, e))
 }

@@ -89,32 +89,29 @@ pub(crate) fn indegrees(nr: usize, nc: usize, down: &[u32]) -> Vec<u8> {
     if nr == 0 || nc == 0 {
         return indeg;
     }
-    indeg
-        .par_chunks_mut(nc)
-        .enumerate()
-        .for_each(|(r, row)| {
-            let interior_row = r > 0 && r + 1 < nr;
-            for (c, slot) in row.iter_mut().enumerate() {
-                let i = r * nc + c;
-                let mut n = 0u8;
-                if interior_row && c > 0 && c + 1 < nc {
-                    for &(dr, dc) in &D8_OFFSETS {
-                        let j = ((r as isize + dr) as usize) * nc + (c as isize + dc) as usize;
-                        n += (down[j] == i as u32) as u8;
-                    }
-                } else {
-                    for &(dr, dc) in &D8_OFFSETS {
-                        let rr = r as isize + dr;
-                        let cc = c as isize + dc;
-                        if rr < 0 || cc < 0 || rr >= nr as isize || cc >= nc as isize {
-                            continue;
-                        }
-                        n += (down[rr as usize * nc + cc as usize] == i as u32) as u8;
-                    }
+    indeg.par_chunks_mut(nc).enumerate().for_each(|(r, row)| {
+        let interior_row = r > 0 && r + 1 < nr;
+        for (c, slot) in row.iter_mut().enumerate() {
+            let i = r * nc + c;
+            let mut n = 0u8;
+            if interior_row && c > 0 && c + 1 < nc {
+                for &(dr, dc) in &D8_OFFSETS {
+                    let j = ((r as isize + dr) as usize) * nc + (c as isize + dc) as usize;
+                    n += (down[j] == i as u32) as u8;
                 }
-                *slot = n;
+            } else {
+                for &(dr, dc) in &D8_OFFSETS {
+                    let rr = r as isize + dr;
+                    let cc = c as isize + dc;
+                    if rr < 0 || cc < 0 || rr >= nr as isize || cc >= nc as isize {
+                        continue;
+                    }
+                    n += (down[rr as usize * nc + cc as usize] == i as u32) as u8;
+                }
             }
-        });
+            *slot = n;
+        }
+    });
     indeg
 }
 

@@ -90,16 +90,17 @@ pub fn downstream(dir: u8, r: usize, c: usize) -> Option<(isize, isize)> {
 /// size is treated as 1.
 pub fn d8_flow_directions(dem: ArrayView2<f64>, cell_size_m: f64) -> Array2<u8> {
     let (nr, nc) = dem.dim();
-    let cell = if cell_size_m.is_finite() && cell_size_m > 0.0 {
-        cell_size_m
-    } else {
-        1.0
-    };
+    // The cell size is a common factor of every slope and cannot change the steepest
+    // direction, so slopes are taken per cell length (drop × 1 or drop / √2). Dividing by
+    // the size in metres instead would underflow the ε steps of a Priority-Flood+ε fill
+    // near 0 m (sea-level flats climb in subnormal steps of about 5e-324 m) to zero and
+    // leave such cells without a direction.
+    let _ = cell_size_m;
     let inv_dist: [f64; 8] = D8_OFFSETS.map(|(dr, dc)| {
         if dr != 0 && dc != 0 {
-            1.0 / (std::f64::consts::SQRT_2 * cell)
+            std::f64::consts::FRAC_1_SQRT_2
         } else {
-            1.0 / cell
+            1.0
         }
     });
     let dem = dem.as_standard_layout();
@@ -228,5 +229,24 @@ mod tests {
         assert_eq!(downstream(0, 5, 5), None);
         assert_eq!(downstream(255, 5, 5), None);
         assert_eq!(downstream(3, 5, 5), None);
+    }
+
+    #[test]
+    fn sea_level_flat_drains_after_epsilon_fill() {
+        // A trench below sea level next to a sea cell: Priority-Flood+ε fills it to 0 m
+        // in subnormal steps. Every filled cell must still get a direction.
+        let mut dem = ndarray::Array2::from_elem((5, 7), 50.0);
+        for c in 1..6 {
+            dem[[2, c]] = -500.0;
+        }
+        dem[[2, 6]] = 0.0;
+        let mut sea = ndarray::Array2::from_elem((5, 7), false);
+        sea[[2, 6]] = true;
+        let filled = crate::terrain::priority_flood_epsilon(dem.view(), Some(sea.view())).unwrap();
+        let dir = d8_flow_directions(filled.view(), 1000.0);
+        for c in 1..6 {
+            assert!(filled[[2, c]] > 0.0 && filled[[2, c]] < 1e-300);
+            assert_eq!(dir[[2, c]], 1, "cell (2, {c}) must flow east to the sea");
+        }
     }
 }
