@@ -37,6 +37,8 @@ pub struct TerrainGrids {
     pub sea: Array2<bool>,
     /// Lake and reservoir cells.
     pub water: Array2<bool>,
+    /// Wetland cells (reservoir entries marked `wetland`, e.g. 白洋淀).
+    pub wetland: Array2<bool>,
     /// Cells inside a county polygon (land).
     pub land: Array2<bool>,
     /// What was done, for the run report.
@@ -99,6 +101,11 @@ fn polygon_mask(features: &[Feature], spec: &GridSpec) -> Result<Array2<bool>> {
     Ok(g.data.mapv(|v| !v.is_nan()))
 }
 
+/// A path as the user wrote it, relative to the project root where possible, for logs.
+fn rel(root: &Path, p: &Path) -> String {
+    p.strip_prefix(root).unwrap_or(p).display().to_string()
+}
+
 /// Resolves a config path against the project root.
 pub fn resolve(root: &Path, p: &Path) -> PathBuf {
     if p.is_absolute() {
@@ -152,7 +159,7 @@ pub fn build_terrain(
         "dem: {} resampled ({})",
         dem_paths
             .iter()
-            .map(|p| p.display().to_string())
+            .map(|p| rel(root, p))
             .collect::<Vec<_>>()
             .join(", "),
         cfg.dem.resample
@@ -203,7 +210,7 @@ pub fn build_terrain(
         log.push(format!(
             "burn: {} lines from {} ({} m)",
             kept.len(),
-            path.display(),
+            rel(root, &path),
             drop
         ));
     }
@@ -271,6 +278,7 @@ pub fn build_terrain(
 
     // Lakes given as polygons.
     let mut water = Array2::from_elem((spec.rows, spec.cols), false);
+    let mut wetland = Array2::from_elem((spec.rows, spec.cols), false);
     for lake in &cfg.lakes {
         let path = resolve(root, &lake.path);
         let feats = vector::read_layer(&path, Some(&crs))?;
@@ -353,9 +361,14 @@ pub fn build_terrain(
             // A lake never raises the ground: where the coarse DEM (or a burned river)
             // lies below the pool level, it stays as the lake bed.
             let mut n = 0;
+            let kind = if res.wetland {
+                &mut wetland
+            } else {
+                &mut water
+            };
             Zip::from(&mut dem)
                 .and(&lake)
-                .and(&mut water)
+                .and(kind)
                 .for_each(|z, &i, w| {
                     if i {
                         *z = z.min(level);
@@ -443,6 +456,7 @@ pub fn build_terrain(
         basins,
         sea,
         water,
+        wetland,
         land,
         log,
         catchments,

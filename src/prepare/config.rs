@@ -169,6 +169,9 @@ pub struct ReservoirConfig {
     pub area_km2: f64,
     /// Published catchment area, km² (used to snap the dam to the river).
     pub catchment_km2: f64,
+    /// A wetland (白洋淀) rather than open water, for the land cover.
+    #[serde(default)]
+    pub wetland: bool,
     /// Where the numbers come from.
     pub source: String,
 }

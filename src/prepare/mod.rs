@@ -10,6 +10,7 @@ pub mod conditioning;
 pub mod config;
 pub mod counties;
 pub mod land_cover;
+pub mod people;
 pub mod population;
 pub mod systems;
 
@@ -121,9 +122,31 @@ pub fn run(opts: &PrepareOptions) -> Result<PrepareReport> {
     write_geotiff(&g(t.hand.clone(), None), &stage.path("hand.tif"))?;
     write_geotiff(&g_u8(&t, t.basins.clone(), None), &stage.path("basins.tif"))?;
     write_catchments_csv(&t.catchments, &stage.path("catchments.csv"))?;
+    let p = people::build_people(&cfg, &opts.root, &t)?;
+    write_geotiff(&g_i32(&t, p.counties.clone()), &stage.path("counties.tif"))?;
+    counties::write_counties_csv(&stage.path("counties.csv"), &p.county_records)?;
+    write_geotiff(
+        &g(p.population.clone(), None),
+        &stage.path("population.tif"),
+    )?;
+    write_geotiff(
+        &g_u8(&t, p.land_cover.clone(), Some(0.0)),
+        &stage.path("land_cover.tif"),
+    )?;
+    let bands: Vec<(String, crate::Grid<u8>)> = p
+        .group_masks
+        .iter()
+        .map(|(grp, m)| (grp.id.clone(), g_u8(&t, m.mapv(u8::from), None)))
+        .collect();
+    let band_refs: Vec<(&str, &crate::Grid<u8>)> =
+        bands.iter().map(|(n, gr)| (n.as_str(), gr)).collect();
+    crate::grid::io::write_geotiff_bands(&band_refs, &stage.path("groups.tif"))?;
+    crate::groups::write_groups_csv(&stage.path("groups.csv"), &p.group_rows)?;
+    let mut log = t.log.clone();
+    log.extend(p.log.iter().cloned());
     let mut report = PrepareReport {
         files: Vec::new(),
-        log: t.log.clone(),
+        log,
         catchments: t.catchments.clone(),
         system_areas: t.system_areas.clone(),
     };
@@ -132,6 +155,10 @@ pub fn run(opts: &PrepareOptions) -> Result<PrepareReport> {
     std::fs::write(&p, json).map_err(|e| Error::io(&p, e))?;
     report.files = stage.commit()?;
     Ok(report)
+}
+
+fn g_i32(t: &TerrainGrids, data: ndarray::Array2<i32>) -> crate::Grid<i32> {
+    build::on_grid(&t.spec, data, Some(0.0))
 }
 
 fn g_u8(t: &TerrainGrids, data: ndarray::Array2<u8>, nodata: Option<f64>) -> crate::Grid<u8> {
