@@ -61,9 +61,9 @@ fn is_seed(dem: ArrayView2<f64>, sinks: Option<ArrayView2<bool>>, r: usize, c: u
     if sinks.is_some_and(|s| s[(r, c)]) {
         return true;
     }
-    D8_OFFSETS.iter().any(|&(dr, dc)| {
-        dem[((r as isize + dr) as usize, (c as isize + dc) as usize)].is_nan()
-    })
+    D8_OFFSETS
+        .iter()
+        .any(|&(dr, dc)| dem[((r as isize + dr) as usize, (c as isize + dc) as usize)].is_nan())
 }
 
 /// Reference depression fill by the iterative method of Planchon & Darboux (2002) with
@@ -117,10 +117,7 @@ fn reference_fill(dem: ArrayView2<f64>, sinks: Option<ArrayView2<bool>>) -> Arra
 fn assert_same_nan(a: &Array2<f64>, b: &Array2<f64>) {
     assert_eq!(a.dim(), b.dim());
     for ((idx, x), y) in a.indexed_iter().zip(b.iter()) {
-        assert!(
-            (x.is_nan() && y.is_nan()) || x == y,
-            "{idx:?}: {x} vs {y}"
-        );
+        assert!((x.is_nan() && y.is_nan()) || x == y, "{idx:?}: {x} vs {y}");
     }
 }
 
@@ -306,7 +303,11 @@ fn fills_match_the_reference_on_random_grids() {
     for seed in 1..=12u64 {
         let (nr, nc) = (17 + seed as usize, 23 + 2 * seed as usize);
         let (dem, sinks) = random_dem(seed, nr, nc, 0.04, 0.01);
-        let sinks = if seed % 2 == 0 { Some(sinks.view()) } else { None };
+        let sinks = if seed % 2 == 0 {
+            Some(sinks.view())
+        } else {
+            None
+        };
         let flat = priority_flood_fill(dem.view(), sinks).unwrap();
         let reference = reference_fill(dem.view(), sinks);
         assert_same_nan(&flat, &reference);
@@ -375,12 +376,7 @@ fn hand_dem() -> Array2<f64> {
 }
 
 fn hand_dir() -> Array2<u8> {
-    array![
-        [4, 8, 8, 8],
-        [4, 8, 2, 4],
-        [4, 8, 1, 0],
-        [0, 255, 0, 16],
-    ]
+    array![[4, 8, 8, 8], [4, 8, 2, 4], [4, 8, 1, 0], [0, 255, 0, 16],]
 }
 
 #[test]
@@ -597,15 +593,27 @@ fn hand_on_the_hand_grid() {
 fn snapping_picks_the_best_matching_area() {
     let acc = flow_accumulation(hand_dir().view(), None).unwrap();
     // Radius 1 holds only the cardinal neighbours: (1,0) with 3 km² is closest to 6.
-    assert_eq!(snap_to_stream(acc.view(), 1, 1, 1, Some(6.0)).unwrap(), (1, 0));
+    assert_eq!(
+        snap_to_stream(acc.view(), 1, 1, 1, Some(6.0)).unwrap(),
+        (1, 0)
+    );
     // Radius 2 reaches (2,0), an exact match.
-    assert_eq!(snap_to_stream(acc.view(), 1, 1, 2, Some(6.0)).unwrap(), (2, 0));
+    assert_eq!(
+        snap_to_stream(acc.view(), 1, 1, 2, Some(6.0)).unwrap(),
+        (2, 0)
+    );
     // No target: the largest area within reach.
     assert_eq!(snap_to_stream(acc.view(), 1, 1, 2, None).unwrap(), (2, 0));
     assert_eq!(snap_to_stream(acc.view(), 2, 1, 1, None).unwrap(), (2, 0));
     // Tie between (0,0) and (0,1): row-major first.
-    assert_eq!(snap_to_stream(acc.view(), 0, 0, 1, Some(1.0)).unwrap(), (0, 0));
-    assert_eq!(snap_to_stream(acc.view(), 0, 1, 1, Some(1.0)).unwrap(), (0, 0));
+    assert_eq!(
+        snap_to_stream(acc.view(), 0, 0, 1, Some(1.0)).unwrap(),
+        (0, 0)
+    );
+    assert_eq!(
+        snap_to_stream(acc.view(), 0, 1, 1, Some(1.0)).unwrap(),
+        (0, 0)
+    );
     assert!(snap_to_stream(acc.view(), 9, 0, 1, None).is_err());
     assert!(snap_to_stream(acc.view(), 0, 0, 1, Some(0.0)).is_err());
 }
