@@ -53,23 +53,34 @@ pub fn flow_accumulation(
         }
     }
     let down = downstream_indices(dir)?;
-    let mut acc: Vec<f64> = match &weight {
-        Some(w) => dir
-            .iter()
-            .zip(w.iter())
-            .map(|(&d, &w)| if d == D8_NODATA { f64::NAN } else { w })
-            .collect(),
-        None => dir
-            .iter()
-            .map(|&d| if d == D8_NODATA { f64::NAN } else { 1.0 })
-            .collect(),
-    };
-    let valid: Vec<bool> = dir.iter().map(|&d| d != D8_NODATA).collect();
-    topological_walk(nr, nc, &down, &valid, |from, to| {
-        if let Some(to) = to {
-            acc[to] += acc[from];
+    let dir = dir.as_standard_layout();
+    let d = dir.as_slice().expect("standard layout is contiguous");
+    let mut acc = vec![1.0f64; nr * nc];
+    match &weight {
+        Some(w) => {
+            let w = w.as_standard_layout();
+            let w = w.as_slice().expect("standard layout is contiguous");
+            acc.par_iter_mut()
+                .zip(d.par_iter().zip(w.par_iter()))
+                .for_each(|(a, (&d, &w))| *a = if d == D8_NODATA { f64::NAN } else { w });
         }
-    })?;
+        None => acc.par_iter_mut().zip(d.par_iter()).for_each(|(a, &d)| {
+            if d == D8_NODATA {
+                *a = f64::NAN
+            }
+        }),
+    }
+    topological_walk(
+        nr,
+        nc,
+        &down,
+        |i| d[i] != D8_NODATA,
+        |from, to| {
+            if let Some(to) = to {
+                acc[to] += acc[from];
+            }
+        },
+    )?;
     Ok(Array2::from_shape_vec((nr, nc), acc).expect("shape matches the direction grid"))
 }
 
@@ -82,9 +93,17 @@ pub fn upstream_area_km2(dir: ArrayView2<u8>, cell_area_m2: f64) -> Result<Array
     Ok(acc)
 }
 
+/// Marker of visited (or invalid) cells in the indegree array.
+const DONE: u8 = u8::MAX;
+
 /// Number of cells pointing into each cell under `down`, counted in parallel (each cell
-/// pulls from its 8 neighbours, so no atomics are needed).
-pub(crate) fn indegrees(nr: usize, nc: usize, down: &[u32]) -> Vec<u8> {
+/// pulls from its 8 neighbours, so no atomics are needed); [`DONE`] for invalid cells.
+fn indegrees(
+    nr: usize,
+    nc: usize,
+    down: &[u32],
+    valid: &(impl Fn(usize) -> bool + Sync),
+) -> Vec<u8> {
     let mut indeg = vec![0u8; nr * nc];
     if nr == 0 || nc == 0 {
         return indeg;
@@ -93,6 +112,10 @@ pub(crate) fn indegrees(nr: usize, nc: usize, down: &[u32]) -> Vec<u8> {
         let interior_row = r > 0 && r + 1 < nr;
         for (c, slot) in row.iter_mut().enumerate() {
             let i = r * nc + c;
+            if !valid(i) {
+                *slot = DONE;
+                continue;
+            }
             let mut n = 0u8;
             if interior_row && c > 0 && c + 1 < nc {
                 for &(dr, dc) in &D8_OFFSETS {
@@ -123,13 +146,12 @@ pub(crate) fn topological_walk(
     nr: usize,
     nc: usize,
     down: &[u32],
-    valid: &[bool],
+    valid: impl Fn(usize) -> bool + Sync,
     mut visit: impl FnMut(usize, Option<usize>),
 ) -> Result<()> {
-    const DONE: u8 = u8::MAX;
-    let mut indeg = indegrees(nr, nc, down);
+    let mut indeg = indegrees(nr, nc, down, &valid);
     for i in 0..nr * nc {
-        if indeg[i] != 0 || !valid[i] {
+        if indeg[i] != 0 {
             continue;
         }
         let mut cur = i;
@@ -149,7 +171,7 @@ pub(crate) fn topological_walk(
             cur = d;
         }
     }
-    if let Some(i) = (0..nr * nc).find(|&i| valid[i] && indeg[i] != DONE) {
+    if let Some(i) = indeg.iter().position(|&x| x != DONE) {
         // Cells left over are on a cycle or downstream of one; walk to the cycle.
         let mut seen = std::collections::HashSet::new();
         let mut cur = i;

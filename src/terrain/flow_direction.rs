@@ -115,11 +115,11 @@ pub fn d8_flow_directions(dem: ArrayView2<f64>, cell_size_m: f64) -> Array2<u8> 
         .for_each(|(r, mut row)| {
             let row = row.as_slice_mut().expect("fresh array rows are contiguous");
             let interior_row = r > 0 && r + 1 < nr;
-            for c in 0..nc {
+            for (c, out) in row.iter_mut().enumerate() {
                 let i = r * nc + c;
                 let zi = z[i];
                 if zi.is_nan() {
-                    row[c] = D8_NODATA;
+                    *out = D8_NODATA;
                     continue;
                 }
                 let mut best = 0.0;
@@ -150,7 +150,7 @@ pub fn d8_flow_directions(dem: ArrayView2<f64>, cell_size_m: f64) -> Array2<u8> 
                         }
                     }
                 }
-                row[c] = code;
+                *out = code;
             }
         });
     out

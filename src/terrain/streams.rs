@@ -64,23 +64,29 @@ pub fn strahler_order(dir: ArrayView2<u8>, streams: ArrayView2<u8>) -> Result<Ar
     let mut max_up = vec![0u8; nr * nc];
     let mut n_max = vec![0u8; nr * nc];
     let mut order = vec![0u8; nr * nc];
-    topological_walk(nr, nc, &down, &is_stream, |from, to| {
-        let o = match (max_up[from], n_max[from]) {
-            (0, _) => 1,
-            (m, k) if k >= 2 => m.saturating_add(1),
-            (m, _) => m,
-        };
-        order[from] = o;
-        if let Some(to) = to {
-            match o.cmp(&max_up[to]) {
-                std::cmp::Ordering::Greater => {
-                    max_up[to] = o;
-                    n_max[to] = 1;
+    topological_walk(
+        nr,
+        nc,
+        &down,
+        |i| is_stream[i],
+        |from, to| {
+            let o = match (max_up[from], n_max[from]) {
+                (0, _) => 1,
+                (m, k) if k >= 2 => m.saturating_add(1),
+                (m, _) => m,
+            };
+            order[from] = o;
+            if let Some(to) = to {
+                match o.cmp(&max_up[to]) {
+                    std::cmp::Ordering::Greater => {
+                        max_up[to] = o;
+                        n_max[to] = 1;
+                    }
+                    std::cmp::Ordering::Equal => n_max[to] += 1,
+                    std::cmp::Ordering::Less => {}
                 }
-                std::cmp::Ordering::Equal => n_max[to] += 1,
-                std::cmp::Ordering::Less => {}
             }
-        }
-    })?;
+        },
+    )?;
     Ok(Array2::from_shape_vec((nr, nc), order).expect("shape matches the direction grid"))
 }
