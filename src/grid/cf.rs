@@ -124,13 +124,28 @@ fn grid_mapping_attrs(wkt: &str) -> Result<Vec<(&'static str, AttributeValue)>> 
     if srs.is_geographic() {
         attrs.push(("grid_mapping_name", "latitude_longitude".into()));
     } else if srs.is_projected() {
-        let proj = srs.get_attr_value("PROJECTION", 0).ok().flatten().unwrap_or_default();
+        let proj = srs
+            .get_attr_value("PROJECTION", 0)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
         if proj.eq_ignore_ascii_case("Transverse_Mercator") {
-            let p = |name: &str, default: f64| srs.get_proj_param(name).ok().flatten().unwrap_or(default);
+            let p = |name: &str, default: f64| {
+                srs.get_proj_param(name).ok().flatten().unwrap_or(default)
+            };
             attrs.push(("grid_mapping_name", "transverse_mercator".into()));
-            attrs.push(("longitude_of_central_meridian", p("central_meridian", 0.0).into()));
-            attrs.push(("latitude_of_projection_origin", p("latitude_of_origin", 0.0).into()));
-            attrs.push(("scale_factor_at_central_meridian", p("scale_factor", 1.0).into()));
+            attrs.push((
+                "longitude_of_central_meridian",
+                p("central_meridian", 0.0).into(),
+            ));
+            attrs.push((
+                "latitude_of_projection_origin",
+                p("latitude_of_origin", 0.0).into(),
+            ));
+            attrs.push((
+                "scale_factor_at_central_meridian",
+                p("scale_factor", 1.0).into(),
+            ));
             attrs.push(("false_easting", p("false_easting", 0.0).into()));
             attrs.push(("false_northing", p("false_northing", 0.0).into()));
         }
@@ -145,7 +160,11 @@ fn grid_mapping_attrs(wkt: &str) -> Result<Vec<(&'static str, AttributeValue)>> 
 pub fn write_cf(series: &CfSeries, path: &Path) -> Result<()> {
     let spec = &series.spec;
     let (nt, rows, cols) = series.data.dim();
-    let layers = if series.times.is_empty() { 1 } else { series.times.len() };
+    let layers = if series.times.is_empty() {
+        1
+    } else {
+        series.times.len()
+    };
     if (nt, rows, cols) != (layers, spec.rows, spec.cols) {
         return Err(Error::Data(format!(
             "{}: CF series `{}` has data of shape {:?} but {} times and a {} x {} grid",
@@ -165,12 +184,19 @@ pub fn write_cf(series: &CfSeries, path: &Path) -> Result<()> {
         )));
     }
     if rows == 0 || cols == 0 {
-        return Err(Error::Data(format!("{}: cannot write an empty grid", path.display())));
+        return Err(Error::Data(format!(
+            "{}: cannot write an empty grid",
+            path.display()
+        )));
     }
     let srs = spatial_ref(&spec.crs_wkt)?;
     let geographic = srs.is_geographic();
     let gm_attrs = grid_mapping_attrs(&spec.crs_wkt)?;
-    let (xname, yname) = if geographic { ("lon", "lat") } else { ("x", "y") };
+    let (xname, yname) = if geographic {
+        ("lon", "lat")
+    } else {
+        ("x", "y")
+    };
     let t = spec.transform;
     let xs: Vec<f64> = (0..cols).map(|c| t.x0 + (c as f64 + 0.5) * t.dx).collect();
     // Bottom-up: y[0] is the southernmost row (grid row rows-1 for north-up grids).
@@ -194,7 +220,8 @@ pub fn write_cf(series: &CfSeries, path: &Path) -> Result<()> {
     write_atomically(path, |tmp| {
         let e = |what: &str, err: netcdf::Error| nc_err(tmp, what, err);
         let mut f = netcdf::create(tmp).map_err(|err| e("cannot create netCDF file", err))?;
-        f.add_attribute("Conventions", "CF-1.8").map_err(|err| e("attribute", err))?;
+        f.add_attribute("Conventions", "CF-1.8")
+            .map_err(|err| e("attribute", err))?;
         f.add_attribute("title", series.long_name.as_str())
             .map_err(|err| e("attribute", err))?;
         f.add_attribute(
@@ -202,17 +229,25 @@ pub fn write_cf(series: &CfSeries, path: &Path) -> Result<()> {
             format!("written by haihe-resilience {}", env!("CARGO_PKG_VERSION")),
         )
         .map_err(|err| e("attribute", err))?;
-        f.add_attribute("source", "haihe-resilience flood, earthquake and lifeline risk model")
-            .map_err(|err| e("attribute", err))?;
+        f.add_attribute(
+            "source",
+            "haihe-resilience flood, earthquake and lifeline risk model",
+        )
+        .map_err(|err| e("attribute", err))?;
         let with_time = !series.times.is_empty();
         if with_time {
-            f.add_dimension("time", nt).map_err(|err| e("dimension time", err))?;
+            f.add_dimension("time", nt)
+                .map_err(|err| e("dimension time", err))?;
         }
-        f.add_dimension(yname, rows).map_err(|err| e("dimension y", err))?;
-        f.add_dimension(xname, cols).map_err(|err| e("dimension x", err))?;
+        f.add_dimension(yname, rows)
+            .map_err(|err| e("dimension y", err))?;
+        f.add_dimension(xname, cols)
+            .map_err(|err| e("dimension x", err))?;
 
         if with_time {
-            let mut v = f.add_variable::<f64>("time", &["time"]).map_err(|err| e("variable time", err))?;
+            let mut v = f
+                .add_variable::<f64>("time", &["time"])
+                .map_err(|err| e("variable time", err))?;
             for (k, val) in [
                 ("standard_name", "time"),
                 ("long_name", "time"),
@@ -220,12 +255,21 @@ pub fn write_cf(series: &CfSeries, path: &Path) -> Result<()> {
                 ("calendar", "standard"),
                 ("axis", "T"),
             ] {
-                v.put_attribute(k, val).map_err(|err| e("time attribute", err))?;
+                v.put_attribute(k, val)
+                    .map_err(|err| e("time attribute", err))?;
             }
-            v.put_values(&series.times, ..).map_err(|err| e("time values", err))?;
+            v.put_values(&series.times, ..)
+                .map_err(|err| e("time values", err))?;
         }
         let (xstd, ystd, xunits, yunits, xlong, ylong) = if geographic {
-            ("longitude", "latitude", "degrees_east", "degrees_north", "longitude", "latitude")
+            (
+                "longitude",
+                "latitude",
+                "degrees_east",
+                "degrees_north",
+                "longitude",
+                "latitude",
+            )
         } else {
             (
                 "projection_x_coordinate",
@@ -240,39 +284,66 @@ pub fn write_cf(series: &CfSeries, path: &Path) -> Result<()> {
             (xname, xstd, xunits, xlong, "X", &xs),
             (yname, ystd, yunits, ylong, "Y", &ys),
         ] {
-            let mut v = f.add_variable::<f64>(name, &[name]).map_err(|err| e("coordinate variable", err))?;
-            for (k, val) in [("standard_name", std), ("long_name", long), ("units", units), ("axis", axis)] {
-                v.put_attribute(k, val).map_err(|err| e("coordinate attribute", err))?;
+            let mut v = f
+                .add_variable::<f64>(name, &[name])
+                .map_err(|err| e("coordinate variable", err))?;
+            for (k, val) in [
+                ("standard_name", std),
+                ("long_name", long),
+                ("units", units),
+                ("axis", axis),
+            ] {
+                v.put_attribute(k, val)
+                    .map_err(|err| e("coordinate attribute", err))?;
             }
-            v.put_values(vals, ..).map_err(|err| e("coordinate values", err))?;
+            v.put_values(vals, ..)
+                .map_err(|err| e("coordinate values", err))?;
         }
         {
-            let mut v = f.add_variable::<i32>("crs", &[]).map_err(|err| e("variable crs", err))?;
-            v.put_attribute("crs_wkt", spec.crs_wkt.as_str()).map_err(|err| e("crs attribute", err))?;
-            v.put_attribute("spatial_ref", spec.crs_wkt.as_str()).map_err(|err| e("crs attribute", err))?;
-            v.put_attribute("GeoTransform", gt.as_str()).map_err(|err| e("crs attribute", err))?;
+            let mut v = f
+                .add_variable::<i32>("crs", &[])
+                .map_err(|err| e("variable crs", err))?;
+            v.put_attribute("crs_wkt", spec.crs_wkt.as_str())
+                .map_err(|err| e("crs attribute", err))?;
+            v.put_attribute("spatial_ref", spec.crs_wkt.as_str())
+                .map_err(|err| e("crs attribute", err))?;
+            v.put_attribute("GeoTransform", gt.as_str())
+                .map_err(|err| e("crs attribute", err))?;
             for (k, val) in &gm_attrs {
-                v.put_attribute(k, val.clone()).map_err(|err| e("crs attribute", err))?;
+                v.put_attribute(k, val.clone())
+                    .map_err(|err| e("crs attribute", err))?;
             }
             v.put_value(0i32, ()).map_err(|err| e("crs value", err))?;
         }
         {
-            let dims: Vec<&str> = if with_time { vec!["time", yname, xname] } else { vec![yname, xname] };
+            let dims: Vec<&str> = if with_time {
+                vec!["time", yname, xname]
+            } else {
+                vec![yname, xname]
+            };
             let mut v = f
                 .add_variable::<f32>(&series.name, &dims)
                 .map_err(|err| e(&format!("variable `{}`", series.name), err))?;
-            let chunk: Vec<usize> = if with_time { vec![1, rows, cols] } else { vec![rows, cols] };
+            let chunk: Vec<usize> = if with_time {
+                vec![1, rows, cols]
+            } else {
+                vec![rows, cols]
+            };
             v.set_chunking(&chunk).map_err(|err| e("chunking", err))?;
-            v.set_compression(4, true).map_err(|err| e("compression", err))?;
-            v.set_fill_value(f32::NAN).map_err(|err| e("_FillValue", err))?;
+            v.set_compression(4, true)
+                .map_err(|err| e("compression", err))?;
+            v.set_fill_value(f32::NAN)
+                .map_err(|err| e("_FillValue", err))?;
             for (k, val) in [
                 ("long_name", series.long_name.as_str()),
                 ("units", series.units.as_str()),
                 ("grid_mapping", "crs"),
             ] {
-                v.put_attribute(k, val).map_err(|err| e("data attribute", err))?;
+                v.put_attribute(k, val)
+                    .map_err(|err| e("data attribute", err))?;
             }
-            v.put_values(&values, ..).map_err(|err| e("data values", err))?;
+            v.put_values(&values, ..)
+                .map_err(|err| e("data values", err))?;
         }
         f.close().map_err(|err| e("cannot finish the file", err))
     })
@@ -347,7 +418,11 @@ pub fn read_cf(path: &Path, var: &str) -> Result<CfSeries> {
     };
     let coord = |name: &str| -> Result<Vec<f64>> {
         let c = f.variable(name).ok_or_else(|| {
-            nc_err(path, &format!("variable `{var}`"), format!("dimension `{name}` has no coordinate variable"))
+            nc_err(
+                path,
+                &format!("variable `{var}`"),
+                format!("dimension `{name}` has no coordinate variable"),
+            )
         })?;
         c.get_values::<f64, _>(..)
             .map_err(|e| nc_err(path, &format!("coordinate `{name}`"), e))
@@ -379,7 +454,8 @@ pub fn read_cf(path: &Path, var: &str) -> Result<CfSeries> {
     let (rows, cols) = (ydim.1, xdim.1);
 
     // CRS from the grid mapping variable.
-    let gm = attr_str(&v, "grid_mapping").and_then(|name| f.variable(name.split_whitespace().next()?));
+    let gm =
+        attr_str(&v, "grid_mapping").and_then(|name| f.variable(name.split_whitespace().next()?));
     let wkt = gm
         .as_ref()
         .and_then(|g| attr_str(g, "crs_wkt").or_else(|| attr_str(g, "spatial_ref")))
@@ -387,38 +463,65 @@ pub fn read_cf(path: &Path, var: &str) -> Result<CfSeries> {
     let crs_wkt = match wkt {
         Some(w) => w,
         None if matches!(xdim.0.as_str(), "lon" | "longitude") => io::epsg_wkt(4326)?,
-        None => return Err(Error::NoCrs { path: path.to_path_buf() }),
+        None => {
+            return Err(Error::NoCrs {
+                path: path.to_path_buf(),
+            })
+        }
     };
 
     // Transform: the exact GeoTransform attribute when it agrees with the coordinates.
-    let (ex0, sx) = axis_step(path, &xdim.0, &xs).or_else(|e| if xs.len() == 1 { Ok((f64::NAN, f64::NAN)) } else { Err(e) })?;
-    let (ey0, sy) = axis_step(path, &ydim.0, &ys).or_else(|e| if ys.len() == 1 { Ok((f64::NAN, f64::NAN)) } else { Err(e) })?;
+    let (ex0, sx) = axis_step(path, &xdim.0, &xs).or_else(|e| {
+        if xs.len() == 1 {
+            Ok((f64::NAN, f64::NAN))
+        } else {
+            Err(e)
+        }
+    })?;
+    let (ey0, sy) = axis_step(path, &ydim.0, &ys).or_else(|e| {
+        if ys.len() == 1 {
+            Ok((f64::NAN, f64::NAN))
+        } else {
+            Err(e)
+        }
+    })?;
     let y_up = ys.len() >= 2 && ys[ys.len() - 1] > ys[0];
     let from_gt = gm
         .as_ref()
         .and_then(|g| attr_str(g, "GeoTransform"))
         .and_then(|s| {
-            let n: Vec<f64> = s.split_whitespace().filter_map(|w| w.parse().ok()).collect();
+            let n: Vec<f64> = s
+                .split_whitespace()
+                .filter_map(|w| w.parse().ok())
+                .collect();
             <[f64; 6]>::try_from(n).ok()
         })
         .and_then(|gt| GeoTransform::from_gdal(gt).ok());
     let from_coords = (sx.is_finite() && sy.is_finite()).then(|| {
         let dy = -sy.abs();
-        let top = if y_up { ys[ys.len() - 1] + sy / 2.0 } else { ey0 };
-        GeoTransform { x0: ex0, dx: sx, y0: top, dy }
+        let top = if y_up {
+            ys[ys.len() - 1] + sy / 2.0
+        } else {
+            ey0
+        };
+        GeoTransform {
+            x0: ex0,
+            dx: sx,
+            y0: top,
+            dy,
+        }
     });
-    let transform = match (from_gt, from_coords) {
-        (Some(g), Some(c)) if g.approx_eq(&c) => g,
-        (Some(g), None) => g,
-        (_, Some(c)) => c,
-        (None, None) => {
-            return Err(nc_err(
+    let transform =
+        match (from_gt, from_coords) {
+            (Some(g), Some(c)) if g.approx_eq(&c) => g,
+            (Some(g), None) => g,
+            (_, Some(c)) => c,
+            (None, None) => return Err(nc_err(
                 path,
                 &format!("variable `{var}`"),
                 "cannot tell the cell size: a single row or column and no GeoTransform attribute",
-            ))
-        }
-    };
+            )),
+        };
 
     let mut raw = v
         .get_values::<f64, _>(..)
@@ -432,17 +535,29 @@ pub fn read_cf(path: &Path, var: &str) -> Result<CfSeries> {
             .iter()
             .flatten()
             .any(|&m| *x == m || (m.is_nan() && x.is_nan()) || (*x as f32) == (m as f32));
-        *x = if is_missing { f64::NAN } else { *x * scale + offset };
+        *x = if is_missing {
+            f64::NAN
+        } else {
+            *x * scale + offset
+        };
     }
     let nt = raw.len() / (rows * cols).max(1);
-    let mut data = Array3::from_shape_vec((nt, rows, cols), raw.into_iter().map(|x| x as f32).collect())
-        .map_err(|e| nc_err(path, &format!("variable `{var}`"), e))?;
+    let mut data = Array3::from_shape_vec(
+        (nt, rows, cols),
+        raw.into_iter().map(|x| x as f32).collect(),
+    )
+    .map_err(|e| nc_err(path, &format!("variable `{var}`"), e))?;
     if y_up {
         data.invert_axis(ndarray::Axis(1));
         data = data.as_standard_layout().into_owned();
     }
     Ok(CfSeries {
-        spec: GridSpec { transform, rows, cols, crs_wkt },
+        spec: GridSpec {
+            transform,
+            rows,
+            cols,
+            crs_wkt,
+        },
         times,
         time_units,
         name: var.to_string(),

@@ -75,7 +75,12 @@ pub fn describe(path: &Path) -> Result<String> {
     let bands = ds.raster_count();
     // Writing to a String cannot fail.
     let _ = writeln!(s, "File:      {}", path.display());
-    let _ = writeln!(s, "Driver:    {} ({})", driver.short_name(), driver.long_name());
+    let _ = writeln!(
+        s,
+        "Driver:    {} ({})",
+        driver.short_name(),
+        driver.long_name()
+    );
     let _ = writeln!(
         s,
         "Size:      {cols} x {rows} cells (cols x rows), {bands} band{}",
@@ -87,8 +92,13 @@ pub fn describe(path: &Path) -> Result<String> {
         let _ = writeln!(s, "CRS:       none (assign one with gdal_edit.py -a_srs)");
     } else {
         let srs = SpatialRef::from_wkt(&wkt).ok();
-        let name = srs.as_ref().and_then(|r| r.name()).unwrap_or_else(|| "unnamed".into());
-        let code = io::epsg_code(&wkt).map(|c| format!("EPSG:{c}")).unwrap_or_else(|| "no EPSG code".into());
+        let name = srs
+            .as_ref()
+            .and_then(|r| r.name())
+            .unwrap_or_else(|| "unnamed".into());
+        let code = io::epsg_code(&wkt)
+            .map(|c| format!("EPSG:{c}"))
+            .unwrap_or_else(|| "no EPSG code".into());
         let _ = writeln!(s, "CRS:       {name} ({code})");
         if let Some(r) = &srs {
             units = if r.is_geographic() {
@@ -141,7 +151,11 @@ pub fn describe(path: &Path) -> Result<String> {
         let _ = writeln!(
             s,
             "Band {i}{}: type {}, no-data {}",
-            if desc.is_empty() { String::new() } else { format!(" \"{desc}\"") },
+            if desc.is_empty() {
+                String::new()
+            } else {
+                format!(" \"{desc}\"")
+            },
             bt.name(),
             nd.map(|v| v.to_string()).unwrap_or_else(|| "none".into())
         );

@@ -31,10 +31,49 @@ check that the file is complete and not a vector file";
 /// and not thread-safe.
 static NETCDF_LOCK: Mutex<()> = Mutex::new(());
 
-/// Takes the crate-wide netCDF/HDF5 lock (poisoning is ignored: the lock guards no data).
+/// Takes the crate-wide netCDF/HDF5 lock (poisoning is ignored: the lock guards no data)
+/// and silences HDF5's diagnostic printing on this thread.
 pub(crate) fn netcdf_lock() -> MutexGuard<'static, ()> {
-    NETCDF_LOCK.lock().unwrap_or_else(|e| e.into_inner())
+    let guard = NETCDF_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    quiet_hdf5();
+    guard
 }
+
+/// Turns off HDF5's automatic error-stack printing on the calling thread.
+///
+/// libnetcdf switches it off only on the thread that first initialises it; on other
+/// threads a thread-safe HDF5 prints a screenful of `HDF5-DIAG` lines every time netCDF
+/// probes for an optional attribute (e.g. `_QuantizeBitRoundNumberOfSignificantBits`).
+/// Errors still reach us through netCDF's and GDAL's return codes. The symbol is looked
+/// up at run time, so nothing breaks when HDF5 is absent or named differently.
+#[cfg(target_os = "linux")]
+fn quiet_hdf5() {
+    use std::cell::Cell;
+    use std::ffi::{c_char, c_int, c_void};
+    type SetAuto = unsafe extern "C" fn(i64, *const c_void, *mut c_void) -> c_int;
+    extern "C" {
+        fn dlsym(handle: *mut c_void, symbol: *const c_char) -> *mut c_void;
+    }
+    thread_local!(static DONE: Cell<bool> = const { Cell::new(false) });
+    static SET_AUTO: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    if DONE.with(|d| d.replace(true)) {
+        return;
+    }
+    // SAFETY: dlsym with RTLD_DEFAULT (null) looks the symbol up in the loaded libraries;
+    // H5Eset_auto2(H5E_DEFAULT = 0, NULL, NULL) has this C signature in HDF5 1.10+.
+    let f = *SET_AUTO
+        .get_or_init(|| unsafe { dlsym(std::ptr::null_mut(), c"H5Eset_auto2".as_ptr()) as usize });
+    if f != 0 {
+        unsafe {
+            let set_auto: SetAuto = std::mem::transmute::<usize, SetAuto>(f);
+            set_auto(0, std::ptr::null(), std::ptr::null_mut());
+        }
+    }
+}
+
+/// Elsewhere HDF5 keeps its default diagnostics.
+#[cfg(not(target_os = "linux"))]
+fn quiet_hdf5() {}
 
 /// The netCDF lock when `path` names a netCDF or HDF file or subdataset, else None.
 pub(crate) fn netcdf_lock_for(path: &Path) -> Option<MutexGuard<'static, ()>> {
@@ -171,7 +210,13 @@ pub fn read_raster_band(path: &Path, band: usize) -> Result<Grid<f64>> {
         .and_then(|buf| buf.to_array())
         .map_err(|e| Error::gdal(path, format!("cannot read band {band}: {e}")))?;
     if let Some(nd) = nodata {
-        data.mapv_inplace(|v| if is_nodata(v, nd, band_type) { f64::NAN } else { v });
+        data.mapv_inplace(|v| {
+            if is_nodata(v, nd, band_type) {
+                f64::NAN
+            } else {
+                v
+            }
+        });
     }
     Ok(Grid::new(data, transform, wkt, nodata))
 }
@@ -265,7 +310,8 @@ pub(crate) fn create_parent(path: &Path) -> Result<()> {
 pub(crate) fn write_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     create_parent(path)?;
     let tmp = temp_path(path);
-    let result = write(&tmp).and_then(|()| std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e)));
+    let result =
+        write(&tmp).and_then(|()| std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e)));
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
@@ -281,7 +327,10 @@ pub fn write_geotiff<T: GdalType + Copy>(grid: &Grid<T>, path: &Path) -> Result<
 
 /// Writes aligned grids as the bands of one GeoTIFF, each band described by its name;
 /// the first grid's no-data value applies to all bands. Atomic, creates parent folders.
-pub fn write_geotiff_bands<T: GdalType + Copy>(bands: &[(&str, &Grid<T>)], path: &Path) -> Result<()> {
+pub fn write_geotiff_bands<T: GdalType + Copy>(
+    bands: &[(&str, &Grid<T>)],
+    path: &Path,
+) -> Result<()> {
     let Some((_, first)) = bands.first() else {
         return Err(Error::Data(format!(
             "{}: no bands given to write",
@@ -299,7 +348,10 @@ pub fn write_geotiff_bands<T: GdalType + Copy>(bands: &[(&str, &Grid<T>)], path:
     };
     let (rows, cols) = first.data.dim();
     if rows == 0 || cols == 0 {
-        return Err(Error::Data(format!("{}: cannot write an empty grid", path.display())));
+        return Err(Error::Data(format!(
+            "{}: cannot write an empty grid",
+            path.display()
+        )));
     }
     write_atomically(path, |tmp| {
         let driver = DriverManager::get_driver_by_name("GTiff").map_err(|e| Error::gdal(tmp, e))?;
@@ -315,9 +367,11 @@ pub fn write_geotiff_bands<T: GdalType + Copy>(bands: &[(&str, &Grid<T>)], path:
         }
         for (i, (name, g)) in bands.iter().enumerate() {
             let mut band = ds.rasterband(i + 1).map_err(|e| Error::gdal(tmp, e))?;
-            band.set_no_data_value(nodata).map_err(|e| Error::gdal(tmp, e))?;
+            band.set_no_data_value(nodata)
+                .map_err(|e| Error::gdal(tmp, e))?;
             if !name.is_empty() {
-                band.set_description(name).map_err(|e| Error::gdal(tmp, e))?;
+                band.set_description(name)
+                    .map_err(|e| Error::gdal(tmp, e))?;
             }
             let res = match float_values(&g.data) {
                 Some(mut v) => {
@@ -333,7 +387,8 @@ pub fn write_geotiff_bands<T: GdalType + Copy>(bands: &[(&str, &Grid<T>)], path:
             };
             res.map_err(|e| Error::gdal(tmp, format!("cannot write band {}: {e}", i + 1)))?;
         }
-        ds.close().map_err(|e| Error::gdal(tmp, format!("cannot finish the file: {e}")))
+        ds.close()
+            .map_err(|e| Error::gdal(tmp, format!("cannot finish the file: {e}")))
     })
 }
 

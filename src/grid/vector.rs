@@ -69,9 +69,12 @@ impl Geometry {
         if pts.is_empty() {
             return None;
         }
-        Some(pts.iter().fold((f64::MAX, f64::MAX, f64::MIN, f64::MIN), |b, p| {
-            (b.0.min(p.0), b.1.min(p.1), b.2.max(p.0), b.3.max(p.1))
-        }))
+        Some(
+            pts.iter()
+                .fold((f64::MAX, f64::MAX, f64::MIN, f64::MIN), |b, p| {
+                    (b.0.min(p.0), b.1.min(p.1), b.2.max(p.0), b.3.max(p.1))
+                }),
+        )
     }
 }
 
@@ -113,7 +116,9 @@ fn points_of(g: &gdal::vector::Geometry) -> Vec<Point> {
 
 /// The rings of a simple polygon.
 fn rings_of(g: &gdal::vector::Geometry) -> Vec<Vec<Point>> {
-    (0..g.geometry_count()).map(|i| points_of(&g.get_geometry(i))).collect()
+    (0..g.geometry_count())
+        .map(|i| points_of(&g.get_geometry(i)))
+        .collect()
 }
 
 /// Points, lines and polygons found in an OGR geometry (recursing into collections).
@@ -140,7 +145,12 @@ fn collect_parts(g: &gdal::vector::Geometry, parts: &mut Parts) -> std::result::
         }
         other => {
             // Curves and surfaces: ask GDAL for the linear approximation.
-            let unsupported = || format!("unsupported geometry type {}", gdal::vector::geometry_type_to_name(other));
+            let unsupported = || {
+                format!(
+                    "unsupported geometry type {}",
+                    gdal::vector::geometry_type_to_name(other)
+                )
+            };
             let lin = linear_geometry(g).ok_or_else(unsupported)?;
             if geometry_type_flatten(lin.geometry_type()) == other {
                 return Err(unsupported());
@@ -162,7 +172,8 @@ fn linear_geometry(g: &gdal::vector::Geometry) -> Option<gdal::vector::Geometry>
         }
         let size = gdal_sys::OGR_G_WkbSize(h).max(0) as usize;
         let mut buf = vec![0u8; size];
-        let err = gdal_sys::OGR_G_ExportToWkb(h, gdal_sys::OGRwkbByteOrder::wkbNDR, buf.as_mut_ptr());
+        let err =
+            gdal_sys::OGR_G_ExportToWkb(h, gdal_sys::OGRwkbByteOrder::wkbNDR, buf.as_mut_ptr());
         gdal_sys::OGR_G_DestroyGeometry(h);
         if err != gdal_sys::OGRErr::OGRERR_NONE {
             return None;
@@ -201,8 +212,9 @@ pub fn read_layer(path: &Path, to_crs_wkt: Option<&str>) -> Result<Vec<Feature>>
             if io::same_crs(&from_wkt, to) {
                 None
             } else {
-                let ct = CoordTransform::new(&spatial_ref(&from_wkt)?, &spatial_ref(to)?)
-                    .map_err(|e| Error::gdal(path, format!("cannot build the transformation: {e}")))?;
+                let ct = CoordTransform::new(&spatial_ref(&from_wkt)?, &spatial_ref(to)?).map_err(
+                    |e| Error::gdal(path, format!("cannot build the transformation: {e}")),
+                )?;
                 Some(ct)
             }
         }
@@ -298,7 +310,7 @@ fn check_rasterize(features: &[Feature], values: &[f64], target: &GridSpec) -> R
             values.len()
         )));
     }
-    if !(target.transform.dx > 0.0) || target.transform.dy == 0.0 {
+    if target.transform.dx.is_nan() || target.transform.dx <= 0.0 || target.transform.dy == 0.0 {
         return Err(Error::Data(format!(
             "rasterize: target transform {:?} must have dx > 0 and dy ≠ 0",
             target.transform
@@ -310,15 +322,23 @@ fn check_rasterize(features: &[Feature], values: &[f64], target: &GridSpec) -> R
 /// Rasterises polygons: a cell gets the value of the polygon that contains its centre
 /// (even–odd rule, holes excluded), `NaN` elsewhere; where polygons overlap the later
 /// feature wins. Non-polygon features are ignored. Coordinates must be in the target's CRS.
-pub fn rasterize_polygons(features: &[Feature], values: &[f64], target: &GridSpec) -> Result<Grid<f64>> {
+pub fn rasterize_polygons(
+    features: &[Feature],
+    values: &[f64],
+    target: &GridSpec,
+) -> Result<Grid<f64>> {
     check_rasterize(features, values, target)?;
     let t = target.transform;
     let mut out = Array2::from_elem((target.rows, target.cols), f64::NAN);
     let mut xs: Vec<f64> = Vec::new();
     for (feat, &value) in features.iter().zip(values) {
-        let Geometry::Polygons(polys) = &feat.geometry else { continue };
+        let Geometry::Polygons(polys) = &feat.geometry else {
+            continue;
+        };
         for rings in polys {
-            let Some((_, ymin, _, ymax)) = Geometry::Polygons(vec![rings.clone()]).bbox() else { continue };
+            let Some((_, ymin, _, ymax)) = Geometry::Polygons(vec![rings.clone()]).bbox() else {
+                continue;
+            };
             // Rows whose centre y lies within [ymin, ymax].
             let (ra, rb) = ((ymin - t.y0) / t.dy - 0.5, (ymax - t.y0) / t.dy - 0.5);
             let r0 = ra.min(rb).ceil().max(0.0);
@@ -343,9 +363,12 @@ pub fn rasterize_polygons(features: &[Feature], values: &[f64], target: &GridSpe
                 for pair in xs.chunks_exact(2) {
                     // Columns whose centre x lies in [pair[0], pair[1]).
                     let c0 = ((pair[0] - t.x0) / t.dx - 0.5).ceil().max(0.0);
-                    let c1 = ((pair[1] - t.x0) / t.dx - 0.5).ceil().min(target.cols as f64);
+                    let c1 = ((pair[1] - t.x0) / t.dx - 0.5)
+                        .ceil()
+                        .min(target.cols as f64);
                     if c1 > c0 {
-                        out.slice_mut(ndarray::s![r, c0 as usize..c1 as usize]).fill(value);
+                        out.slice_mut(ndarray::s![r, c0 as usize..c1 as usize])
+                            .fill(value);
                     }
                 }
             }
@@ -356,12 +379,24 @@ pub fn rasterize_polygons(features: &[Feature], values: &[f64], target: &GridSpe
 
 /// Visits every cell (row, col) a segment passes through, in fractional (col, row)
 /// index space (Amanatides & Woo 1987); cells outside `rows` × `cols` are skipped.
-fn touched_cells(a: Point, b: Point, rows: usize, cols: usize, mut visit: impl FnMut(usize, usize)) {
+fn touched_cells(
+    a: Point,
+    b: Point,
+    rows: usize,
+    cols: usize,
+    mut visit: impl FnMut(usize, usize),
+) {
     let (mut cx, mut cy) = (a.0.floor() as i64, a.1.floor() as i64);
     let (ex, ey) = (b.0.floor() as i64, b.1.floor() as i64);
     let (dx, dy) = (b.0 - a.0, b.1 - a.1);
     let (sx, sy) = (if dx > 0.0 { 1 } else { -1 }, if dy > 0.0 { 1 } else { -1 });
-    let t_delta = |d: f64| if d != 0.0 { 1.0 / d.abs() } else { f64::INFINITY };
+    let t_delta = |d: f64| {
+        if d != 0.0 {
+            1.0 / d.abs()
+        } else {
+            f64::INFINITY
+        }
+    };
     let t_first = |p: f64, c: i64, d: f64| {
         if d > 0.0 {
             (c as f64 + 1.0 - p) / d
@@ -395,7 +430,11 @@ fn touched_cells(a: Point, b: Point, rows: usize, cols: usize, mut visit: impl F
 /// Rasterises lines: every cell a line passes through gets the feature's value (GDAL's
 /// `ALL_TOUCHED`), `NaN` elsewhere; later features win. Polygon rings are burnt as
 /// lines, points burn the cell they fall in. Coordinates must be in the target's CRS.
-pub fn rasterize_lines(features: &[Feature], values: &[f64], target: &GridSpec) -> Result<Grid<f64>> {
+pub fn rasterize_lines(
+    features: &[Feature],
+    values: &[f64],
+    target: &GridSpec,
+) -> Result<Grid<f64>> {
     check_rasterize(features, values, target)?;
     let t = target.transform;
     let (rows, cols) = (target.rows, target.cols);
@@ -407,7 +446,9 @@ pub fn rasterize_lines(features: &[Feature], values: &[f64], target: &GridSpec) 
             touched_cells(a, a, rows, cols, |r, c| out[[r, c]] = value);
         }
         for w in pts.windows(2) {
-            touched_cells(to_index(&w[0]), to_index(&w[1]), rows, cols, |r, c| out[[r, c]] = value);
+            touched_cells(to_index(&w[0]), to_index(&w[1]), rows, cols, |r, c| {
+                out[[r, c]] = value
+            });
         }
     };
     for (feat, &value) in features.iter().zip(values) {

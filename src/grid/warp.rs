@@ -199,8 +199,12 @@ fn mem_dataset(spec: &GridSpec, data: Option<&Array2<f64>>) -> Result<Dataset> {
         match data {
             Some(a) => {
                 let v: Vec<f64> = a.iter().copied().collect();
-                band.write((0, 0), (spec.cols, spec.rows), &mut Buffer::new((spec.cols, spec.rows), v))
-                    .map_err(|e| mem_err("write", e))?;
+                band.write(
+                    (0, 0),
+                    (spec.cols, spec.rows),
+                    &mut Buffer::new((spec.cols, spec.rows), v),
+                )
+                .map_err(|e| mem_err("write", e))?;
             }
             None => band.fill(f64::NAN, None).map_err(|e| mem_err("fill", e))?,
         }
@@ -243,7 +247,13 @@ impl Drop for WarpResources {
 
 /// Warps band `src_band` of `src` into band 1 of `dst` (already filled with NaN). Source
 /// cells equal to `src_nodata` (or NaN) are skipped; target cells without source stay NaN.
-fn warp_into(src: &Dataset, src_band: usize, src_nodata: Option<f64>, dst: &Dataset, method: Resample) -> Result<()> {
+fn warp_into(
+    src: &Dataset,
+    src_band: usize,
+    src_nodata: Option<f64>,
+    dst: &Dataset,
+    method: Resample,
+) -> Result<()> {
     let (cols, rows) = dst.raster_size();
     let init = CString::new("INIT_DEST").map_err(|e| mem_err("option", e))?;
     let nodata = CString::new("NO_DATA").map_err(|e| mem_err("option", e))?;
@@ -266,13 +276,22 @@ fn warp_into(src: &Dataset, src_band: usize, src_nodata: Option<f64>, dst: &Data
         *(*o).panDstBands = 1;
         gdal_sys::GDALWarpInitSrcNoDataReal(o, src_nodata.unwrap_or(f64::NAN));
         gdal_sys::GDALWarpInitDstNoDataReal(o, f64::NAN);
-        (*o).papszWarpOptions = gdal_sys::CSLSetNameValue((*o).papszWarpOptions, init.as_ptr(), nodata.as_ptr());
-        let gen = gdal_sys::GDALCreateGenImgProjTransformer2(src.c_dataset(), dst.c_dataset(), std::ptr::null_mut());
+        (*o).papszWarpOptions =
+            gdal_sys::CSLSetNameValue((*o).papszWarpOptions, init.as_ptr(), nodata.as_ptr());
+        let gen = gdal_sys::GDALCreateGenImgProjTransformer2(
+            src.c_dataset(),
+            dst.c_dataset(),
+            std::ptr::null_mut(),
+        );
         if gen.is_null() {
             return Err(mem_err("transformer", last_gdal_message()));
         }
         // gdalwarp's default: approximate the transformation to 1/8 of a target cell.
-        res.transformer = gdal_sys::GDALCreateApproxTransformer(Some(gdal_sys::GDALGenImgProjTransform), gen, 0.125);
+        res.transformer = gdal_sys::GDALCreateApproxTransformer(
+            Some(gdal_sys::GDALGenImgProjTransform),
+            gen,
+            0.125,
+        );
         if res.transformer.is_null() {
             gdal_sys::GDALDestroyTransformer(gen);
             return Err(mem_err("approximate transformer", last_gdal_message()));
@@ -284,7 +303,8 @@ fn warp_into(src: &Dataset, src_band: usize, src_nodata: Option<f64>, dst: &Data
         if res.operation.is_null() {
             return Err(mem_err("warp setup", last_gdal_message()));
         }
-        let err = gdal_sys::GDALChunkAndWarpImage(res.operation, 0, 0, cols as c_int, rows as c_int);
+        let err =
+            gdal_sys::GDALChunkAndWarpImage(res.operation, 0, 0, cols as c_int, rows as c_int);
         if err != gdal_sys::CPLErr::CE_None {
             return Err(mem_err("warp", last_gdal_message()));
         }
@@ -313,7 +333,12 @@ pub fn warp(src: &Grid<f64>, target: &GridSpec, method: Resample) -> Result<Grid
     let dst_ds = mem_dataset(target, None)?;
     warp_into(&src_ds, 1, Some(f64::NAN), &dst_ds, method)?;
     let data = mem_read(&dst_ds)?;
-    Ok(Grid::new(data, target.transform, target.crs_wkt.clone(), src.nodata))
+    Ok(Grid::new(
+        data,
+        target.transform,
+        target.crs_wkt.clone(),
+        src.nodata,
+    ))
 }
 
 /// Mosaics band 1 of several raster files (e.g. SRTM `.hgt` tiles) onto `target`: each
@@ -330,9 +355,11 @@ pub fn warp_files(paths: &[PathBuf], target: &GridSpec, method: Resample) -> Res
         let ds = open_raster(path)?;
         io::georeference(&ds, path)?;
         let band = ds.rasterband(1).map_err(|e| Error::gdal(path, e))?;
-        let nodata = band.no_data_value().or(
-            matches!(band.band_type(), GdalDataType::Float32 | GdalDataType::Float64).then_some(f64::NAN),
-        );
+        let nodata = band.no_data_value().or(matches!(
+            band.band_type(),
+            GdalDataType::Float32 | GdalDataType::Float64
+        )
+        .then_some(f64::NAN));
         dst_ds
             .rasterband(1)
             .and_then(|mut b| b.fill(f64::NAN, None))
@@ -345,12 +372,23 @@ pub fn warp_files(paths: &[PathBuf], target: &GridSpec, method: Resample) -> Res
             }
         });
     }
-    Ok(Grid::new(out, target.transform, target.crs_wkt.clone(), None))
+    Ok(Grid::new(
+        out,
+        target.transform,
+        target.crs_wkt.clone(),
+        None,
+    ))
 }
 
 /// The window of `rows` × `cols` cells starting at (`row0`, `col0`), with the transform
 /// shifted to the window's corner.
-pub fn crop<T: Clone>(grid: &Grid<T>, row0: usize, col0: usize, rows: usize, cols: usize) -> Result<Grid<T>> {
+pub fn crop<T: Clone>(
+    grid: &Grid<T>,
+    row0: usize,
+    col0: usize,
+    rows: usize,
+    cols: usize,
+) -> Result<Grid<T>> {
     if rows == 0 || cols == 0 || row0 + rows > grid.rows() || col0 + cols > grid.cols() {
         return Err(Error::Data(format!(
             "crop window rows {row0}..{} cols {col0}..{} is empty or outside the {} x {} grid",
@@ -361,18 +399,32 @@ pub fn crop<T: Clone>(grid: &Grid<T>, row0: usize, col0: usize, rows: usize, col
         )));
     }
     let t = grid.transform;
-    let data = grid.data.slice(s![row0..row0 + rows, col0..col0 + cols]).to_owned();
+    let data = grid
+        .data
+        .slice(s![row0..row0 + rows, col0..col0 + cols])
+        .to_owned();
     let transform = GeoTransform {
         x0: t.x0 + col0 as f64 * t.dx,
         y0: t.y0 + row0 as f64 * t.dy,
         ..t
     };
-    Ok(Grid::new(data, transform, grid.crs_wkt.clone(), grid.nodata))
+    Ok(Grid::new(
+        data,
+        transform,
+        grid.crs_wkt.clone(),
+        grid.nodata,
+    ))
 }
 
 /// The smallest window of whole cells that covers the map extent (xmin, ymin, xmax,
 /// ymax) in the grid's CRS, clipped to the grid; fails when they do not overlap.
-pub fn crop_to_extent<T: Clone>(grid: &Grid<T>, xmin: f64, ymin: f64, xmax: f64, ymax: f64) -> Result<Grid<T>> {
+pub fn crop_to_extent<T: Clone>(
+    grid: &Grid<T>,
+    xmin: f64,
+    ymin: f64,
+    xmax: f64,
+    ymax: f64,
+) -> Result<Grid<T>> {
     let t = grid.transform;
     // Fractional column/row indices of the extent's edges; a millionth of a cell of
     // slack keeps edges that fall on cell boundaries from taking an extra cell.
@@ -389,18 +441,29 @@ pub fn crop_to_extent<T: Clone>(grid: &Grid<T>, xmin: f64, ymin: f64, xmax: f64,
             grid.extent()
         )));
     }
-    crop(grid, r0 as usize, c0 as usize, (r1 - r0) as usize, (c1 - c0) as usize)
+    crop(
+        grid,
+        r0 as usize,
+        c0 as usize,
+        (r1 - r0) as usize,
+        (c1 - c0) as usize,
+    )
 }
 
 /// Reprojects points from one CRS to another (WKT or any definition GDAL accepts), in
 /// traditional GIS order: x = longitude, y = latitude for geographic CRSs.
-pub fn transform_points(points: &[(f64, f64)], from_wkt: &str, to_wkt: &str) -> Result<Vec<(f64, f64)>> {
+pub fn transform_points(
+    points: &[(f64, f64)],
+    from_wkt: &str,
+    to_wkt: &str,
+) -> Result<Vec<(f64, f64)>> {
     if points.is_empty() {
         return Ok(Vec::new());
     }
     let from = spatial_ref(from_wkt)?;
     let to = spatial_ref(to_wkt)?;
-    let ct = CoordTransform::new(&from, &to).map_err(|e| mem_err("coordinate transformation", e))?;
+    let ct =
+        CoordTransform::new(&from, &to).map_err(|e| mem_err("coordinate transformation", e))?;
     let mut xs: Vec<f64> = points.iter().map(|p| p.0).collect();
     let mut ys: Vec<f64> = points.iter().map(|p| p.1).collect();
     ct.transform_coords(&mut xs, &mut ys, &mut [])
@@ -420,6 +483,9 @@ pub fn valid_fraction(grid: &Grid<f64>) -> f64 {
 /// Fraction (0–1) of the cells of `target` whose centre falls on a valid (non-`NaN`)
 /// cell of `src`, after reprojection: 1 when the source covers the whole target.
 pub fn coverage(src: &Grid<f64>, target: &GridSpec) -> Result<f64> {
-    let mask = src.with_data(src.data.mapv(|v| if v.is_nan() { f64::NAN } else { 1.0 }), None);
+    let mask = src.with_data(
+        src.data.mapv(|v| if v.is_nan() { f64::NAN } else { 1.0 }),
+        None,
+    );
     Ok(valid_fraction(&warp(&mask, target, Resample::Nearest)?))
 }
