@@ -782,3 +782,75 @@ fn real_dem_warps_to_model_grid() {
     let mean = w.data.mean().unwrap();
     assert!((50.0..1500.0).contains(&mean), "mean {mean}");
 }
+
+/// Writes a synthetic SRTM3 tile (1201 x 1201 big-endian i16, georeferenced by its name):
+/// elevation `base` + column index, with a void (-32768) at row 10, col 20.
+fn write_hgt(path: &Path, base: i16) {
+    let n = 1201;
+    let mut bytes = Vec::with_capacity(n * n * 2);
+    for r in 0..n {
+        for c in 0..n {
+            let v: i16 = if (r, c) == (10, 20) {
+                -32768
+            } else {
+                base + (c as i16) % 100
+            };
+            bytes.extend_from_slice(&v.to_be_bytes());
+        }
+    }
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn srtm_hgt_tiles_read_and_mosaic() {
+    let dir = tempfile::tempdir().unwrap();
+    let west = dir.path().join("N39E116.hgt");
+    let east = dir.path().join("N39E117.hgt");
+    write_hgt(&west, 100);
+    write_hgt(&east, 300);
+    let g = read_raster(&west).unwrap();
+    assert_eq!((g.rows(), g.cols()), (1201, 1201));
+    let half = 0.5 / 1200.0;
+    assert!(
+        (g.transform.x0 - (116.0 - half)).abs() < 1e-9,
+        "{:?}",
+        g.transform
+    );
+    assert!((g.transform.y0 - (40.0 + half)).abs() < 1e-9);
+    assert!(g.data[[10, 20]].is_nan());
+    assert_eq!(g.nodata, Some(-32768.0));
+    assert_eq!(g.data[[0, 150]], 150.0);
+    assert!(same_crs(&g.crs_wkt, &epsg_wkt(4326).unwrap()));
+
+    // Mosaic both tiles onto a 1 km UTM grid straddling 117 E.
+    let target = GridSpec::covering_lonlat(116.8, 39.3, 117.2, 39.7, 32650, 1000.0).unwrap();
+    let m = warp_files(&[west, east], &target, Resample::Average).unwrap();
+    assert_eq!(valid_fraction(&m), 1.0);
+    let geo = epsg_wkt(4326).unwrap();
+    for ((r, c), &v) in m.data.indexed_iter() {
+        let lon =
+            transform_points(&[m.transform.cell_center(r, c)], &m.crs_wkt, &geo).unwrap()[0].0;
+        if lon < 116.99 {
+            assert!((100.0..200.0).contains(&v), "west ({r},{c}) {v}");
+        } else if lon > 117.01 {
+            assert!((300.0..400.0).contains(&v), "east ({r},{c}) {v}");
+        }
+    }
+}
+
+#[test]
+fn rotated_raster_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rot.tif");
+    {
+        let driver = gdal::DriverManager::get_driver_by_name("GTiff").unwrap();
+        let mut ds = driver
+            .create_with_band_type::<f32, _>(&path, 4, 4, 1)
+            .unwrap();
+        ds.set_geo_transform(&[400_000.0, 1000.0, 10.0, 4_500_000.0, 10.0, -1000.0])
+            .unwrap();
+        ds.set_projection(&utm()).unwrap();
+    }
+    let err = read_raster(&path).unwrap_err();
+    assert!(err.to_string().contains("rotated"), "{err}");
+}
