@@ -31,10 +31,49 @@ check that the file is complete and not a vector file";
 /// and not thread-safe.
 static NETCDF_LOCK: Mutex<()> = Mutex::new(());
 
-/// Takes the crate-wide netCDF/HDF5 lock (poisoning is ignored: the lock guards no data).
+/// Takes the crate-wide netCDF/HDF5 lock (poisoning is ignored: the lock guards no data)
+/// and silences HDF5's diagnostic printing on this thread.
 pub(crate) fn netcdf_lock() -> MutexGuard<'static, ()> {
-    NETCDF_LOCK.lock().unwrap_or_else(|e| e.into_inner())
+    let guard = NETCDF_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    quiet_hdf5();
+    guard
 }
+
+/// Turns off HDF5's automatic error-stack printing on the calling thread.
+///
+/// libnetcdf switches it off only on the thread that first initialises it; on other
+/// threads a thread-safe HDF5 prints a screenful of `HDF5-DIAG` lines every time netCDF
+/// probes for an optional attribute (e.g. `_QuantizeBitRoundNumberOfSignificantBits`).
+/// Errors still reach us through netCDF's and GDAL's return codes. The symbol is looked
+/// up at run time, so nothing breaks when HDF5 is absent or named differently.
+#[cfg(target_os = "linux")]
+fn quiet_hdf5() {
+    use std::cell::Cell;
+    use std::ffi::{c_char, c_int, c_void};
+    type SetAuto = unsafe extern "C" fn(i64, *const c_void, *mut c_void) -> c_int;
+    extern "C" {
+        fn dlsym(handle: *mut c_void, symbol: *const c_char) -> *mut c_void;
+    }
+    thread_local!(static DONE: Cell<bool> = const { Cell::new(false) });
+    static SET_AUTO: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    if DONE.with(|d| d.replace(true)) {
+        return;
+    }
+    // SAFETY: dlsym with RTLD_DEFAULT (null) looks the symbol up in the loaded libraries;
+    // H5Eset_auto2(H5E_DEFAULT = 0, NULL, NULL) has this C signature in HDF5 1.10+.
+    let f = *SET_AUTO
+        .get_or_init(|| unsafe { dlsym(std::ptr::null_mut(), c"H5Eset_auto2".as_ptr()) as usize });
+    if f != 0 {
+        unsafe {
+            let set_auto: SetAuto = std::mem::transmute::<usize, SetAuto>(f);
+            set_auto(0, std::ptr::null(), std::ptr::null_mut());
+        }
+    }
+}
+
+/// Elsewhere HDF5 keeps its default diagnostics.
+#[cfg(not(target_os = "linux"))]
+fn quiet_hdf5() {}
 
 /// The netCDF lock when `path` names a netCDF or HDF file or subdataset, else None.
 pub(crate) fn netcdf_lock_for(path: &Path) -> Option<MutexGuard<'static, ()>> {

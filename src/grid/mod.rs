@@ -149,6 +149,10 @@ impl<T> Grid<T> {
             nodata,
         }
     }
+    /// The grid's shape, transform and CRS without its values.
+    pub fn spec(&self) -> GridSpec {
+        GridSpec::of(self)
+    }
     /// Checks that `other` has the same shape, transform and CRS, so that the two can be
     /// combined cell by cell. `what` names the two grids in the error.
     pub fn check_aligned<U>(&self, other: &Grid<U>, what: &str) -> Result<()> {

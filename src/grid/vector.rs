@@ -310,7 +310,7 @@ fn check_rasterize(features: &[Feature], values: &[f64], target: &GridSpec) -> R
             values.len()
         )));
     }
-    if !(target.transform.dx > 0.0) || target.transform.dy == 0.0 {
+    if target.transform.dx.is_nan() || target.transform.dx <= 0.0 || target.transform.dy == 0.0 {
         return Err(Error::Data(format!(
             "rasterize: target transform {:?} must have dx > 0 and dy ≠ 0",
             target.transform
