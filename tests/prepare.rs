@@ -71,6 +71,7 @@ fn rebuild_matches_committed_grids() {
 
 #[test]
 fn catchment_areas_within_15_percent_of_published() {
+    // The checks of the issue: 官厅, 密云 (at the 潮河/白河 confluence), 册田 and 张坊.
     let dir = built();
     let text = std::fs::read_to_string(dir.join("catchments.csv")).unwrap();
     let mut rdr = csv::Reader::from_reader(text.as_bytes());
@@ -79,6 +80,9 @@ fn catchment_areas_within_15_percent_of_published() {
     let mut seen = 0;
     for rec in rdr.records() {
         let rec = rec.unwrap();
+        if &rec[col("checked")] != "true" {
+            continue;
+        }
         let name = rec[col("name")].to_string();
         let err: f64 = rec[col("error_pct")].parse().unwrap();
         let snap: f64 = rec[col("snap_distance_km")].parse().unwrap();
@@ -256,4 +260,158 @@ fn dem_not_covering_domain_is_refused() {
         &out,
         &["small.tif", "cover"],
     );
+}
+
+/// Reads a CSV written by `haihe prepare` into header-indexed rows.
+fn read_csv(path: &Path) -> (csv::StringRecord, Vec<csv::StringRecord>) {
+    let mut rdr =
+        csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let h = rdr.headers().unwrap().clone();
+    let rows = rdr.records().map(|r| r.unwrap()).collect();
+    (h, rows)
+}
+
+#[test]
+fn county_rasterisation_conserves_area_within_one_cell_along_edges() {
+    let dir = built();
+    let codes = haihe::grid::io::read_raster_as::<i32>(&dir.join("counties.tif"), 1).unwrap();
+    let (nr, nc) = codes.data.dim();
+    // Edge cells of each county: cells with a 4-neighbour of another code.
+    let mut edge = std::collections::BTreeMap::<i32, usize>::new();
+    let mut touches_grid_edge = std::collections::BTreeSet::<i32>::new();
+    for r in 0..nr {
+        for c in 0..nc {
+            let v = codes.data[[r, c]];
+            if v <= 0 {
+                continue;
+            }
+            if r == 0 || c == 0 || r + 1 == nr || c + 1 == nc {
+                touches_grid_edge.insert(v);
+            }
+            let other = [(0isize, 1isize), (1, 0), (0, -1), (-1, 0)]
+                .iter()
+                .any(|&(dr, dc)| {
+                    let (rr, cc) = (r as isize + dr, c as isize + dc);
+                    rr < 0
+                        || cc < 0
+                        || rr as usize >= nr
+                        || cc as usize >= nc
+                        || codes.data[[rr as usize, cc as usize]] != v
+                });
+            if other {
+                *edge.entry(v).or_insert(0) += 1;
+            }
+        }
+    }
+    let (h, rows) = read_csv(&dir.join("counties.csv"));
+    let col = |n: &str| h.iter().position(|x| x == n).unwrap();
+    let mut checked = 0;
+    for row in &rows {
+        let code: i32 = row[col("adcode")].parse().unwrap();
+        if touches_grid_edge.contains(&code) {
+            continue; // cut by the domain edge: only part of it is on the grid
+        }
+        let cells: f64 = row[col("area_km2")].parse().unwrap();
+        let poly: f64 = row[col("polygon_area_km2")].parse().unwrap();
+        let tol = edge[&code] as f64 + 1.0;
+        assert!(
+            (cells - poly).abs() <= tol,
+            "{} ({code}): {cells} km² of cells against {poly:.1} km² of polygon, tolerance {tol}",
+            &row[col("name")]
+        );
+        checked += 1;
+    }
+    assert!(
+        checked > 150,
+        "only {checked} counties lie wholly inside the grid"
+    );
+}
+
+#[test]
+fn groups_conserve_population_and_area_of_their_counties() {
+    let dir = built();
+    let (ch, counties) = read_csv(&dir.join("counties.csv"));
+    let cc = |n: &str| ch.iter().position(|x| x == n).unwrap();
+    let mut county = std::collections::BTreeMap::new();
+    for r in &counties {
+        let pop: f64 = r[cc("population_2020")].parse().unwrap_or(f64::NAN);
+        let area: f64 = r[cc("area_km2")].parse().unwrap();
+        county.insert(r[cc("adcode")].to_string(), (pop, area));
+    }
+    let (gh, groups) = read_csv(&dir.join("groups.csv"));
+    let gc = |n: &str| gh.iter().position(|x| x == n).unwrap();
+    let mut named = 0;
+    for g in &groups {
+        let names = &g[gc("county_names")];
+        if names.contains('≥') || names.contains('<') {
+            continue; // an elevation rule takes part of a county
+        }
+        let (mut pop, mut area) = (0.0, 0.0);
+        for code in g[gc("counties")].split(';') {
+            let (p, a) = county.get(code).unwrap_or_else(|| {
+                panic!(
+                    "group {} names county {code} not in counties.csv",
+                    &g[gc("id")]
+                )
+            });
+            pop += p;
+            area += a;
+        }
+        let gp: f64 = g[gc("population")].parse().unwrap();
+        let ga: f64 = g[gc("area_km2")].parse().unwrap();
+        assert!(
+            (ga - area).abs() < 1e-6,
+            "group {}: area {ga} against {area}",
+            &g[gc("id")]
+        );
+        let missing: usize = g[gc("population_missing_cells")].parse().unwrap();
+        if missing > 0 {
+            // A county without a census row: no total to conserve.
+            assert!(
+                pop.is_nan(),
+                "group {}: missing cells but a census total",
+                &g[gc("id")]
+            );
+        } else {
+            assert!(
+                (gp - pop).abs() <= 1e-6 * pop.max(1.0),
+                "group {}: population {gp} against census {pop}",
+                &g[gc("id")]
+            );
+        }
+        if g[gc("kind")].to_string() != "county" {
+            named += 1;
+        }
+    }
+    assert!(named >= 10, "named groups checked: {named}");
+    // 北京中心城区: the six districts. 2020 census total, summed by hand
+    // from the census table: 708,829 + 1,106,214 + 3,452,460 + 2,019,764 + 3,133,469 + 567,851.
+    let core = groups
+        .iter()
+        .find(|g| &g[gc("id")] == "beijing-central-city")
+        .unwrap();
+    let p: f64 = core[gc("population")].parse().unwrap();
+    assert_eq!(
+        p.round(),
+        (708829.0f64 + 1106214.0 + 3452460.0 + 2019764.0 + 3133469.0 + 567851.0)
+    );
+}
+
+#[test]
+fn coarser_resolution_builds() {
+    let d = tmp("res2000");
+    let out = haihe()
+        .args(["prepare", "--resolution", "2000", "--out"])
+        .arg(&d)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let a = read_f64(&d.join("flow_acc.tif"));
+    let b = read_f64(&built().join("flow_acc.tif"));
+    assert_eq!(a.cell_size(), 2000.0);
+    assert!((a.rows() as i64 - (b.rows() as i64 + 1) / 2).abs() <= 1);
 }

@@ -115,13 +115,18 @@ fn run(cli: Cli) -> Result<()> {
             );
             for c in &report.catchments {
                 println!(
-                    "  {:<16} {:>10.0} {:>10.0} {:>10.0} {:>8.1} {:>7.1}%",
+                    "  {:<16} {:>10.0} {:>10.0} {:>10.0} {:>8.1} {:>7.1}%{}",
                     c.name,
                     c.published_km2,
                     c.at_point_km2,
                     c.snapped_km2,
                     c.snap_distance_km,
-                    c.error_pct
+                    c.error_pct,
+                    if c.checked {
+                        ""
+                    } else {
+                        "  (context, not a check)"
+                    }
                 );
             }
             println!("river systems (km²): drainage against sub-basin polygons");

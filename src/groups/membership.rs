@@ -74,7 +74,7 @@ impl Window {
         if !self.is_rule() {
             return true;
         }
-        self.min_m.map_or(true, |lo| z >= lo) && self.max_m.map_or(true, |hi| z < hi)
+        self.min_m.is_none_or(|lo| z >= lo) && self.max_m.is_none_or(|hi| z < hi)
     }
 }
 

@@ -22,7 +22,8 @@
 //!    任丘 and 高阳; 亦庄新城 through 大兴 (its part in 通州 stays with the sub-centre).
 //!    Where the plan names part of a county — the mountain parts (山区) of
 //!    昌平 and 房山 in the ecological conservation area — a per-county elevation rule on
-//!    the conditioned DEM splits it (at or above 100 m: mountain; below: plain, which
+//!    the DEM resampled onto the grid, before conditioning, splits it (at or above
+//!    100 m: mountain; below: plain, which
 //!    goes to the plain new towns). That 100 m threshold is the product's assumption.
 //! 3. **User-defined groups** from any polygon layer (GeoJSON or another format GDAL
 //!    reads), one group per feature, named by chosen id and name fields.

@@ -70,6 +70,8 @@ pub struct CatchmentCheck {
     pub error_pct: f64,
     /// Source of the point and the area.
     pub source: String,
+    /// Whether this row is an acceptance check (see the configuration).
+    pub checked: bool,
 }
 
 /// Area of a river system by drainage and by the sub-basin polygons.
@@ -507,6 +509,7 @@ pub fn check_catchment(
         snap_distance_km: (sr as f64 - r as f64).hypot(sc as f64 - c as f64) * cell_km,
         error_pct: (snapped - g.published_km2) / g.published_km2 * 100.0,
         source: g.source.clone(),
+        checked: g.checked,
     })
 }
 

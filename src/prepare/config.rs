@@ -208,6 +208,10 @@ pub struct GaugeConfig {
     pub published_km2: f64,
     /// Search radius for snapping to the river, cells.
     pub snap_radius_cells: usize,
+    /// Whether the point is one of the acceptance checks (false: shown for context,
+    /// e.g. a dam that closes only one arm of a reservoir).
+    #[serde(default = "yes")]
+    pub checked: bool,
     /// Where the point and the area come from.
     pub source: String,
 }
@@ -226,6 +230,10 @@ pub struct BasinsConfig {
     pub lower_plain: Vec<String>,
     /// Upstream area from which a river keeps its system across polygon lines, km².
     pub trunk_km2: f64,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl PrepareConfig {

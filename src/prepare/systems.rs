@@ -48,7 +48,7 @@ pub fn label_river_systems(
     }
     let dominant = |r: usize, c: usize| -> Option<u8> {
         let total: f64 = from.iter().map(|a| a[[r, c]]).sum();
-        if !(total >= trunk_km2) {
+        if total.is_nan() || total < trunk_km2 {
             return None;
         }
         let mut best = (0u8, f64::NEG_INFINITY);
@@ -147,8 +147,9 @@ mod tests {
         let mut dir = Array2::from_elem((2, 6), 1u8);
         dir[[1, 3]] = 128; // NE into (0, 4)
         let poly = array![[2u8, 2, 2, 1, 1, 4], [2, 2, 1, 1, 1, 4]];
-        // Trunk from 3 km²: (0,2) has 3 km² of 永定河 water.
-        let l = label_river_systems(dir.view(), poly.view(), 1.0, 3.0).unwrap();
+        // Trunk from 5 km²: only (0,4) is a trunk, with 5 km² from 永定河 polygons
+        // ((0,0..3) and (1,0..2)) against 4 km² from 北三河 ones.
+        let l = label_river_systems(dir.view(), poly.view(), 1.0, 5.0).unwrap();
         assert_eq!(l.row(0).to_vec(), vec![2, 2, 2, 2, 2, 4]);
         // (1,3) drains into the 永定河 trunk at (0,4); (1,4) reaches the plain directly.
         assert_eq!(l[[1, 3]], 2);

@@ -151,7 +151,7 @@ pub fn snap_to_stream(
                 Some(t) => (a / t).ln().abs(),
                 None => -a,
             };
-            if best.map_or(true, |(_, b)| cost < b) {
+            if best.is_none_or(|(_, b)| cost < b) {
                 best = Some(((rr, cc), cost));
             }
         }
