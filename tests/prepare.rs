@@ -415,3 +415,95 @@ fn coarser_resolution_builds() {
     assert_eq!(a.cell_size(), 2000.0);
     assert!((a.rows() as i64 - (b.rows() as i64 + 1) / 2).abs() <= 1);
 }
+
+#[test]
+fn broken_configuration_names_file_and_line() {
+    let d = tmp("bad-config");
+    let cfg = d.join("prepare.toml");
+    let text = std::fs::read_to_string(root().join("models/prepare.toml"))
+        .unwrap()
+        .replace("cell_m = 1000.0", "cell_m = 1000.0\ncel_size = 5");
+    std::fs::write(&cfg, text).unwrap();
+    let out = d.join("model");
+    expect_failure(
+        &[
+            "prepare",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &out,
+        &["prepare.toml", "cel_size", "line"],
+    );
+}
+
+#[test]
+fn user_polygon_layer_becomes_groups() {
+    // A config whose group list adds a user layer: two squares around 北京 and 天津.
+    let d = tmp("user-groups");
+    let layer = d.join("zones.geojson");
+    std::fs::write(
+        &layer,
+        r#"{"type":"FeatureCollection","features":[
+{"type":"Feature","properties":{"zid":"bj","zname":"Beijing box"},"geometry":{"type":"Polygon","coordinates":[[[116.2,39.8],[116.6,39.8],[116.6,40.1],[116.2,40.1],[116.2,39.8]]]}},
+{"type":"Feature","properties":{"zid":"tj","zname":"Tianjin box"},"geometry":{"type":"Polygon","coordinates":[[[117.0,39.0],[117.4,39.0],[117.4,39.2],[117.0,39.2],[117.0,39.0]]]}}]}"#,
+    )
+    .unwrap();
+    let groups = d.join("user.toml");
+    std::fs::write(
+        &groups,
+        format!(
+            "[[user_layer]]\npath = \"{}\"\nid_field = \"zid\"\nname_field = \"zname\"\n",
+            layer.display()
+        ),
+    )
+    .unwrap();
+    // The configuration's paths are relative to the project root: make them absolute so
+    // that the copy can live in the test's own folder.
+    let r = root();
+    let text = std::fs::read_to_string(r.join("models/prepare.toml"))
+        .unwrap()
+        .replace("\"rasters/", &format!("\"{}/rasters/", r.display()))
+        .replace("\"models/", &format!("\"{}/models/", r.display()))
+        .replace(
+            &format!("\"{}/models/groups/capital_plan.toml\"]", r.display()),
+            &format!(
+                "\"{}/models/groups/capital_plan.toml\", \"{}\"]",
+                r.display(),
+                groups.display()
+            ),
+        );
+    let cfg_dir = d.join("project").join("models");
+    std::fs::create_dir_all(&cfg_dir).unwrap();
+    let cfg = cfg_dir.join("prepare.toml");
+    std::fs::write(&cfg, text).unwrap();
+    let out_dir = d.join("model");
+    let out = haihe()
+        .args(["prepare", "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (h, rows) = read_csv(&out_dir.join("groups.csv"));
+    let col = |n: &str| h.iter().position(|x| x == n).unwrap();
+    let bj = rows
+        .iter()
+        .find(|r| &r[col("id")] == "bj")
+        .expect("user group bj");
+    let cells: f64 = bj[col("cells")].parse().unwrap();
+    // 0.4° × 0.3° at 40° N ≈ 34 km × 33 km ≈ 1130 km².
+    assert!(
+        (cells - 1130.0).abs() < 80.0,
+        "Beijing box has {cells} cells"
+    );
+    let pop: f64 = bj[col("population")].parse().unwrap();
+    assert!(pop > 5.0e6, "central Beijing box holds {pop} people");
+    assert!(rows.iter().any(|r| &r[col("id")] == "tj"));
+}

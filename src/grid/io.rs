@@ -121,7 +121,7 @@ pub(crate) fn check_exists(path: &Path, what: &str) -> Result<()> {
         path: file,
         fix: format!(
             "Expected {what}; check the path (relative paths start from the working directory) \
-             or fetch the data listed in /work/shared/data/MANIFEST.md"
+             or see rasters/SOURCES.md for the bundled data"
         ),
     })
 }
