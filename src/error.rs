@@ -91,3 +91,26 @@ impl Error {
         }
     }
 }
+
+/// Reads a whole text file; a missing file gives [`Error::MissingFile`] with `fix`.
+pub fn read_text(path: &std::path::Path, fix: &str) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::MissingFile {
+                path: path.to_path_buf(),
+                fix: fix.to_string(),
+            }
+        } else {
+            Error::io(path, e)
+        }
+    })
+}
+
+/// Reads and parses a TOML file; a parse error or an unknown key (for types that deny
+/// them) gives [`Error::Toml`] naming the file, line and key.
+pub fn read_toml<T: serde::de::DeserializeOwned>(path: &std::path::Path, fix: &str) -> Result<T> {
+    toml::from_str(&read_text(path, fix)?).map_err(|e| Error::Toml {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}

@@ -163,20 +163,10 @@ pub struct CountyInfo {
 /// Reads a group file and checks its structure (see [`load_group_file`]); relative
 /// `user_layer` paths are resolved against the file's folder.
 pub fn read_group_file(path: &Path) -> Result<GroupFile> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            Error::MissingFile {
-                path: path.to_path_buf(),
-                fix: "give the path of a group TOML such as models/groups/capital_plan.toml".into(),
-            }
-        } else {
-            Error::io(path, e)
-        }
-    })?;
-    let mut file: GroupFile = toml::from_str(&text).map_err(|e| Error::Toml {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
+    let mut file: GroupFile = crate::error::read_toml(
+        path,
+        "give the path of a group TOML such as models/groups/capital_plan.toml",
+    )?;
     check_structure(&file, path)?;
     let dir = path.parent().unwrap_or(Path::new(""));
     for layer in &mut file.user_layer {

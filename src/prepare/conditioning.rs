@@ -20,19 +20,17 @@
 //!
 //! The kernels here are pure functions over arrays; [`super::build`] wires them to data.
 
+use crate::terrain::D8_OFFSETS;
 use ndarray::{Array2, ArrayView2, Zip};
 
-/// 8-neighbour offsets (row, col), in the order E, SE, S, SW, W, NW, N, NE.
-const N8: [(isize, isize); 8] = [
-    (0, 1),
-    (1, 1),
-    (1, 0),
-    (1, -1),
-    (0, -1),
-    (-1, -1),
-    (-1, 0),
-    (-1, 1),
-];
+/// The in-grid 8-neighbours of cell (`r`, `c`) on an `nr` × `nc` grid, in D8 order.
+fn neighbours8(r: usize, c: usize, nr: usize, nc: usize) -> impl Iterator<Item = (usize, usize)> {
+    D8_OFFSETS.iter().filter_map(move |&(dr, dc)| {
+        let (rr, cc) = (r as isize + dr, c as isize + dc);
+        (rr >= 0 && cc >= 0 && (rr as usize) < nr && (cc as usize) < nc)
+            .then_some((rr as usize, cc as usize))
+    })
+}
 
 /// Chamfer distance (in cells, 3-4 weights divided by 3) from every cell to the nearest
 /// `true` cell of `mask`, up to `max_cells`; cells farther away get `f64::INFINITY`.
@@ -119,15 +117,7 @@ pub fn burn_streams(
 pub fn inner_boundary(inside: ArrayView2<bool>) -> Array2<bool> {
     let (nr, nc) = inside.dim();
     Array2::from_shape_fn((nr, nc), |(r, c)| {
-        inside[[r, c]]
-            && N8.iter().any(|&(dr, dc)| {
-                let (rr, cc) = (r as isize + dr, c as isize + dc);
-                rr >= 0
-                    && cc >= 0
-                    && (rr as usize) < nr
-                    && (cc as usize) < nc
-                    && !inside[[rr as usize, cc as usize]]
-            })
+        inside[[r, c]] && neighbours8(r, c, nr, nc).any(|ix| !inside[ix])
     })
 }
 
@@ -154,15 +144,7 @@ pub fn raise_walls(
 pub fn dilate8(mask: ArrayView2<bool>) -> Array2<bool> {
     let (nr, nc) = mask.dim();
     Array2::from_shape_fn((nr, nc), |(r, c)| {
-        mask[[r, c]]
-            || N8.iter().any(|&(dr, dc)| {
-                let (rr, cc) = (r as isize + dr, c as isize + dc);
-                rr >= 0
-                    && cc >= 0
-                    && (rr as usize) < nr
-                    && (cc as usize) < nc
-                    && mask[[rr as usize, cc as usize]]
-            })
+        mask[[r, c]] || neighbours8(r, c, nr, nc).any(|ix| mask[ix])
     })
 }
 
@@ -244,12 +226,7 @@ pub fn grow_reservoir(
         }
         taken[[r, c]] = true;
         count += 1;
-        for &(dr, dc) in &N8 {
-            let (rr, cc) = (r as isize + dr, c as isize + dc);
-            if rr < 0 || cc < 0 || rr as usize >= nr || cc as usize >= nc {
-                continue;
-            }
-            let (rr, cc) = (rr as usize, cc as usize);
+        for (rr, cc) in neighbours8(r, c, nr, nc) {
             if !queued[[rr, cc]] && allowed[[rr, cc]] && !dem[[rr, cc]].is_nan() {
                 queued[[rr, cc]] = true;
                 seq += 1;

