@@ -6,6 +6,7 @@
 //! plan's named clusters) is built into the model grids by [`prepare`].
 
 pub mod error;
+pub mod flood;
 pub mod grid;
 pub mod groups;
 pub mod prepare;
