@@ -18,6 +18,7 @@ pub use build::{build_terrain, CatchmentCheck, TerrainGrids};
 pub use config::PrepareConfig;
 
 use crate::grid::io::write_geotiff;
+use crate::staging::Staged;
 use crate::{Error, Result};
 use std::path::{Path, PathBuf};
 
@@ -49,57 +50,11 @@ pub struct PrepareReport {
     pub system_areas: Vec<build::SystemArea>,
 }
 
-/// A staging folder inside the output folder, removed on drop unless committed.
-struct Staging {
-    dir: PathBuf,
-    out: PathBuf,
-    files: Vec<String>,
-    committed: bool,
-}
-
-impl Staging {
-    fn new(out: &Path) -> Result<Self> {
-        std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
-        let dir = out.join(format!(".staging-{}", std::process::id()));
-        if dir.exists() {
-            std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        }
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        Ok(Staging {
-            dir,
-            out: out.to_path_buf(),
-            files: Vec::new(),
-            committed: false,
-        })
-    }
-    fn path(&mut self, name: &str) -> PathBuf {
-        self.files.push(name.to_string());
-        self.dir.join(name)
-    }
-    /// Moves every staged file into the output folder.
-    fn commit(mut self) -> Result<Vec<String>> {
-        for f in &self.files {
-            let from = self.dir.join(f);
-            let to = self.out.join(f);
-            std::fs::rename(&from, &to).map_err(|e| Error::io(&to, e))?;
-        }
-        self.committed = true;
-        Ok(self.files.clone())
-    }
-}
-
-impl Drop for Staging {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-        let _ = self.committed;
-    }
-}
-
 /// Runs the whole build and moves the outputs into place.
 pub fn run(opts: &PrepareOptions) -> Result<PrepareReport> {
     let cfg = PrepareConfig::load(&opts.config)?;
     let t = build_terrain(&cfg, &opts.root, opts.dem.as_deref(), opts.resolution_m)?;
-    let mut stage = Staging::new(&opts.out_dir)?;
+    let mut stage = Staged::new(&opts.out_dir)?;
     let g = |data, nodata| build::on_grid(&t.spec, data, nodata);
     write_geotiff(
         &g(t.dem_source.clone(), None),
