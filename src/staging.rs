@@ -47,4 +47,3 @@ impl Drop for Staged {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
-

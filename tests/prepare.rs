@@ -54,6 +54,11 @@ fn rebuild_matches_committed_grids() {
         "streams.tif",
         "hand.tif",
         "basins.tif",
+        "sea.tif",
+        "counties.tif",
+        "population.tif",
+        "land_cover.tif",
+        "groups.tif",
     ] {
         let a = read_f64(&dir.join(name));
         let b = read_f64(&committed.join(name));

@@ -11,6 +11,7 @@
 //! Every result is deterministic, whatever the number of rayon threads.
 
 pub mod basins;
+pub mod carve;
 pub mod fill;
 pub mod flow_accumulation;
 pub mod flow_direction;
@@ -18,6 +19,7 @@ pub mod hand;
 pub mod streams;
 
 pub use basins::{label_basins, snap_to_stream, upstream_mask};
+pub use carve::carve_streams;
 pub use fill::{depression_volume_m3, priority_flood_epsilon, priority_flood_fill};
 pub use flow_accumulation::{flow_accumulation, upstream_area_km2};
 pub use flow_direction::{d8_flow_directions, downstream, D8_CODES, D8_OFFSETS};
