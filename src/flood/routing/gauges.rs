@@ -55,13 +55,15 @@ pub fn stage_m(domain: &Domain, state: &State, cell: usize) -> Option<f64> {
         .map(|z| z as f64 + state.depth_m[cell] as f64)
 }
 
-/// Water stored on the grid, m³ (f64 sum in row order).
+/// Water stored on the grid, m³: depth plus its rounding residual, summed in f64 in row order.
 pub fn storage_m3(domain: &Domain, state: &State) -> f64 {
     let a = domain.dx_m() * domain.dx_m();
+    let nc = domain.ncols();
     state
         .depth_m
-        .chunks(domain.ncols())
-        .map(|row| row.iter().map(|&h| h as f64).sum::<f64>())
+        .chunks(nc)
+        .zip(state.depth_residual_m.chunks(nc))
+        .map(|(h, e)| h.iter().zip(e).map(|(&h, &e)| h as f64 + e as f64).sum::<f64>())
         .sum::<f64>()
         * a
 }

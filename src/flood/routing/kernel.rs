@@ -307,12 +307,14 @@ pub(crate) fn continuity(
     let (qx, qy) = (&s.qx_m2s[..], &s.qy_m2s[..]);
     let (dt_f, dt_dx) = (dt as f32, (dt / d.dx_m) as f32);
     let (rain, loss) = (src.rain_ms, src.loss_ms);
+    let dt_dx64 = dt_dx as f64;
     s.depth_m[win.r0 * nc..(win.r1 + 1) * nc]
         .par_chunks_mut(nc)
+        .zip(s.depth_residual_m[win.r0 * nc..(win.r1 + 1) * nc].par_chunks_mut(nc))
         .zip(rows[win.r0..=win.r1].par_iter_mut())
         .with_min_len(MIN_ROWS_PER_TASK)
         .enumerate()
-        .for_each(|(kr, (h, rs))| {
+        .for_each(|(kr, ((h, res), rs))| {
             let r = win.r0 + kr;
             let z = &bed[r * nc..(r + 1) * nc];
             let qxr = &qx[r * nf..(r + 1) * nf];
@@ -330,15 +332,17 @@ pub(crate) fn continuity(
                 }
                 let i = r * nc + c;
                 let dr = dt_f * rain.at(i);
-                let net = (qxr[c] - qxr[c + 1]) + (qn[c] - qs[c]);
-                let mut hn = (h[c] + dr + dt_dx * net).max(0.0);
+                // Σ q (f32) × Δt/Δx (f32) is exact in f64: what leaves one cell enters
+                // the next to the last bit.
+                let net = (qxr[c] as f64 - qxr[c + 1] as f64) + (qn[c] as f64 - qs[c] as f64);
+                let mut hn = h[c] as f64 + res[c] as f64 + dr as f64 + dt_dx64 * net;
                 rain_m += dr as f64;
-                let dl = (dt_f * loss.at(i)).min(hn).max(0.0);
+                let dl = ((dt_f * loss.at(i)) as f64).min(hn).max(0.0);
                 hn -= dl;
-                loss_m += dl as f64;
+                loss_m += dl;
                 if has_fixed && !fixed[i].is_nan() {
-                    let target = (fixed[i] - z[c]).max(0.0);
-                    let diff = target as f64 - hn as f64;
+                    let target = (fixed[i] - z[c]).max(0.0) as f64;
+                    let diff = target - hn;
                     if diff > 0.0 {
                         acc.bnd_in_m += diff;
                     } else {
@@ -346,15 +350,18 @@ pub(crate) fn continuity(
                     }
                     hn = target;
                 }
-                h[c] = hn;
-                if hn > 0.0 {
-                    acc.h_max = acc.h_max.max(hn);
+                // Depth stays ≥ 0; a rounding-sized negative remainder waits in the residual.
+                let hf = hn.max(0.0) as f32;
+                h[c] = hf;
+                res[c] = (hn - hf as f64) as f32;
+                if hf > 0.0 {
+                    acc.h_max = acc.h_max.max(hf);
                     acc.wet_lo = acc.wet_lo.min(c as u32);
                     acc.wet_hi = acc.wet_hi.max(c as u32);
                 }
             }
             // Edge faces: volumes as depth over one cell, with the same Δt/Δx as above.
-            let k = dt_dx as f64;
+            let k = dt_dx64;
             let mut book = |q_in: f32| {
                 let v = q_in as f64 * k;
                 if v > 0.0 {

@@ -16,7 +16,10 @@
 //!    outgoing face of that cell is scaled by the same factor (a standard positivity fix;
 //!    each face has exactly one donor cell, so the result does not depend on order);
 //! 5. updates depth by continuity, `h += Δt (Σq_in − Σq_out)/Δx + Δt r`, then removes
-//!    infiltration limited by the water present and resets fixed-level (sea) cells.
+//!    infiltration limited by the water present and resets fixed-level (sea) cells. The
+//!    update is summed in f64 and the part the f32 depth cannot hold is carried to the next
+//!    step in [`State::depth_residual_m`] (compensated summation), so rounding loses no
+//!    water even where small increments land on deep cells.
 //!
 //! Every volume that crosses the domain's boundary or enters from a source is booked in
 //! f64, so a run can close its mass balance (see [`run_until`] and [`RunReport`]).
@@ -247,6 +250,11 @@ impl Domain {
 pub struct State {
     /// Water depth per cell, m (row-major).
     pub depth_m: Vec<f32>,
+    /// Compensated-summation residual of each cell's depth, m (Kahan 1965): the part of the
+    /// continuity update that f32 `depth_m` could not hold, carried into the next step so
+    /// that no water is lost to rounding. Never larger than half an f32 ulp of the depth;
+    /// [`storage_m3`] counts it.
+    pub depth_residual_m: Vec<f32>,
     /// Discharge per unit width on x faces, m²/s, `nrows × (ncols+1)`, positive east.
     pub qx_m2s: Vec<f32>,
     /// Discharge per unit width on y faces, m²/s, `(nrows+1) × ncols`, positive south.
@@ -261,6 +269,7 @@ impl State {
         let (nr, nc) = (domain.nrows, domain.ncols);
         Self {
             depth_m: vec![0.0; nr * nc],
+            depth_residual_m: vec![0.0; nr * nc],
             qx_m2s: vec![0.0; nr * (nc + 1)],
             qy_m2s: vec![0.0; (nr + 1) * nc],
             time_s: 0.0,
