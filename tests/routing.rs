@@ -36,7 +36,9 @@ fn max_abs(a: &[f32]) -> f32 {
 fn lake_at_rest_on_irregular_bed_with_islands() {
     let (nr, nc) = (40, 50);
     let mut rng = Rng(7);
-    let mut bed: Vec<f32> = (0..nr * nc).map(|_| (rng.next_f64() * 1.5) as f32).collect();
+    let mut bed: Vec<f32> = (0..nr * nc)
+        .map(|_| (rng.next_f64() * 1.5) as f32)
+        .collect();
     // A few inactive cells, too.
     bed[5 * nc + 5] = f32::NAN;
     bed[20 * nc + 30] = f32::NAN;
@@ -63,10 +65,10 @@ fn lake_at_rest_on_irregular_bed_with_islands() {
 
 /// Hunter et al. (2005) planar wave: flat bed, constant velocity u, Manning n;
 /// h(x, t) = [7/3 (C − n² u² (x − u t))]^{3/7}, here with C = 0, so the front is at x = u t.
-#[test]
-fn planar_wave_of_hunter_2005() {
-    let (nr, nc, dx) = (3, 500, 10.0);
-    let (u, n, t_end) = (1.0f64, 0.01f64, 3600.0);
+/// Returns (front position error m, RMS depth error m, h(0) m).
+fn planar_wave(u: f64, n: f64, t_end: f64) -> (f64, f64, f64) {
+    let (nr, dx) = (3, 10.0);
+    let nc = ((u * t_end * 1.3) / dx) as usize;
     let exact = |x: f64, t: f64| {
         let a = 7.0 / 3.0 * (-(n * n) * u * u * (x - u * t));
         if a > 0.0 {
@@ -75,7 +77,7 @@ fn planar_wave_of_hunter_2005() {
             0.0
         }
     };
-    let mut d = Domain::new(
+    let d = Domain::new(
         nr,
         nc,
         dx,
@@ -87,17 +89,20 @@ fn planar_wave_of_hunter_2005() {
     let mut s = State::dry(&d);
     let p = Params::default();
     let mut scratch = Scratch::new(&d, &s);
+    let inlet: Vec<usize> = (0..nr).map(|r| r * nc).collect();
     while s.time_s < t_end {
-        // Ghost cell centred at x = −Δx/2 holds the analytic level.
-        d.boundaries.west = Boundary::FixedLevel {
-            level_m: exact(-dx / 2.0, s.time_s),
+        // Inflow q = u h(0, t) per metre of width, entering the first column.
+        let lines = [LineSource {
+            cells: &inlet,
+            discharge_m3s: u * exact(0.0, s.time_s) * dx * nr as f64,
+        }];
+        let src = Sources {
+            lines: &lines,
+            ..Sources::default()
         };
-        step(&d, &mut s, &Sources::default(), &p, &mut scratch, t_end).unwrap();
+        step(&d, &mut s, &src, &p, &mut scratch, t_end).unwrap();
     }
     let row = &s.depth_m[nc..2 * nc];
-    let vol: f64 = row.iter().map(|&h| h as f64 * dx).sum();
-    let vol_exact = 3.0 / 7.0 * (7.0f64 / 3.0 * n * n * u * u).powf(3.0 / 7.0) * (u * t_end).powf(10.0 / 7.0) * 7.0 / 10.0 / (3.0 / 7.0);
-    println!("planar wave volume per m width {vol:.1} m², exact {vol_exact:.1} m²");
     // The three rows must be identical (closed sides, uniform forcing).
     assert_eq!(&s.depth_m[..nc], row);
     let front_x = row
@@ -114,16 +119,30 @@ fn planar_wave_of_hunter_2005() {
         }
     }
     let rms = (se / cnt as f64).sqrt();
+    (front_x - u * t_end, rms, exact(0.0, t_end))
+}
+
+/// Hunter et al. (2005) planar wave: flat bed, constant velocity u, Manning n;
+/// h(x, t) = [7/3 (C − n² u² (x − u t))]^{3/7}, here with C = 0, so the front is at x = u t.
+/// That profile also solves the full shallow-water equations (advection cancels the local
+/// acceleration for uniform u), but not the local-inertial ones, which drop advection and
+/// keep ∂q/∂t = −u² ∂h/∂x: their travelling wave is steeper by g h / (g h − u²). So the
+/// test is tight at low Froude number (u = 0.25 m/s) and reports the published case
+/// (u = 1 m/s, n = 0.01, Bates et al. 2010) with a loose bound.
+#[test]
+fn planar_wave_of_hunter_2005() {
+    let (ef, rms, h0) = planar_wave(0.25, 0.03, 3600.0);
     println!(
-        "planar wave at t = {t_end} s: front {front_x} m (exact {} m), depth RMS error {rms:.4} m (h(0) = {:.3} m)",
-        u * t_end,
-        exact(0.0, t_end)
+        "planar wave u = 0.25 m/s, n = 0.03: front error {ef} m, RMS {rms:.4} m (h(0) = {h0:.3} m)"
     );
-    assert!(
-        (front_x - u * t_end).abs() <= 3.0 * dx,
-        "front at {front_x} m"
+    assert!(ef.abs() <= 4.0 * 10.0, "front error {ef} m");
+    assert!(rms < 0.02 * h0, "RMS depth error {rms} m");
+    let (ef, rms, h0) = planar_wave(1.0, 0.01, 3600.0);
+    println!(
+        "planar wave u = 1 m/s, n = 0.01: front error {ef} m, RMS {rms:.4} m (h(0) = {h0:.3} m)"
     );
-    assert!(rms < 0.02, "RMS depth error {rms} m");
+    assert!(ef.abs() <= 25.0 * 10.0, "front error {ef} m");
+    assert!(rms < 0.1 * h0, "RMS depth error {rms} m");
 }
 
 /// Bed for MacDonald's method: z(L) = 0, z'(x) = slope(x), integrated with Simpson's rule.
@@ -288,7 +307,14 @@ fn ritter_dam_break_error_is_reported() {
             s.depth_m[c] = hl as f32;
         }
     }
-    let rep = run_until(&d, &mut s, t_end, |_| Sources::default(), &Params::default()).unwrap();
+    let rep = run_until(
+        &d,
+        &mut s,
+        t_end,
+        |_| Sources::default(),
+        &Params::default(),
+    )
+    .unwrap();
     let c0 = (G * hl).sqrt();
     let exact = |x: f64| {
         if x <= x0 - c0 * t_end {
@@ -496,12 +522,23 @@ fn depth_never_negative_while_draining() {
     println!("drying: {steps} steps, {limited} limited cell-steps, final storage {:.2} m³, mass error {rel:e}", storage_m3(&d, &s));
     assert!(limited > 0, "the outflow limiter was never exercised");
     assert!(rel < 1e-6);
-    assert!(storage_m3(&d, &s) < 0.01 * s0, "the slope should have drained");
+    assert!(
+        storage_m3(&d, &s) < 0.01 * s0,
+        "the slope should have drained"
+    );
 }
 
 #[test]
 fn gauges_read_faces_lines_and_stage() {
-    let d = Domain::new(2, 3, 10.0, vec![1.0; 6], vec![0.03; 6], Boundaries::closed()).unwrap();
+    let d = Domain::new(
+        2,
+        3,
+        10.0,
+        vec![1.0; 6],
+        vec![0.03; 6],
+        Boundaries::closed(),
+    )
+    .unwrap();
     let mut s = State::at_level(&d, 1.5);
     s.qx_m2s[1] = 0.2; // row 0, face col 1
     s.qx_m2s[5] = 0.3; // row 1, face col 1
@@ -516,7 +553,15 @@ fn gauges_read_faces_lines_and_stage() {
 
 #[test]
 fn bad_inputs_are_errors() {
-    assert!(Domain::new(2, 2, 10.0, vec![0.0; 3], vec![0.03; 4], Boundaries::closed()).is_err());
+    assert!(Domain::new(
+        2,
+        2,
+        10.0,
+        vec![0.0; 3],
+        vec![0.03; 4],
+        Boundaries::closed()
+    )
+    .is_err());
     assert!(Domain::new(2, 2, 0.0, vec![0.0; 4], vec![0.03; 4], Boundaries::closed()).is_err());
     let mut bed = vec![0.0; 4];
     bed[3] = f32::NAN;
@@ -537,10 +582,53 @@ fn bad_inputs_are_errors() {
         ..Sources::default()
     };
     assert!(step(&d, &mut s, &src, &p, &mut scratch, 10.0).is_err());
-    let bad = Params {
-        theta: 1.5,
-        ..p
-    };
+    let bad = Params { theta: 1.5, ..p };
     assert!(step(&d, &mut s, &Sources::default(), &bad, &mut scratch, 10.0).is_err());
     assert!(step(&d, &mut s, &Sources::default(), &p, &mut scratch, 0.0).is_err());
+}
+
+/// The PERFORMANCE.md bed (see benches/routing.rs) on an n × n grid of 10 m cells.
+fn perf_case_domain(n: usize) -> Domain {
+    let dx = 10.0;
+    let h_m = n as f64 * dx;
+    let mut rng = Rng(0x4841_4948_4521);
+    let mut bed = Vec::with_capacity(n * n);
+    for r in 0..n {
+        let y = (n - r) as f64 * dx - dx / 2.0;
+        for c in 0..n {
+            let x = (c as f64 + 0.5) * dx;
+            bed.push((100.0 - 0.001 * x - 0.0005 * (h_m - y) + (rng.next_f64() - 0.5)) as f32);
+        }
+    }
+    Domain::new(n, n, dx, bed, vec![0.03; n * n], Boundaries::closed()).unwrap()
+}
+
+/// Full 3600 s of PERFORMANCE.md cases A and B, 1 and 2 threads: step counts, wall time,
+/// cell-updates/s. `cargo test --release --test routing -- --ignored bench_full --nocapture`.
+#[test]
+#[ignore]
+fn bench_full_cases_a_and_b() {
+    let d = perf_case_domain(1000);
+    for (case, h0, rain) in [("A", 0.5f32, 0.0f32), ("B", 0.0, (50.0 / 3.6e6) as f32)] {
+        for threads in [1, 2] {
+            let mut s = State::dry(&d);
+            s.depth_m.fill(h0);
+            let src = Sources {
+                rain_ms: Rate::Uniform(rain),
+                ..Sources::default()
+            };
+            let p = Params::default();
+            let t0 = std::time::Instant::now();
+            let rep = pool(threads)
+                .install(|| run_until(&d, &mut s, 3600.0, |_| src, &p))
+                .unwrap();
+            let secs = t0.elapsed().as_secs_f64();
+            println!(
+                "case {case}, {threads} thread(s): {} steps, {secs:.2} s, {:.1} M cell-updates/s, mass error {:e}",
+                rep.steps,
+                1e6 * rep.steps as f64 / secs / 1e6,
+                rep.relative_error
+            );
+        }
+    }
 }

@@ -63,7 +63,12 @@ pub fn storage_m3(domain: &Domain, state: &State) -> f64 {
         .depth_m
         .chunks(nc)
         .zip(state.depth_residual_m.chunks(nc))
-        .map(|(h, e)| h.iter().zip(e).map(|(&h, &e)| h as f64 + e as f64).sum::<f64>())
+        .map(|(h, e)| {
+            h.iter()
+                .zip(e)
+                .map(|(&h, &e)| h as f64 + e as f64)
+                .sum::<f64>()
+        })
         .sum::<f64>()
         * a
 }

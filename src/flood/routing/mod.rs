@@ -706,7 +706,13 @@ where
         volumes.add(&rep.volumes);
         steps += 1;
     }
-    Ok(mass_balance(domain, state, storage_start_m3, volumes, steps))
+    Ok(mass_balance(
+        domain,
+        state,
+        storage_start_m3,
+        volumes,
+        steps,
+    ))
 }
 
 /// Closes the mass balance of a run from its start storage and accumulated volumes.
@@ -719,7 +725,10 @@ pub fn mass_balance(
 ) -> RunReport {
     let storage_end_m3 = storage_m3(domain, state);
     let mass_error_m3 = (storage_end_m3 - storage_start_m3) - volumes.net_m3();
-    let scale = volumes.input_m3().max(storage_start_m3).max(f64::MIN_POSITIVE);
+    let scale = volumes
+        .input_m3()
+        .max(storage_start_m3)
+        .max(f64::MIN_POSITIVE);
     RunReport {
         steps,
         volumes,
@@ -858,11 +867,7 @@ fn update_window(
         (Some(a), Some(b)) => Some(a.union(b)),
         (a, b) => a.or(b),
     };
-    let w = if params.use_wet_window {
-        w
-    } else {
-        Some(full)
-    };
+    let w = if params.use_wet_window { w } else { Some(full) };
     scratch.window = w;
     (w, ghost_h_max)
 }
