@@ -1,0 +1,97 @@
+//! Benchmarks of the local-inertial routing step on the peer cases of
+//! `design/PERFORMANCE.md`: 1000 × 1000 cells of 10 m, bed
+//! z = 100 − 0.001·x − 0.0005·(H − y) + U(−0.5, 0.5) (fixed seed), n = 0.03, closed edges.
+//! Case A: uniform initial depth 0.5 m. Case B: dry start, rain 50 mm/h. Plus a 2000 × 2000
+//! wet grid. Each sample runs a fixed number of steps from a warmed-up state; criterion's
+//! "elements/s" is cell-updates per second (cells × steps / s). 1 and 2 threads come from
+//! explicit rayon pools. Run with `cargo bench --bench routing`. The full 3600 s runs
+//! (step counts, wall time) are `cargo test --release --test routing -- --ignored bench_full`.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use haihe::flood::routing::{step, Boundaries, Domain, Params, Rate, Scratch, Sources, State};
+use std::time::Duration;
+
+const SEED: u64 = 0x4841_4948_4521;
+const STEPS_PER_SAMPLE: usize = 10;
+
+/// SplitMix64 stream in [0, 1).
+struct Rng(u64);
+impl Rng {
+    fn next_f64(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut x = self.0;
+        x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((x ^ (x >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// The PERFORMANCE.md bed on an n × n grid of 10 m cells (x east, y north from the south edge).
+fn case_domain(n: usize) -> Domain {
+    let dx = 10.0;
+    let h_m = n as f64 * dx;
+    let mut rng = Rng(SEED);
+    let mut bed = Vec::with_capacity(n * n);
+    for r in 0..n {
+        let y = (n - r) as f64 * dx - dx / 2.0;
+        for c in 0..n {
+            let x = (c as f64 + 0.5) * dx;
+            let z = 100.0 - 0.001 * x - 0.0005 * (h_m - y) + (rng.next_f64() - 0.5);
+            bed.push(z as f32);
+        }
+    }
+    Domain::new(n, n, dx, bed, vec![0.03; n * n], Boundaries::closed())
+        .expect("the bench domain is valid")
+}
+
+fn pool(threads: usize) -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("a rayon pool can be built")
+}
+
+fn bench_case(c: &mut Criterion, name: &str, n: usize, rain_ms: f32, wet_depth_m: f32) {
+    let d = case_domain(n);
+    let p = Params::default();
+    let src = Sources {
+        rain_ms: Rate::Uniform(rain_ms),
+        ..Sources::default()
+    };
+    let mut g = c.benchmark_group(format!("routing_{name}"));
+    g.sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(8))
+        .throughput(Throughput::Elements((n * n * STEPS_PER_SAMPLE) as u64));
+    for threads in [1usize, 2] {
+        let mut s = State::dry(&d);
+        s.depth_m.fill(wet_depth_m);
+        let mut scratch = Scratch::new(&d, &s);
+        let pl = pool(threads);
+        // Warm up: 600 s of simulated time, so the flow is developed (and, in case B, wet).
+        pl.install(|| {
+            while s.time_s < 600.0 {
+                step(&d, &mut s, &src, &p, &mut scratch, 600.0).expect("step");
+            }
+        });
+        g.bench_with_input(BenchmarkId::new("threads", threads), &threads, |b, _| {
+            pl.install(|| {
+                b.iter(|| {
+                    for _ in 0..STEPS_PER_SAMPLE {
+                        step(&d, &mut s, &src, &p, &mut scratch, f64::INFINITY).expect("step");
+                    }
+                })
+            })
+        });
+    }
+    g.finish();
+}
+
+fn routing(c: &mut Criterion) {
+    bench_case(c, "case_a_1000", 1000, 0.0, 0.5);
+    bench_case(c, "case_b_1000", 1000, (50.0 / 3.6e6) as f32, 0.0);
+    bench_case(c, "wet_2000", 2000, 0.0, 0.5);
+}
+
+criterion_group!(benches, routing);
+criterion_main!(benches);
