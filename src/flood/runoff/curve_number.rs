@@ -36,15 +36,29 @@ use serde::Deserialize;
 const MM_PER_IN: f64 = 25.4;
 
 /// The initial-abstraction ratio λ = I_a / S.
+/// Read from a number, `lambda = 0.2` or `lambda = 0.05`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(try_from = "f64")]
 pub enum Lambda {
     /// λ = 0.2, the ratio the TR-55 tables assume (S straight from the CN).
-    #[serde(rename = "0.2")]
     L020,
     /// λ = 0.05 with S converted by Hawkins et al. (2002): S₀.₀₅ = 1.33 S₀.₂^1.15 (in).
-    #[serde(rename = "0.05")]
     L005,
+}
+
+impl TryFrom<f64> for Lambda {
+    type Error = String;
+    fn try_from(v: f64) -> std::result::Result<Self, String> {
+        if v == 0.2 {
+            Ok(Lambda::L020)
+        } else if v == 0.05 {
+            Ok(Lambda::L005)
+        } else {
+            Err(format!(
+                "initial-abstraction ratio {v}: use 0.2 (TR-55) or 0.05 (Hawkins et al. 2002, with the S conversion)"
+            ))
+        }
+    }
 }
 
 impl Lambda {
