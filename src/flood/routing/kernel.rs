@@ -32,10 +32,17 @@ impl Coeffs {
     }
 }
 
-/// `h^{7/3}` as `h² ∛h`.
+/// `h^{-7/3}` for `h > 0` without a library call, so the face loops vectorise: a bit-level
+/// first guess of `h^{-1/3}` (error < 4 %) and three Newton steps `y ← y (4 − h y³) / 3`
+/// (relative error < 2e-7, about 1.5 f32 ulp), then `y⁷`.
 #[inline(always)]
-fn pow_7_3(h: f32) -> f32 {
-    h * h * h.cbrt()
+fn pow_neg_7_3(h: f32) -> f32 {
+    let mut y = f32::from_bits(0x54a2_fa8c_u32.wrapping_sub(h.to_bits() / 3));
+    for _ in 0..3 {
+        y = y * (4.0 - h * y * y * y) * (1.0 / 3.0);
+    }
+    let y2 = y * y;
+    y * y2 * y2 * y2
 }
 
 /// de Almeida et al. (2012) eq. 11 for one interior face between cells a (upstream in the
@@ -45,7 +52,7 @@ fn face_flux(q0: f32, q_nb: f32, eta_a: f32, eta_b: f32, z_face: f32, n: f32, k:
     let hf = eta_a.max(eta_b) - z_face;
     let hs = hf.max(k.h_min);
     let num = k.theta * q0 + k.w * q_nb - k.g_dt_dx * hs * (eta_b - eta_a);
-    let den = 1.0 + k.g_dt * n * n * q0.abs() / pow_7_3(hs);
+    let den = 1.0 + k.g_dt * n * n * q0.abs() * pow_neg_7_3(hs);
     if hf > k.h_min {
         num / den
     } else {
@@ -63,7 +70,7 @@ fn edge_flux(b: Boundary, q0: f32, h: f32, z: f32, n: f32, k: &Coeffs) -> f32 {
             let hf = if z < INACTIVE_BED_M { h } else { 0.0 };
             if hf > k.h_min {
                 let q = (q0 + k.g_dt * hf * slope as f32)
-                    / (1.0 + k.g_dt * n * n * q0.abs() / pow_7_3(hf));
+                    / (1.0 + k.g_dt * n * n * q0.abs() * pow_neg_7_3(hf));
                 q.max(0.0)
             } else {
                 0.0
@@ -75,7 +82,7 @@ fn edge_flux(b: Boundary, q0: f32, h: f32, z: f32, n: f32, k: &Coeffs) -> f32 {
             let hf = eta.max(level) - z;
             if hf > k.h_min {
                 (q0 - k.g_dt_dx * hf * (level - eta))
-                    / (1.0 + k.g_dt * n * n * q0.abs() / pow_7_3(hf))
+                    / (1.0 + k.g_dt * n * n * q0.abs() * pow_neg_7_3(hf))
             } else {
                 0.0
             }
