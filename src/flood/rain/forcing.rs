@@ -453,7 +453,9 @@ fn gridded(
         )
     })?;
     let t = &series.times;
-    if let Some(k) = (1..t.len()).find(|&k| !(t[k] > t[k - 1])) {
+    if let Some(k) =
+        (1..t.len()).find(|&k| t[k].partial_cmp(&t[k - 1]) != Some(std::cmp::Ordering::Greater))
+    {
         return Err(invalid(
             "time",
             format!(
