@@ -258,19 +258,34 @@ pub fn load_design_rain(path: &Path) -> Result<DesignRainTable> {
         let mut stats = Vec::with_capacity(r.duration.len());
         for (j, d) in r.duration.iter().enumerate() {
             if !(d.duration_h > 0.0 && d.duration_h.is_finite()) {
-                return Err(invalid(at(j, "duration_h"), format!("{} must be a positive number of hours", d.duration_h)));
+                return Err(invalid(
+                    at(j, "duration_h"),
+                    format!("{} must be a positive number of hours", d.duration_h),
+                ));
             }
             if j > 0 && d.duration_h <= r.duration[j - 1].duration_h {
-                return Err(invalid(at(j, "duration_h"), "durations must be listed in increasing order".into()));
+                return Err(invalid(
+                    at(j, "duration_h"),
+                    "durations must be listed in increasing order".into(),
+                ));
             }
             if !(d.mean_mm > 0.0 && d.mean_mm.is_finite()) {
-                return Err(invalid(at(j, "mean_mm"), format!("{} must be a positive depth in mm", d.mean_mm)));
+                return Err(invalid(
+                    at(j, "mean_mm"),
+                    format!("{} must be a positive depth in mm", d.mean_mm),
+                ));
             }
             if !(d.cv > 0.0 && d.cv < 3.0) {
                 return Err(invalid(at(j, "cv"), format!("{} is outside (0, 3)", d.cv)));
             }
             if !(d.cs_over_cv >= 0.0 && d.cs_over_cv <= 10.0) {
-                return Err(invalid(at(j, "cs_over_cv"), format!("{} is outside [0, 10] (storm atlases use 3.5)", d.cs_over_cv)));
+                return Err(invalid(
+                    at(j, "cs_over_cv"),
+                    format!(
+                        "{} is outside [0, 10] (storm atlases use 3.5)",
+                        d.cs_over_cv
+                    ),
+                ));
             }
             match (&d.source, d.placeholder, &d.note) {
                 (Some(s), false, _) if !s.trim().is_empty() => {}
@@ -301,7 +316,9 @@ pub fn load_design_rain(path: &Path) -> Result<DesignRainTable> {
         };
         for &t in &CHECK_RETURN_PERIODS_YR {
             let dd = region.depth_duration(t)?;
-            if let Some(j) = (1..dd.depths_mm.len()).find(|&j| dd.depths_mm[j] <= dd.depths_mm[j - 1]) {
+            if let Some(j) =
+                (1..dd.depths_mm.len()).find(|&j| dd.depths_mm[j] <= dd.depths_mm[j - 1])
+            {
                 return Err(invalid(
                     at(j, "cv"),
                     format!(

@@ -242,8 +242,7 @@ pub fn rain_field(
         } => {
             let table = design.ok_or_else(|| {
                 Error::Data(
-                    "a design storm needs the design-rain table (models/design_rain.toml)"
-                        .into(),
+                    "a design storm needs the design-rain table (models/design_rain.toml)".into(),
                 )
             })?;
             let h = design_hyetograph(
@@ -279,7 +278,12 @@ pub fn rain_field(
             resample,
         } => {
             let (step_s, data, uncovered) = gridded(target, path, variable, *resample)?;
-            Ok(field(step_s, data.dim().0, uncovered, FieldData::Gridded(data)))
+            Ok(field(
+                step_s,
+                data.dim().0,
+                uncovered,
+                FieldData::Gridded(data),
+            ))
         }
     }
 }
@@ -297,7 +301,10 @@ fn per_basin(
     };
     let n = first.depth_mm.len();
     for (i, h) in hyetographs.iter().enumerate() {
-        check_hyetograph(&h.depth_mm, &what(&format!("hyetograph of label {}", h.label)))?;
+        check_hyetograph(
+            &h.depth_mm,
+            &what(&format!("hyetograph of label {}", h.label)),
+        )?;
         if h.depth_mm.len() != n {
             return Err(Error::Data(what(&format!(
                 "hyetograph of label {} has {} steps, the first has {n}; all must have the same length",
@@ -306,7 +313,10 @@ fn per_basin(
             ))));
         }
         if hyetographs[..i].iter().any(|o| o.label == h.label) {
-            return Err(Error::Data(what(&format!("label {} is given twice", h.label))));
+            return Err(Error::Data(what(&format!(
+                "label {} is given twice",
+                h.label
+            ))));
         }
     }
     let grid = crate::grid::read_raster(basins)?;
@@ -380,8 +390,15 @@ fn seconds_per_time_unit(units: &str) -> Option<f64> {
 fn is_mm(units: &str) -> bool {
     matches!(
         units.trim().to_ascii_lowercase().as_str(),
-        "mm" | "millimetre" | "millimetres" | "millimeter" | "millimeters" | "kg m-2"
-            | "kg m**-2" | "kg m^-2" | "kg/m2" | "kg/m^2"
+        "mm" | "millimetre"
+            | "millimetres"
+            | "millimeter"
+            | "millimeters"
+            | "kg m-2"
+            | "kg m**-2"
+            | "kg m^-2"
+            | "kg/m2"
+            | "kg/m^2"
     )
 }
 
@@ -436,7 +453,9 @@ fn gridded(
         )
     })?;
     let t = &series.times;
-    if let Some(k) = (1..t.len()).find(|&k| !(t[k] > t[k - 1])) {
+    if let Some(k) =
+        (1..t.len()).find(|&k| t[k].partial_cmp(&t[k - 1]) != Some(std::cmp::Ordering::Greater))
+    {
         return Err(invalid(
             "time",
             format!(

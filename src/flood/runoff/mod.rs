@@ -76,7 +76,10 @@ impl LossGrid {
     /// Curve-number losses with CN per cell `cn` (already adjusted for antecedent moisture;
     /// `NaN` outside the model) and ratio `lambda`; no rain has fallen yet.
     pub fn curve_number(cn: Array2<f64>, lambda: Lambda) -> Result<Self> {
-        if let Some(&bad) = cn.iter().find(|c| c.is_finite() && !(**c > 0.0 && **c <= 100.0)) {
+        if let Some(&bad) = cn
+            .iter()
+            .find(|c| c.is_finite() && !(**c > 0.0 && **c <= 100.0))
+        {
             return Err(Error::Data(format!(
                 "curve-number grid: value {bad} is outside (0, 100]"
             )));

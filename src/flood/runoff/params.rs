@@ -131,29 +131,46 @@ pub fn load_runoff_params(path: &Path) -> Result<RunoffTable> {
         let Some(lc) = LandCover::from_code(c.code).filter(|l| *l != LandCover::NoData) else {
             return Err(invalid(
                 f("code"),
-                format!("code {} is not a land-cover class 1–5 of models/land_cover.toml", c.code),
+                format!(
+                    "code {} is not a land-cover class 1–5 of models/land_cover.toml",
+                    c.code
+                ),
             ));
         };
         if lc.name() != c.name {
             return Err(invalid(
                 f("name"),
-                format!("code {} is `{}` in models/land_cover.toml, not `{}`", c.code, lc.name(), c.name),
+                format!(
+                    "code {} is `{}` in models/land_cover.toml, not `{}`",
+                    c.code,
+                    lc.name(),
+                    c.name
+                ),
             ));
         }
         if file.class[..i].iter().any(|o| o.code == c.code) {
-            return Err(invalid(f("code"), format!("class {} is listed twice", c.code)));
+            return Err(invalid(
+                f("code"),
+                format!("class {} is listed twice", c.code),
+            ));
         }
         check_cn(c.cn.value).map_err(|e| invalid(f("cn.value"), e.to_string()))?;
         if !matches!(c.cn.soil_group.as_str(), "A" | "B" | "C" | "D" | "-") {
             return Err(invalid(
                 f("cn.soil_group"),
-                format!("`{}`: expected a hydrologic soil group A, B, C or D (\"-\" for water)", c.cn.soil_group),
+                format!(
+                    "`{}`: expected a hydrologic soil group A, B, C or D (\"-\" for water)",
+                    c.cn.soil_group
+                ),
             ));
         }
         if !(c.manning_n.value >= 0.01 && c.manning_n.value <= 1.0) {
             return Err(invalid(
                 f("manning_n.value"),
-                format!("{} is outside the 0.01–1 s/m^(1/3) of natural surfaces", c.manning_n.value),
+                format!(
+                    "{} is outside the 0.01–1 s/m^(1/3) of natural surfaces",
+                    c.manning_n.value
+                ),
             ));
         }
         for (name, s) in [
@@ -161,7 +178,10 @@ pub fn load_runoff_params(path: &Path) -> Result<RunoffTable> {
             ("manning_n.source", &c.manning_n.source),
         ] {
             if s.trim().is_empty() {
-                return Err(invalid(f(name), "empty: name the table and row the value comes from".into()));
+                return Err(invalid(
+                    f(name),
+                    "empty: name the table and row the value comes from".into(),
+                ));
             }
         }
         let _ = (&c.cn.assumption, &c.manning_n.assumption);
@@ -180,7 +200,11 @@ pub fn load_runoff_params(path: &Path) -> Result<RunoffTable> {
     {
         return Err(invalid(
             "class".into(),
-            format!("no [[class]] for code {} ({})", missing.code(), missing.name()),
+            format!(
+                "no [[class]] for code {} ({})",
+                missing.code(),
+                missing.name()
+            ),
         ));
     }
     Ok(RunoffTable {
