@@ -13,9 +13,12 @@
 //! stability limit. O₂ is then taken from the balance itself, so that
 //! Σ I Δt − Σ Ō Δt = ΔS holds to round-off, and so that a jump in the rule (at the
 //! flood-limit level) is met the way an operator meets it: the level is held and the
-//! release is whatever holds it. Modified Puls is the default; for steps much longer
-//! than the reservoir's time constant S/O it can overshoot (its amplification tends to
-//! −1), where backward Euler does not.
+//! release is whatever holds it. [`Reservoir::new`] picks Modified Puls for a linear
+//! reservoir and backward Euler for an operating rule: the rule's release depends on
+//! the inflow (pass it through below the flood-limit level), which Modified Puls lags by
+//! half a step, and the guarantees below hold exactly only under backward Euler. For
+//! steps much longer than the time constant S/O, Modified Puls can also overshoot (its
+//! amplification tends to −1), where backward Euler does not.
 //!
 //! # Operating rule
 //! [`OperatingRule`]: at or below the flood-limit level (汛限水位) release the inflow up
@@ -156,10 +159,9 @@ pub enum ReleaseRule {
 }
 
 /// Time-stepping scheme of the storage equation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scheme {
     /// Modified Puls (trapezoidal in outflow), second order.
-    #[default]
     ModifiedPuls,
     /// Backward Euler in outflow, first order, monotone for any step.
     BackwardEuler,
@@ -194,13 +196,14 @@ pub struct Reservoir {
 }
 
 impl Reservoir {
-    /// A reservoir at `initial_level_m`, releasing per `rule`, stepped by Modified Puls.
+    /// A reservoir at `initial_level_m`, releasing per `rule`; the scheme is Modified Puls
+    /// for [`ReleaseRule::Linear`] and backward Euler for [`ReleaseRule::Operating`].
     pub fn new(name: &str, curve: StorageCurve, rule: ReleaseRule, initial_level_m: f64) -> Self {
         let storage_m3 = curve.storage_m3(initial_level_m);
         Self::with_storage(name, curve, rule, storage_m3)
     }
 
-    /// A reservoir holding `storage_m3` at the start.
+    /// A reservoir holding `storage_m3` at the start (scheme as in [`Self::new`]).
     pub fn with_storage(
         name: &str,
         curve: StorageCurve,
@@ -211,7 +214,10 @@ impl Reservoir {
             name: name.to_string(),
             curve,
             rule,
-            scheme: Scheme::default(),
+            scheme: match rule {
+                ReleaseRule::Linear { .. } => Scheme::ModifiedPuls,
+                ReleaseRule::Operating(_) => Scheme::BackwardEuler,
+            },
             storage_m3: storage_m3.max(0.0),
             outflow_end_m3s: 0.0,
         };
@@ -501,14 +507,12 @@ impl ReservoirRecord {
                     )?;
                 }
             }
-            (None, Some(pw)) => {
-                if !pw.estimate || pw.basis.trim().is_empty() {
-                    return Err(invalid(
-                        path,
-                        &f("storage_curve.power"),
-                        "a shaped curve must say `estimate = true` and give a `basis`",
-                    ));
-                }
+            (None, Some(pw)) if !pw.estimate || pw.basis.trim().is_empty() => {
+                return Err(invalid(
+                    path,
+                    &f("storage_curve.power"),
+                    "a shaped curve must say `estimate = true` and give a `basis`",
+                ));
             }
             _ => {}
         }
