@@ -1,0 +1,252 @@
+//! Where each number in `models/structures/*.toml` comes from, and where each structure
+//! lies.
+//!
+//! Every file opens with a `[sources]` table (`key = "title, address"`). A value is then
+//! either `{ value = 147.0, source = "key" }`, or an estimate
+//! `{ value = 2500.0, estimate = true, basis = "why this number" }` (an estimate may also
+//! name the source it was derived from). The loaders reject a value with neither, a
+//! source key that the table lacks, and an estimate without a basis.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::{Error, Result};
+
+/// Longitude range of the model domain, degrees east (ARCHITECTURE.md, "Grids").
+pub const DOMAIN_LON: (f64, f64) = (112.0, 118.6);
+/// Latitude range of the model domain, degrees north.
+pub const DOMAIN_LAT: (f64, f64) = (38.0, 42.1);
+
+/// The `[sources]` table of a structures file: key → citation (title and address).
+pub type Sources = BTreeMap<String, String>;
+
+/// One value with its provenance: a `source` key, or `estimate = true` with a `basis`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sourced<T> {
+    /// The value, in the unit its field name states.
+    pub value: T,
+    /// Key into the file's `[sources]` table.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// True where the value is not published and was estimated.
+    #[serde(default)]
+    pub estimate: bool,
+    /// How an estimate was made (required when `estimate = true`).
+    #[serde(default)]
+    pub basis: Option<String>,
+    /// Free remark (e.g. "UNCERTAIN in the reference").
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// A point in WGS 84 longitude/latitude with its provenance.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Location {
+    /// Longitude, degrees east.
+    pub lon: f64,
+    /// Latitude, degrees north.
+    pub lat: f64,
+    /// Key into the file's `[sources]` table.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// True where the point was placed by hand (from the towns a source names, a river
+    /// line, general geography) rather than taken from a source's coordinates.
+    #[serde(default)]
+    pub approximate: bool,
+    /// How an approximate point was placed.
+    #[serde(default)]
+    pub basis: Option<String>,
+    /// True for a structure that lies outside the model domain on purpose (kept for the
+    /// record, e.g. the 2023 use of 宁晋泊); the loader checks that it really does.
+    #[serde(default)]
+    pub outside_domain: bool,
+}
+
+impl Location {
+    /// True where the point lies inside [`DOMAIN_LON`] × [`DOMAIN_LAT`].
+    pub fn in_domain(&self) -> bool {
+        (DOMAIN_LON.0..=DOMAIN_LON.1).contains(&self.lon)
+            && (DOMAIN_LAT.0..=DOMAIN_LAT.1).contains(&self.lat)
+    }
+
+    /// Checks provenance and the domain box; `field` names the location in errors.
+    pub fn check(&self, path: &Path, field: &str, sources: &Sources) -> Result<()> {
+        if !self.lon.is_finite() || !self.lat.is_finite() {
+            return Err(invalid(path, field, "lon and lat must be finite numbers"));
+        }
+        check_provenance(
+            path,
+            field,
+            sources,
+            self.source.as_deref(),
+            self.approximate,
+            self.basis.as_deref(),
+            "approximate",
+        )?;
+        match (self.in_domain(), self.outside_domain) {
+            (false, false) => Err(invalid(
+                path,
+                field,
+                &format!(
+                    "({}, {}) lies outside the domain (lon {}–{}, lat {}–{}); fix the point or \
+                     mark it `outside_domain = true`",
+                    self.lon, self.lat, DOMAIN_LON.0, DOMAIN_LON.1, DOMAIN_LAT.0, DOMAIN_LAT.1
+                ),
+            )),
+            (true, true) => Err(invalid(
+                path,
+                field,
+                &format!(
+                    "({}, {}) is marked `outside_domain = true` but lies inside the domain",
+                    self.lon, self.lat
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl<T> Sourced<T> {
+    /// Checks that the value has a known source or is an estimate with a basis.
+    pub fn check(&self, path: &Path, field: &str, sources: &Sources) -> Result<()> {
+        check_provenance(
+            path,
+            field,
+            sources,
+            self.source.as_deref(),
+            self.estimate,
+            self.basis.as_deref(),
+            "estimate",
+        )
+    }
+}
+
+impl Sourced<f64> {
+    /// Checks provenance and that the value is finite and > 0.
+    pub fn check_positive(&self, path: &Path, field: &str, sources: &Sources) -> Result<()> {
+        self.check(path, field, sources)?;
+        if !(self.value.is_finite() && self.value > 0.0) {
+            return Err(invalid(
+                path,
+                field,
+                &format!("must be a positive number, found {}", self.value),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Shared provenance rule: a source key from the table, or `flag` (estimate or
+/// approximate) with a non-empty basis.
+pub(crate) fn check_provenance(
+    path: &Path,
+    field: &str,
+    sources: &Sources,
+    source: Option<&str>,
+    flagged: bool,
+    basis: Option<&str>,
+    flag_name: &str,
+) -> Result<()> {
+    if let Some(key) = source {
+        if !sources.contains_key(key) {
+            return Err(invalid(
+                path,
+                field,
+                &format!(
+                    "source `{key}` is not in the file's [sources] table (known: {})",
+                    sources.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        }
+    }
+    if flagged {
+        if basis.is_none_or(|b| b.trim().is_empty()) {
+            return Err(invalid(
+                path,
+                field,
+                &format!("`{flag_name} = true` needs a `basis` saying how the value was made"),
+            ));
+        }
+    } else if source.is_none() {
+        return Err(invalid(
+            path,
+            field,
+            &format!("give a `source` key, or `{flag_name} = true` with a `basis`"),
+        ));
+    }
+    Ok(())
+}
+
+/// Shorthand for [`Error::Invalid`].
+pub(crate) fn invalid(path: &Path, field: &str, message: &str) -> Error {
+    Error::Invalid {
+        path: path.to_path_buf(),
+        field: field.to_string(),
+        message: message.to_string(),
+    }
+}
+
+/// Seconds since 1970-01-01T00:00Z of a Beijing-time (UTC+8) stamp `YYYY-MM-DDTHH:MM`
+/// (or with `:SS`), the clock of every operating decision in the reference; `None` if
+/// the text is not such a stamp. Civil-to-days conversion after Hinnant's
+/// `days_from_civil`.
+pub fn beijing_time_s(stamp: &str) -> Option<f64> {
+    let (date, time) = stamp.trim().split_once(['T', ' '])?;
+    let mut d = date.split('-');
+    let y: i64 = d.next()?.parse().ok()?;
+    let m: i64 = d.next()?.parse().ok()?;
+    let day: i64 = d.next()?.parse().ok()?;
+    if d.next().is_some() || !(1..=12).contains(&m) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let mut t = time.split(':');
+    let hh: i64 = t.next()?.parse().ok()?;
+    let mm: i64 = t.next()?.parse().ok()?;
+    let ss: i64 = match t.next() {
+        Some(s) => s.parse().ok()?,
+        None => 0,
+    };
+    if t.next().is_some()
+        || !(0..24).contains(&hh)
+        || !(0..60).contains(&mm)
+        || !(0..60).contains(&ss)
+    {
+        return None;
+    }
+    let yy = if m <= 2 { y - 1 } else { y };
+    let era = yy.div_euclid(400);
+    let yoe = yy - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some((days * 86_400 + hh * 3600 + mm * 60 + ss - 8 * 3600) as f64)
+}
+
+/// Reads a structures TOML file into `T`, naming the file in every error.
+pub(crate) fn read<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    crate::error::read_toml(
+        path,
+        "the structures files live in models/structures/ (reservoirs.toml, \
+         detention_basins.toml, levees.toml, diversions.toml)",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn beijing_time_matches_known_instants() {
+        // 1970-01-01 08:00 Beijing = epoch.
+        assert_eq!(beijing_time_s("1970-01-01T08:00"), Some(0.0));
+        // 2023-07-31 23:30 Beijing = 2023-07-31 15:30 UTC = 1690817400 s.
+        assert_eq!(beijing_time_s("2023-07-31T23:30"), Some(1_690_817_400.0));
+        assert_eq!(beijing_time_s("2023-02-30"), None);
+        assert_eq!(beijing_time_s("2023-07-31T24:00"), None);
+    }
+}
