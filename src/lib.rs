@@ -10,6 +10,7 @@ pub mod flood;
 pub mod grid;
 pub mod groups;
 pub mod prepare;
+pub mod scenario;
 pub mod staging;
 pub mod terrain;
 

@@ -76,7 +76,10 @@ pub fn run(opts: &PrepareOptions) -> Result<PrepareReport> {
     )?;
     write_geotiff(&g(t.hand.clone(), None), &stage.path("hand.tif"))?;
     write_geotiff(&g_u8(&t, t.basins.clone(), None), &stage.path("basins.tif"))?;
-    write_geotiff(&g_u8(&t, t.sea.mapv(u8::from), None), &stage.path("sea.tif"))?;
+    write_geotiff(
+        &g_u8(&t, t.sea.mapv(u8::from), None),
+        &stage.path("sea.tif"),
+    )?;
     write_catchments_csv(&t.catchments, &stage.path("catchments.csv"))?;
     let p = people::build_people(&cfg, &opts.root, &t)?;
     write_geotiff(&g_i32(&t, p.counties.clone()), &stage.path("counties.tif"))?;

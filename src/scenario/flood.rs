@@ -1,0 +1,758 @@
+//! Flood scenarios (`models/scenarios/*.toml`) and the `haihe flood` runner.
+//!
+//! A scenario names its rain, runoff, roughness, gauges, duration and output interval,
+//! and by default runs on the regional model grids of `rasters/model/`. It may instead
+//! bring its own DEM (any GDAL raster), initial depth and roughness rasters and
+//! boundary conditions, so that benchmark cases run through the same command.
+
+use crate::flood::outputs;
+use crate::flood::rain::{self, RainField, RainForcing};
+use crate::flood::routing::{Boundaries, Boundary, Domain, Params, State};
+use crate::flood::runoff::{self, LossGrid, LossModel};
+use crate::flood::simulate::{self, Forcing, Gauge, RunPlan};
+use crate::grid::io::{read_raster, read_raster_as};
+use crate::grid::warp::{self, GridSpec};
+use crate::staging::Staged;
+use crate::terrain;
+use crate::{Error, Result};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+fn one() -> f64 {
+    1.0
+}
+fn yes() -> bool {
+    true
+}
+fn model_dir() -> PathBuf {
+    PathBuf::from("rasters/model")
+}
+
+/// A flood scenario file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FloodScenario {
+    /// Short name.
+    pub name: String,
+    /// What the scenario represents.
+    #[serde(default)]
+    pub description: String,
+    /// Simulated duration, h.
+    pub duration_h: f64,
+    /// Interval of the depth snapshots and hydrograph records, h.
+    #[serde(default = "one")]
+    pub output_interval_h: f64,
+    /// Calendar time of t = 0 for the CF time axis ("YYYY-MM-DD hh:mm:ss").
+    #[serde(default)]
+    pub start_time: Option<String>,
+    /// The grid: regional model grids, or the scenario's own rasters.
+    #[serde(default)]
+    pub grid: GridSection,
+    /// Rain; none for a dry run driven by inflows or an initial depth.
+    #[serde(default)]
+    pub rain: Option<RainForcing>,
+    /// Losses: the SCS curve number on cumulative rain (CN from `land_cover.tif` through
+    /// `models/runoff.toml`), an initial and constant loss, or none when absent.
+    #[serde(default)]
+    pub losses: Option<LossModel>,
+    /// Numerical parameters of the routing.
+    #[serde(default)]
+    pub routing: Params,
+    /// Edge conditions (default: free outflow with a 0.001 slope on every side).
+    #[serde(default)]
+    pub boundaries: Option<Boundaries>,
+    /// Gauges recorded in `hydrographs.csv`.
+    #[serde(default, rename = "gauge")]
+    pub gauges: Vec<GaugeSection>,
+    /// Inflow hydrographs at points.
+    #[serde(default, rename = "inflow")]
+    pub inflows: Vec<InflowSection>,
+}
+
+/// Where the grids come from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GridSection {
+    /// Folder of the regional model grids (used when `dem` is absent).
+    #[serde(default = "model_dir")]
+    pub model_dir: PathBuf,
+    /// The scenario's own bed elevation raster, m (any GDAL raster with a CRS).
+    #[serde(default)]
+    pub dem: Option<PathBuf>,
+    /// Initial water depth raster, m, on the same grid.
+    #[serde(default)]
+    pub initial_depth: Option<PathBuf>,
+    /// Manning's n raster on the same grid; else `manning_n`.
+    #[serde(default)]
+    pub roughness: Option<PathBuf>,
+    /// Uniform Manning's n, s/m^(1/3), when no raster is given. Default 0.035 is an
+    /// ASSUMPTION (floodplain pasture/cropland, Chow 1959 Table 5-6: 0.025–0.045).
+    #[serde(default)]
+    pub manning_n: Option<f64>,
+    /// Carve the streams of the model grids into the bed (regional grids only).
+    #[serde(default = "yes")]
+    pub carve_streams: bool,
+    /// Hold the sea (`sea.tif`) at this level, m (regional grids only; default 0 m).
+    #[serde(default = "sea_level")]
+    pub sea_level_m: Option<f64>,
+    /// Height of the coastal defence above sea level, m: land cells next to the sea
+    /// (except river mouths) are raised to at least this much above it, so that the
+    /// coarse DEM's coastal plain, which reads below sea level in places, is not
+    /// flooded by the sea at the start. ASSUMPTION: 3 m; no surveyed seawall crests are
+    /// bundled. 0 switches it off.
+    #[serde(default = "three")]
+    pub coastal_defence_m: f64,
+    /// Lowest land elevation above sea level, m: the 2′ DEM mixes sea-floor values into
+    /// coastal land cells (some read below sea level), so land below this height above
+    /// the sea is raised to it. ASSUMPTION: 1 m (the 滨海 plain lies at about 1–3 m).
+    #[serde(default = "one")]
+    pub land_min_above_sea_m: f64,
+    /// Rain falls only on cells of these systems of `basins.tif` (1 北三河, 2 永定河,
+    /// 3 大清河, 4 海河下游); empty: everywhere.
+    #[serde(default)]
+    pub rain_on_basins: Vec<u8>,
+}
+
+fn three() -> f64 {
+    3.0
+}
+
+fn sea_level() -> Option<f64> {
+    Some(0.0)
+}
+
+impl Default for GridSection {
+    fn default() -> Self {
+        GridSection {
+            model_dir: model_dir(),
+            dem: None,
+            initial_depth: None,
+            roughness: None,
+            manning_n: None,
+            carve_streams: true,
+            sea_level_m: sea_level(),
+            coastal_defence_m: three(),
+            land_min_above_sea_m: one(),
+            rain_on_basins: Vec::new(),
+        }
+    }
+}
+
+/// A gauge.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GaugeSection {
+    /// Name.
+    pub name: String,
+    /// Position: longitude (WGS 84) or x in the grid's CRS when `crs = "grid"`.
+    pub x: f64,
+    /// Position: latitude or y.
+    pub y: f64,
+    /// "wgs84" (default) or "grid".
+    #[serde(default)]
+    pub crs: Option<String>,
+}
+
+/// An inflow hydrograph at a point.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InflowSection {
+    /// Name.
+    pub name: String,
+    /// Position, as for gauges.
+    pub x: f64,
+    /// Position, as for gauges.
+    pub y: f64,
+    /// "wgs84" (default) or "grid".
+    #[serde(default)]
+    pub crs: Option<String>,
+    /// Times of the hydrograph, h, strictly increasing.
+    pub times_h: Vec<f64>,
+    /// Discharges at those times, m³/s (linear in between, 0 after the last).
+    pub discharge_m3s: Vec<f64>,
+}
+
+/// Reads a scenario file; a broken file or unknown key names the file and line.
+pub fn load_flood_scenario(path: &Path) -> Result<FloodScenario> {
+    let s: FloodScenario = crate::error::read_toml(
+        path,
+        "give the path of a scenario such as models/scenarios/…toml",
+    )?;
+    let bad = |field: &str, message: String| Error::Invalid {
+        path: path.to_path_buf(),
+        field: field.into(),
+        message,
+    };
+    if s.duration_h.is_nan() || s.duration_h <= 0.0 {
+        return Err(bad(
+            "duration_h",
+            format!("{} h: must be positive", s.duration_h),
+        ));
+    }
+    if s.output_interval_h.is_nan() || s.output_interval_h <= 0.0 {
+        return Err(bad(
+            "output_interval_h",
+            format!("{} h: must be positive", s.output_interval_h),
+        ));
+    }
+    for (i, f) in s.inflows.iter().enumerate() {
+        if f.times_h.len() != f.discharge_m3s.len() || f.times_h.is_empty() {
+            return Err(bad(
+                &format!("inflow[{i}]"),
+                "times_h and discharge_m3s must have the same, non-zero length".into(),
+            ));
+        }
+        if f.times_h
+            .windows(2)
+            .any(|w| w[1].partial_cmp(&w[0]) != Some(std::cmp::Ordering::Greater))
+        {
+            return Err(bad(
+                &format!("inflow[{i}].times_h"),
+                "times must be strictly increasing".into(),
+            ));
+        }
+        if f.discharge_m3s.iter().any(|q| !q.is_finite()) {
+            return Err(bad(
+                &format!("inflow[{i}].discharge_m3s"),
+                "discharges must be finite".into(),
+            ));
+        }
+    }
+    Ok(s)
+}
+
+/// What a run wrote and measured (also written as `run.json`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FloodRunSummary {
+    /// Scenario name.
+    pub scenario: String,
+    /// Scenario file.
+    pub scenario_file: String,
+    /// Grid: rows, columns, cell size (m).
+    pub grid: (usize, usize, f64),
+    /// Solver steps.
+    pub steps: usize,
+    /// Cell updates per second of the time loop (cells in the updated window × steps / s).
+    pub cell_updates_per_s: f64,
+    /// Wall time of the time loop, s.
+    pub loop_seconds: f64,
+    /// Rayon threads.
+    pub threads: usize,
+    /// Rain volume, m³.
+    pub rain_m3: f64,
+    /// Losses, m³.
+    pub loss_m3: f64,
+    /// Inflow, m³.
+    pub inflow_m3: f64,
+    /// Outflow across edges and into the sea, m³.
+    pub boundary_out_m3: f64,
+    /// Change of the water stored on the grid (sea included) over the run, m³.
+    pub storage_change_m3: f64,
+    /// Relative mass-balance error at the end.
+    pub relative_mass_error: f64,
+    /// Largest depth anywhere, m.
+    pub max_depth_m: f64,
+    /// Peak discharge per gauge, m³/s, with its time, h.
+    pub gauge_peaks: Vec<(String, f64, f64)>,
+    /// Files written.
+    pub files: Vec<String>,
+    /// Notes on inputs (placeholders, assumptions) the user should know.
+    pub notes: Vec<String>,
+}
+
+fn resolve(root: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        root.join(p)
+    }
+}
+
+/// The grid, bed, roughness, sea and initial state of a scenario.
+struct Setup {
+    spec: GridSpec,
+    land_cover: Option<ndarray::Array2<u8>>,
+    domain: Domain,
+    state: State,
+    notes: Vec<String>,
+}
+
+fn f32_vec(a: &ndarray::Array2<f64>) -> Vec<f32> {
+    a.iter().map(|&v| v as f32).collect()
+}
+
+fn setup(s: &FloodScenario, root: &Path, scenario_path: &Path) -> Result<Setup> {
+    let g = &s.grid;
+    let mut notes = Vec::new();
+    let default_n = g.manning_n.unwrap_or(0.035);
+    if g.manning_n.is_none() && g.roughness.is_none() && g.dem.is_some() {
+        notes.push(
+            "Manning's n: uniform 0.035 (ASSUMPTION; Chow 1959 floodplain range 0.025–0.045)"
+                .into(),
+        );
+    }
+    let boundaries = s
+        .boundaries
+        .unwrap_or_else(|| Boundaries::uniform(Boundary::FreeOutflow { slope: 0.001 }));
+    let (spec, bed, sea, land_cover) = match &g.dem {
+        Some(dem) => {
+            let dem = read_raster(&resolve(root, dem))?;
+            (GridSpec::of(&dem), f32_vec(&dem.data), None, None)
+        }
+        None => {
+            let dir = resolve(root, &g.model_dir);
+            let dem = read_raster(&dir.join("dem_source.tif"))?;
+            let spec = GridSpec::of(&dem);
+            let mut bed = dem.data.clone();
+            if g.carve_streams {
+                let fd = read_raster_as::<u8>(&dir.join("flow_dir.tif"), 1)?;
+                let st = read_raster_as::<u8>(&dir.join("streams.tif"), 1)?;
+                dem.check_aligned(&fd, "dem_source.tif and flow_dir.tif")?;
+                dem.check_aligned(&st, "dem_source.tif and streams.tif")?;
+                bed = terrain::carve_streams(bed.view(), fd.data.view(), st.data.view())?;
+                notes.push("bed: rasters/model/dem_source.tif with the streams carved (no subgrid channels yet: rivers are as wide as a cell)".into());
+            }
+            let sea = match g.sea_level_m {
+                Some(level) => {
+                    let m = read_raster_as::<u8>(&dir.join("sea.tif"), 1)?;
+                    dem.check_aligned(&m, "dem_source.tif and sea.tif")?;
+                    Some(
+                        m.data
+                            .iter()
+                            .map(|&v| if v == 1 { level as f32 } else { f32::NAN })
+                            .collect::<Vec<f32>>(),
+                    )
+                }
+                None => None,
+            };
+            let lc = read_raster_as::<u8>(&dir.join("land_cover.tif"), 1)?;
+            dem.check_aligned(&lc, "dem_source.tif and land_cover.tif")?;
+            // Sea cells on the grid's edge would exchange water with the outside through
+            // the edge boundary while being held at sea level, an endless loop through
+            // the boundary books; they are taken out of the domain.
+            let mut bed = f32_vec(&bed);
+            if let Some(levels) = &sea {
+                let (nr, nc) = (spec.rows, spec.cols);
+                let sea_level = levels.iter().find(|l| !l.is_nan()).copied().unwrap_or(0.0);
+                let floor = sea_level + g.land_min_above_sea_m as f32;
+                let mut lifted = 0usize;
+                for (z, l) in bed.iter_mut().zip(levels) {
+                    if l.is_nan() && !z.is_nan() && *z < floor {
+                        *z = floor;
+                        lifted += 1;
+                    }
+                }
+                notes.push(format!(
+                    "coast: {lifted} land cells below {} m above sea level raised to it (ASSUMPTION: the 2′ DEM mixes sea-floor values into coastal land)",
+                    g.land_min_above_sea_m
+                ));
+                if g.coastal_defence_m > 0.0 {
+                    let st = read_raster_as::<u8>(&dir.join("streams.tif"), 1)?;
+                    let mut raised = 0usize;
+                    for r in 0..nr {
+                        for c in 0..nc {
+                            let i = r * nc + c;
+                            if !levels[i].is_nan() || st.data[[r, c]] == 1 {
+                                continue;
+                            }
+                            let by_sea = [(0isize, 1isize), (1, 0), (0, -1), (-1, 0)].iter().any(
+                                |&(dr, dc)| {
+                                    let (rr, cc) = (r as isize + dr, c as isize + dc);
+                                    rr >= 0
+                                        && cc >= 0
+                                        && (rr as usize) < nr
+                                        && (cc as usize) < nc
+                                        && !levels[rr as usize * nc + cc as usize].is_nan()
+                                },
+                            );
+                            let crest =
+                                (levels.iter().find(|l| !l.is_nan()).copied().unwrap_or(0.0) as f64
+                                    + g.coastal_defence_m) as f32;
+                            if by_sea && bed[i] < crest {
+                                bed[i] = crest;
+                                raised += 1;
+                            }
+                        }
+                    }
+                    notes.push(format!(
+                        "coast: {raised} land cells next to the sea raised to {} m above sea level (ASSUMPTION: no surveyed seawall crests bundled)",
+                        g.coastal_defence_m
+                    ));
+                }
+                for (i, l) in levels.iter().enumerate() {
+                    let (r, c) = (i / nc, i % nc);
+                    if !l.is_nan() && (r == 0 || c == 0 || r + 1 == nr || c + 1 == nc) {
+                        bed[i] = f32::NAN;
+                    }
+                }
+            }
+            (spec, bed, sea, Some(lc.data))
+        }
+    };
+    let manning = match (&g.roughness, &land_cover) {
+        (None, Some(lc)) if g.manning_n.is_none() => {
+            let table = runoff::load_runoff_params(&root.join("models/runoff.toml"))?;
+            notes.push("Manning's n per land-cover class from models/runoff.toml".into());
+            f32_vec(&table.manning_grid(lc.view())?)
+        }
+        _ => match &g.roughness {
+            Some(p) => {
+                let r = read_raster(&resolve(root, p))?;
+                if !r.spec().is_aligned(&spec) {
+                    return Err(Error::Invalid {
+                        path: scenario_path.to_path_buf(),
+                        field: "grid.roughness".into(),
+                        message: format!(
+                            "{} is not on the scenario's grid; warp it onto the DEM's grid",
+                            p.display()
+                        ),
+                    });
+                }
+                f32_vec(&r.data)
+            }
+            None => vec![default_n as f32; spec.rows * spec.cols],
+        },
+    };
+    let mut domain = Domain::new(
+        spec.rows,
+        spec.cols,
+        spec.transform.dx.abs(),
+        bed,
+        manning,
+        boundaries,
+    )?;
+    let sea_levels = sea.clone();
+    if let Some(levels) = sea {
+        domain = domain.with_fixed_levels(levels)?;
+    }
+    let mut state = State::dry(&domain);
+    // The sea starts at its level, so that its filling is not booked as inflow.
+    if let Some(levels) = &sea_levels {
+        for ((h, &l), i) in state.depth_m.iter_mut().zip(levels).zip(0..) {
+            if let Some(z) = domain.bed_at(i) {
+                if !l.is_nan() {
+                    *h = (l - z).max(0.0);
+                }
+            }
+        }
+    }
+    if let Some(p) = &g.initial_depth {
+        let h = read_raster(&resolve(root, p))?;
+        if !h.spec().is_aligned(&spec) {
+            return Err(Error::Invalid {
+                path: scenario_path.to_path_buf(),
+                field: "grid.initial_depth".into(),
+                message: format!("{} is not on the scenario's grid", p.display()),
+            });
+        }
+        for (d, &v) in state.depth_m.iter_mut().zip(h.data.iter()) {
+            if v.is_finite() && v > 0.0 {
+                *d = v as f32;
+            }
+        }
+    }
+    Ok(Setup {
+        spec,
+        land_cover,
+        domain,
+        state,
+        notes,
+    })
+}
+
+/// The cell holding a scenario point, or a clear error naming the field.
+fn point_cell(
+    spec: &GridSpec,
+    x: f64,
+    y: f64,
+    crs: &Option<String>,
+    path: &Path,
+    field: &str,
+) -> Result<usize> {
+    let (px, py) = match crs.as_deref() {
+        None | Some("wgs84") => {
+            let wgs84 = crate::grid::io::epsg_wkt(4326)?;
+            warp::transform_points(&[(x, y)], &wgs84, &spec.crs_wkt)?[0]
+        }
+        Some("grid") => (x, y),
+        Some(other) => {
+            return Err(Error::Invalid {
+                path: path.to_path_buf(),
+                field: format!("{field}.crs"),
+                message: format!(
+                    "unknown '{other}': use \"wgs84\" (lon, lat) or \"grid\" (the grid's own x, y)"
+                ),
+            })
+        }
+    };
+    let (r, c) = spec.transform.fractional_index(px, py);
+    if r < 0.0 || c < 0.0 || r >= spec.rows as f64 || c >= spec.cols as f64 {
+        return Err(Error::Invalid {
+            path: path.to_path_buf(),
+            field: field.into(),
+            message: format!("({x}, {y}) lies outside the grid"),
+        });
+    }
+    Ok(r as usize * spec.cols + c as usize)
+}
+
+/// Rain from a [`RainField`], a constant loss rate, and inflow hydrographs.
+struct ScenarioForcing<'a> {
+    rain: Option<&'a RainField>,
+    losses: Option<LossGrid>,
+    runoff_buf: ndarray::Array2<f64>,
+    loss_buf: ndarray::Array2<f64>,
+    inflows: Vec<(usize, &'a InflowSection)>,
+    rain_mask: Option<Vec<bool>>,
+    buf: ndarray::Array2<f64>,
+}
+
+impl ScenarioForcing<'_> {
+    fn inflow_at(f: &InflowSection, t_h: f64) -> f64 {
+        let (t, q) = (&f.times_h, &f.discharge_m3s);
+        if t_h < t[0] || t_h > t[t.len() - 1] {
+            return 0.0;
+        }
+        let k = t.partition_point(|&x| x <= t_h).clamp(1, t.len() - 1);
+        let w = ((t_h - t[k - 1]) / (t[k] - t[k - 1])).clamp(0.0, 1.0);
+        q[k - 1] + w * (q[k] - q[k - 1])
+    }
+}
+
+/// Interval at which inflow hydrographs are sampled (mid-interval value), s.
+const INFLOW_SAMPLE_S: f64 = 60.0;
+
+impl Forcing for ScenarioForcing<'_> {
+    fn rates(
+        &mut self,
+        t_s: f64,
+        rain_ms: &mut [f32],
+        loss_ms: &mut [f32],
+        points: &mut Vec<(usize, f64)>,
+    ) -> Result<f64> {
+        let mut until = f64::INFINITY;
+        match self.rain {
+            Some(field) => {
+                let k = (t_s / field.step_s + 1e-9).floor() as usize;
+                if k < field.n_steps {
+                    field.fill_step(k, self.buf.view_mut());
+                    if let Some(mask) = &self.rain_mask {
+                        for (v, &m) in self.buf.iter_mut().zip(mask) {
+                            if !m {
+                                *v = 0.0;
+                            }
+                        }
+                    }
+                    let to_ms = 1e-3 / field.step_s;
+                    for (r, &mm) in rain_ms.iter_mut().zip(self.buf.iter()) {
+                        *r = (mm * to_ms) as f32;
+                    }
+                    match &mut self.losses {
+                        Some(lg) => {
+                            lg.step(
+                                self.buf.view(),
+                                field.step_s / 3600.0,
+                                self.runoff_buf.view_mut(),
+                                self.loss_buf.view_mut(),
+                            );
+                            for (l, &mm) in loss_ms.iter_mut().zip(self.loss_buf.iter()) {
+                                *l = (mm * to_ms) as f32;
+                            }
+                        }
+                        None => loss_ms.fill(0.0),
+                    }
+                    until = until.min((k + 1) as f64 * field.step_s);
+                } else {
+                    rain_ms.fill(0.0);
+                    loss_ms.fill(0.0);
+                }
+            }
+            None => {
+                rain_ms.fill(0.0);
+                loss_ms.fill(0.0);
+            }
+        }
+        points.clear();
+        if !self.inflows.is_empty() {
+            let end = t_s + INFLOW_SAMPLE_S;
+            let mid_h = 0.5 * (t_s + end) / 3600.0;
+            for &(cell, f) in &self.inflows {
+                points.push((cell, Self::inflow_at(f, mid_h)));
+            }
+            until = until.min(end);
+        }
+        Ok(until)
+    }
+}
+
+/// Runs a flood scenario and writes its outputs into `out_dir` (all or nothing).
+/// Paths in the scenario are relative to `root` (the project root).
+pub fn run_flood(scenario_path: &Path, root: &Path, out_dir: &Path) -> Result<FloodRunSummary> {
+    let s = load_flood_scenario(scenario_path)?;
+    let mut set = setup(&s, root, scenario_path)?;
+    let spec = set.spec.clone();
+    let gauges = s
+        .gauges
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            Ok(Gauge {
+                name: g.name.clone(),
+                cell: point_cell(
+                    &spec,
+                    g.x,
+                    g.y,
+                    &g.crs,
+                    scenario_path,
+                    &format!("gauge[{i}] ({})", g.name),
+                )?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let inflows = s
+        .inflows
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            Ok((
+                point_cell(
+                    &spec,
+                    f.x,
+                    f.y,
+                    &f.crs,
+                    scenario_path,
+                    &format!("inflow[{i}] ({})", f.name),
+                )?,
+                f,
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let design = match &s.rain {
+        Some(RainForcing::Design { .. }) => Some(rain::load_design_rain(
+            &root.join("models/design_rain.toml"),
+        )?),
+        _ => None,
+    };
+    let field = match &s.rain {
+        Some(f) => {
+            Some(
+                rain::rain_field(f, &spec, design.as_ref()).map_err(|e| Error::Invalid {
+                    path: scenario_path.to_path_buf(),
+                    field: "rain".into(),
+                    message: e.to_string(),
+                })?,
+            )
+        }
+        None => None,
+    };
+    if let (Some(RainForcing::Design { region, .. }), Some(table)) = (&s.rain, &design) {
+        if table.region(region)?.has_placeholders() {
+            set.notes.push(format!(
+                "design rain for '{region}': placeholder statistics in models/design_rain.toml, to be replaced by the authority's storm atlas"
+            ));
+        }
+    }
+    let rain_mask = if s.grid.rain_on_basins.is_empty() || s.grid.dem.is_some() {
+        None
+    } else {
+        let b = read_raster_as::<u8>(&resolve(root, &s.grid.model_dir).join("basins.tif"), 1)?;
+        set.notes.push(format!(
+            "rain only on basins {:?} of basins.tif",
+            s.grid.rain_on_basins
+        ));
+        Some(
+            b.data
+                .iter()
+                .map(|v| s.grid.rain_on_basins.contains(v))
+                .collect::<Vec<bool>>(),
+        )
+    };
+    let losses = match (&s.losses, &set.land_cover) {
+        (None, _) => None,
+        (Some(m @ LossModel::InitialConstant { .. }), _) => {
+            Some(LossGrid::for_model(m, ndarray::Array2::<u8>::zeros((spec.rows, spec.cols)).view(), &runoff::load_runoff_params(&root.join("models/runoff.toml"))?)?)
+        }
+        (Some(m), Some(lc)) => {
+            let table = runoff::load_runoff_params(&root.join("models/runoff.toml"))?;
+            Some(LossGrid::for_model(m, lc.view(), &table)?)
+        }
+        (Some(_), None) => {
+            return Err(Error::Invalid {
+                path: scenario_path.to_path_buf(),
+                field: "losses".into(),
+                message: "the curve-number method needs the land cover of the regional model grids; with an own DEM use method = \"initial_constant\"".into(),
+            })
+        }
+    };
+    let mut forcing = ScenarioForcing {
+        rain: field.as_ref(),
+        losses,
+        runoff_buf: ndarray::Array2::zeros((spec.rows, spec.cols)),
+        loss_buf: ndarray::Array2::zeros((spec.rows, spec.cols)),
+        inflows,
+        rain_mask,
+        buf: ndarray::Array2::zeros((spec.rows, spec.cols)),
+    };
+    let plan = RunPlan {
+        duration_s: s.duration_h * 3600.0,
+        output_interval_s: s.output_interval_h * 3600.0,
+    };
+    let sim = simulate::simulate(
+        &set.domain,
+        &mut set.state,
+        &mut forcing,
+        &gauges,
+        plan,
+        &s.routing,
+    )?;
+    let mut stage = Staged::new(out_dir)?;
+    let origin = s
+        .start_time
+        .clone()
+        .unwrap_or_else(|| "2000-01-01 00:00:00".into());
+    outputs::write_simulation(&mut stage, &spec, &sim, &gauges, &origin)?;
+    let last = sim
+        .records
+        .last()
+        .expect("the first record is written at t = 0");
+    let v = last.volumes;
+    let scale = v.input_m3().max(sim.records[0].storage_m3).max(1.0);
+    let mut summary = FloodRunSummary {
+        scenario: s.name.clone(),
+        scenario_file: scenario_path.display().to_string(),
+        grid: (spec.rows, spec.cols, spec.transform.dx.abs()),
+        steps: sim.steps,
+        cell_updates_per_s: sim.cell_updates as f64 / sim.loop_seconds.max(1e-9),
+        loop_seconds: sim.loop_seconds,
+        threads: rayon::current_num_threads(),
+        rain_m3: v.rain_in_m3,
+        loss_m3: v.loss_m3,
+        inflow_m3: v.inflow_m3,
+        boundary_out_m3: v.boundary_out_m3,
+        storage_change_m3: last.storage_m3 - sim.records[0].storage_m3,
+        relative_mass_error: last.mass_error_m3 / scale,
+        max_depth_m: sim.max_depth_m.iter().fold(0.0f32, |m, &h| m.max(h)) as f64,
+        gauge_peaks: gauges
+            .iter()
+            .enumerate()
+            .map(|(i, g)| {
+                let (t, q) = sim
+                    .records
+                    .iter()
+                    .map(|r| (r.time_s / 3600.0, r.gauges[i].0))
+                    .fold(
+                        (0.0, f64::NEG_INFINITY),
+                        |a, b| if b.1 > a.1 { b } else { a },
+                    );
+                (g.name.clone(), q, t)
+            })
+            .collect(),
+        files: Vec::new(),
+        notes: set.notes.clone(),
+    };
+    let p = stage.path("run.json");
+    let json = serde_json::to_string_pretty(&summary).map_err(|e| Error::Data(e.to_string()))?;
+    std::fs::write(&p, json).map_err(|e| Error::io(&p, e))?;
+    summary.files = stage.commit()?;
+    Ok(summary)
+}

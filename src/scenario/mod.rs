@@ -1,0 +1,3 @@
+//! Scenario definitions (serde) and their runners.
+
+pub mod flood;
