@@ -9,7 +9,9 @@
 //! opening inside a step counts only the part of the step after it. Once open, the
 //! inflow is
 //!
-//!     Q_in = min(offered, gate capacity, (capacity − V)/Δt_open)
+//! ```text
+//! Q_in = min(offered, gate capacity, (capacity − V)/Δt_open)
+//! ```
 //!
 //! where `offered` is what the coupling says the river can spare (e.g. the discharge
 //! above the trigger threshold at the link cell). The last step fills the basin to its
