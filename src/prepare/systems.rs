@@ -85,11 +85,7 @@ pub fn label_river_systems(
                 if let Some(s) = dominant(r, c) {
                     break s;
                 }
-                let next = terrain::downstream(dir[[r, c]], r, c)
-                    .filter(|&(rr, cc)| {
-                        rr >= 0 && cc >= 0 && (rr as usize) < nr && (cc as usize) < nc
-                    })
-                    .map(|(rr, cc)| (rr as usize, cc as usize));
+                let next = terrain::downstream_cell(dir[[r, c]], r, c, nr, nc);
                 match next {
                     Some((rr, cc))
                         if polygon_system[[rr, cc]] != LOWER_PLAIN

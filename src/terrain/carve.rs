@@ -14,7 +14,7 @@
 //! Soille, P., Vogt, J., Colombo, R. (2003). Carving and adaptive drainage enforcement
 //! of grid digital elevation models. Water Resour. Res. 39(12), 1366.
 
-use super::flow_direction::downstream;
+use super::flow_direction::downstream_cell;
 use crate::{Error, Result};
 use ndarray::{Array2, ArrayView2};
 
@@ -39,10 +39,7 @@ pub fn carve_streams(
     }
     let is_stream = |r: usize, c: usize| streams[[r, c]] == 1 && !dem[[r, c]].is_nan();
     let down_of = |r: usize, c: usize| -> Option<(usize, usize)> {
-        downstream(dir[[r, c]], r, c)
-            .filter(|&(rr, cc)| rr >= 0 && cc >= 0 && (rr as usize) < nr && (cc as usize) < nc)
-            .map(|(rr, cc)| (rr as usize, cc as usize))
-            .filter(|&(rr, cc)| is_stream(rr, cc))
+        downstream_cell(dir[[r, c]], r, c, nr, nc).filter(|&(rr, cc)| is_stream(rr, cc))
     };
     let mut indegree = Array2::<u8>::zeros((nr, nc));
     let mut n_stream = 0usize;

@@ -83,6 +83,20 @@ pub fn downstream(dir: u8, r: usize, c: usize) -> Option<(isize, isize)> {
     })
 }
 
+/// The downstream cell of (`r`, `c`) on an `nr` × `nc` grid, or None for an outlet, a
+/// no-data code or a step off the grid.
+pub fn downstream_cell(
+    dir: u8,
+    r: usize,
+    c: usize,
+    nr: usize,
+    nc: usize,
+) -> Option<(usize, usize)> {
+    downstream(dir, r, c)
+        .filter(|&(rr, cc)| rr >= 0 && cc >= 0 && (rr as usize) < nr && (cc as usize) < nc)
+        .map(|(rr, cc)| (rr as usize, cc as usize))
+}
+
 /// D8 steepest-descent flow directions (O'Callaghan & Mark 1984) in ESRI codes, from a
 /// DEM in metres (NaN = no data) with square cells of `cell_size_m` metres. 0 marks
 /// cells with no lower valid neighbour, 255 no-data. Directions do not depend on the

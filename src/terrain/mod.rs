@@ -22,6 +22,6 @@ pub use basins::{label_basins, snap_to_stream, upstream_mask};
 pub use carve::carve_streams;
 pub use fill::{depression_volume_m3, priority_flood_epsilon, priority_flood_fill};
 pub use flow_accumulation::{flow_accumulation, upstream_area_km2};
-pub use flow_direction::{d8_flow_directions, downstream, D8_CODES, D8_OFFSETS};
+pub use flow_direction::{d8_flow_directions, downstream, downstream_cell, D8_CODES, D8_OFFSETS};
 pub use hand::height_above_nearest_drainage;
 pub use streams::{extract_streams, strahler_order};
