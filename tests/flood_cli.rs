@@ -229,3 +229,30 @@ fn missing_dem_is_named() {
         &["no-such-valley.tif"],
     );
 }
+
+#[test]
+fn every_shipped_scenario_loads_and_builds_its_rain() {
+    let dir = root().join("models/scenarios");
+    let design =
+        haihe::flood::rain::load_design_rain(&root().join("models/design_rain.toml")).unwrap();
+    let grid = haihe::grid::io::read_raster(&root().join("rasters/model/dem_source.tif")).unwrap();
+    let spec = haihe::grid::warp::GridSpec::of(&grid);
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "toml") {
+            let s =
+                haihe::scenario::flood::load_flood_scenario(&p).unwrap_or_else(|e| panic!("{e}"));
+            if let Some(r) = &s.rain {
+                let f = haihe::flood::rain::rain_field(r, &spec, Some(&design))
+                    .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+                assert!(f.n_steps >= 24, "{}: {} rain steps", p.display(), f.n_steps);
+            }
+            n += 1;
+        }
+    }
+    assert!(
+        n >= 12,
+        "design storms of 10, 50, 100 and 500 years for the three systems: {n} found"
+    );
+}
