@@ -161,7 +161,10 @@ fn run(cli: Cli) -> Result<()> {
                 "  rain {:.3e} m³, losses {:.3e} m³, outflow {:.3e} m³, storage change {:.3e} m³, mass-balance error {:.1e}",
                 r.rain_m3, r.loss_m3, r.boundary_out_m3, r.storage_change_m3, r.relative_mass_error
             );
-            println!("  largest depth {:.2} m", r.max_depth_m);
+            println!(
+                "  largest depth {:.2} m; setup {:.1} s, time loop {:.1} s, writing {:.1} s",
+                r.max_depth_m, r.setup_seconds, r.loop_seconds, r.write_seconds
+            );
             for (name, q, t) in &r.gauge_peaks {
                 println!("  peak at {name}: {q:.0} m³/s at {t:.1} h");
             }

@@ -21,12 +21,17 @@ use ndarray::{Array2, ArrayView2};
 /// Lowers stream cells (`streams` = 1) so that elevations never rise downstream along
 /// the D8 directions `dir` (ESRI codes); returns the carved DEM (m) and leaves NaN and
 /// non-stream cells unchanged. Stream cells are visited in topological order (Kahn), so
-/// each is lowered to the minimum of itself and all its upstream stream cells. Fails on
-/// mismatched shapes or a cycle in the directions.
+/// each is lowered to the minimum of itself and all its upstream stream cells.
+///
+/// With `four_connected`, a diagonal step also lowers the lower of the two cells beside
+/// it to the upstream level, so that a model exchanging water only across cell faces
+/// (the 2D routing) sees a continuous channel rather than a chain of pits that touch at
+/// their corners. Fails on mismatched shapes or a cycle in the directions.
 pub fn carve_streams(
     dem: ArrayView2<f64>,
     dir: ArrayView2<u8>,
     streams: ArrayView2<u8>,
+    four_connected: bool,
 ) -> Result<Array2<f64>> {
     let (nr, nc) = dem.dim();
     if dir.dim() != dem.dim() || streams.dim() != dem.dim() {
@@ -66,8 +71,25 @@ pub fn carve_streams(
     while let Some((r, c)) = stack.pop() {
         visited += 1;
         if let Some(d) = down_of(r, c) {
-            if out[d] > out[[r, c]] {
-                out[d] = out[[r, c]];
+            let z = out[[r, c]];
+            if out[d] > z {
+                out[d] = z;
+            }
+            if four_connected && d.0 != r && d.1 != c {
+                // The two cells beside a diagonal step; carve the lower one (ties: the
+                // one in the same row). A NaN side cell is never chosen.
+                let (a, b) = ((r, d.1), (d.0, c));
+                let side = match (out[a].is_nan(), out[b].is_nan()) {
+                    (false, false) => Some(if out[b] < out[a] { b } else { a }),
+                    (false, true) => Some(a),
+                    (true, false) => Some(b),
+                    (true, true) => None,
+                };
+                if let Some(sd) = side {
+                    if out[sd] > z {
+                        out[sd] = z;
+                    }
+                }
             }
             indegree[d] -= 1;
             if indegree[d] == 0 {
@@ -99,8 +121,21 @@ mod tests {
         ];
         let dir = array![[4u8, 4, 4, 4, 4], [1, 1, 1, 1, 0]];
         let streams = array![[0u8, 0, 0, 1, 0], [1, 1, 1, 1, 1]];
-        let carved = carve_streams(dem.view(), dir.view(), streams.view()).unwrap();
+        let carved = carve_streams(dem.view(), dir.view(), streams.view(), false).unwrap();
         assert_eq!(carved.row(1).to_vec(), vec![60.0, 55.0, 55.0, 50.0, 40.0]);
         assert_eq!(carved.row(0).to_vec(), dem.row(0).to_vec());
+    }
+
+    #[test]
+    fn a_diagonal_step_gets_a_side_cell_for_face_connected_flow() {
+        // A stream stepping SE from (0,0) to (1,1) through high ground.
+        let dem = array![[10.0, 80.0], [90.0, 50.0]];
+        let dir = array![[2u8, 0], [0, 0]];
+        let streams = array![[1u8, 0], [0, 1]];
+        let d8 = carve_streams(dem.view(), dir.view(), streams.view(), false).unwrap();
+        assert_eq!(d8, array![[10.0, 80.0], [90.0, 10.0]]);
+        let faces = carve_streams(dem.view(), dir.view(), streams.view(), true).unwrap();
+        // The lower side cell, (0,1) at 80 m, is carved to 10 m.
+        assert_eq!(faces, array![[10.0, 10.0], [90.0, 10.0]]);
     }
 }
