@@ -307,7 +307,7 @@ pub(crate) fn create_parent(path: &Path) -> Result<()> {
 
 /// Runs `write` on a temporary path beside `path`, then renames it into place; on any
 /// error the temporary file is removed and `path` is left untouched.
-pub(crate) fn write_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+pub fn write_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     create_parent(path)?;
     let tmp = temp_path(path);
     let result =

@@ -3,7 +3,6 @@
 use super::definition::CountyInfo;
 use super::membership::{Group, GroupTally};
 use crate::{Error, Result};
-use std::io::Write;
 use std::path::Path;
 
 /// Reads a county table: a UTF-8 CSV with a header holding `adcode` and `name` (or
@@ -86,14 +85,9 @@ impl GroupRow {
 /// population, population_missing_cells, notes. Written to a temporary file in the same
 /// folder and renamed, so a reader never sees half a table.
 pub fn write_groups_csv(path: &Path, rows: &[GroupRow]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
     let csv_err = |e: csv::Error| Error::Data(format!("{}: writing CSV: {e}", path.display()));
-    {
-        let mut w = csv::Writer::from_writer(tmp.as_file());
+    crate::grid::io::write_atomically(path, |tmp| {
+        let mut w = csv::Writer::from_path(tmp).map_err(csv_err)?;
         w.write_record([
             "id",
             "name",
@@ -127,9 +121,6 @@ pub fn write_groups_csv(path: &Path, rows: &[GroupRow]) -> Result<()> {
             ])
             .map_err(csv_err)?;
         }
-        w.flush().map_err(|e| Error::io(path, e))?;
-    }
-    tmp.as_file().flush().map_err(|e| Error::io(path, e))?;
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    Ok(())
+        w.flush().map_err(|e| Error::io(path, e))
+    })
 }

@@ -16,8 +16,7 @@
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Columns the census CSV must carry.
 const CENSUS_COLUMNS: [&str; 7] = [
@@ -382,27 +381,16 @@ pub struct CountyRecord {
 /// Writes `counties.csv` (header row, one row per record, UTF-8) atomically: a
 /// temporary file in the same folder, then a rename.
 pub fn write_counties_csv(path: &Path, records: &[CountyRecord]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(|e| Error::io(&dir, e))?;
-    {
-        let mut writer = csv::Writer::from_writer(tmp.as_file_mut());
+    crate::grid::io::write_atomically(path, |tmp| {
+        let mut writer = csv::Writer::from_path(tmp)
+            .map_err(|e| Error::Data(format!("{}: {e}", path.display())))?;
         for r in records {
             writer
                 .serialize(r)
                 .map_err(|e| Error::Data(format!("{}: {e}", path.display())))?;
         }
-        writer
-            .flush()
-            .map_err(|e| Error::io(path.to_path_buf(), e))?;
-    }
-    tmp.as_file_mut()
-        .flush()
-        .map_err(|e| Error::io(path.to_path_buf(), e))?;
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    Ok(())
+        writer.flush().map_err(|e| Error::io(path, e))
+    })
 }
 
 /// A county's seat proxy from the county layer: the label point of its polygon.
