@@ -101,6 +101,8 @@ pub fn write_simulation(
         "boundary_in_m3",
         "boundary_out_m3",
         "storage_m3",
+        "works_storage_m3",
+        "diverted_to_sea_m3",
         "mass_error_m3",
         "relative_error",
     ])
@@ -117,10 +119,40 @@ pub fn write_simulation(
             format!("{:.1}", v.boundary_in_m3),
             format!("{:.1}", v.boundary_out_m3),
             format!("{:.1}", r.storage_m3),
+            format!("{:.1}", r.works_storage_m3),
+            format!("{:.1}", r.works_out_m3),
             format!("{:.4}", r.mass_error_m3),
             format!("{:.3e}", r.mass_error_m3 / scale),
         ])
         .map_err(|e| Error::Data(format!("{}: {e}", p.display())))?;
+    }
+    w.flush().map_err(|e| Error::io(&p, e))?;
+    Ok(())
+}
+
+/// Writes `structures.csv`: per output time, each reservoir's inflow, release, storage
+/// and level, each detention basin's inflow, drain and volume, each breach's flow and
+/// volume, and each diversion's flow and delivered volume (`columns` name them, from
+/// [`super::simulate::Exchange::columns`]).
+pub fn write_structures(stage: &mut Staged, sim: &Simulation, columns: &[String]) -> Result<()> {
+    let p = stage.path("structures.csv");
+    let err = |e: csv::Error| Error::Data(format!("{}: {e}", p.display()));
+    let mut w = csv::Writer::from_path(&p).map_err(err)?;
+    let mut header = vec![
+        "time_h".to_string(),
+        "works_storage_1e8_m3".to_string(),
+        "diverted_to_sea_1e8_m3".to_string(),
+    ];
+    header.extend(columns.iter().cloned());
+    w.write_record(&header).map_err(err)?;
+    for r in &sim.records {
+        let mut row = vec![
+            format!("{:.3}", r.time_s / 3600.0),
+            format!("{:.6}", r.works_storage_m3 / 1e8),
+            format!("{:.6}", r.works_out_m3 / 1e8),
+        ];
+        row.extend(r.works.iter().map(|v| format!("{v:.4}")));
+        w.write_record(&row).map_err(err)?;
     }
     w.flush().map_err(|e| Error::io(&p, e))?;
     Ok(())

@@ -31,6 +31,45 @@ pub trait Forcing {
     ) -> Result<f64>;
 }
 
+/// Lumped works (reservoirs, detention basins, breaches, diversions) that exchange water
+/// with grid cells between solver steps (operator splitting: the grid step first, then
+/// the works take and return water at their cells for the same interval).
+pub trait Exchange {
+    /// Moves water between the grid and the works after a solver step of `dt_s` that
+    /// ended at `state.time_s`. Returns the volume sent out of the model by the works
+    /// during the step (e.g. a diversion to the sea), m³.
+    fn exchange(&mut self, domain: &Domain, state: &mut State, dt_s: f64) -> Result<f64>;
+    /// Water held by the works now, m³.
+    fn storage_m3(&self) -> f64;
+    /// Cells the works may put water into (the solver's wet window must include them).
+    fn source_cells(&self) -> Vec<usize>;
+    /// Names of the quantities reported at every output time (`structures.csv`).
+    fn columns(&self) -> Vec<String>;
+    /// Values of those quantities now, in column order.
+    fn readings(&self) -> Vec<f64>;
+}
+
+/// No works: the grid alone.
+pub struct NoWorks;
+
+impl Exchange for NoWorks {
+    fn exchange(&mut self, _: &Domain, _: &mut State, _: f64) -> Result<f64> {
+        Ok(0.0)
+    }
+    fn storage_m3(&self) -> f64 {
+        0.0
+    }
+    fn source_cells(&self) -> Vec<usize> {
+        Vec::new()
+    }
+    fn columns(&self) -> Vec<String> {
+        Vec::new()
+    }
+    fn readings(&self) -> Vec<f64> {
+        Vec::new()
+    }
+}
+
 /// A forcing that never rains.
 pub struct NoRain;
 
@@ -79,7 +118,14 @@ pub struct Record {
     pub volumes: Volumes,
     /// Water on the grid, m³.
     pub storage_m3: f64,
-    /// Storage change minus net input, m³ (0 for perfect conservation).
+    /// Water held by the works (reservoirs, detention basins), m³.
+    pub works_storage_m3: f64,
+    /// Water the works sent out of the model since the start (diversions to the sea), m³.
+    pub works_out_m3: f64,
+    /// The works' readings ([`Exchange::readings`]).
+    pub works: Vec<f64>,
+    /// Change of all water held (grid and works) plus what the works sent out, minus the
+    /// grid's net input, m³ (0 for perfect conservation).
     pub mass_error_m3: f64,
 }
 
@@ -107,25 +153,30 @@ pub struct Simulation {
 }
 
 fn gauge_reading(domain: &Domain, state: &State, cell: usize) -> (f64, f64) {
-    let nc = domain.ncols();
-    let (r, c) = (cell / nc, cell % nc);
-    let dx = domain.dx_m();
-    let west = state.qx_m2s[r * (nc + 1) + c] as f64;
-    let east = state.qx_m2s[r * (nc + 1) + c + 1] as f64;
-    let north = state.qy_m2s[r * nc + c] as f64;
-    let south = state.qy_m2s[(r + 1) * nc + c] as f64;
-    // Outflow through each face (x positive east, y positive south).
-    let out = (-west).max(0.0) + east.max(0.0) + (-north).max(0.0) + south.max(0.0);
     let stage = routing::stage_m(domain, state, cell).unwrap_or(f64::NAN);
-    (out * dx, stage)
+    (routing::cell_outflow_m3s(domain, state, cell), stage)
 }
 
 /// Runs the solver from `state` for `plan.duration_s`, with `forcing` for rain, losses
-/// and point inflows.
+/// and point inflows, and no structures.
 pub fn simulate(
     domain: &Domain,
     state: &mut State,
     forcing: &mut dyn Forcing,
+    gauges: &[Gauge],
+    plan: RunPlan,
+    params: &Params,
+) -> Result<Simulation> {
+    simulate_with_works(domain, state, forcing, &mut NoWorks, gauges, plan, params)
+}
+
+/// Runs the solver as [`simulate`] does, with `works` exchanging water with the grid
+/// after every step.
+pub fn simulate_with_works(
+    domain: &Domain,
+    state: &mut State,
+    forcing: &mut dyn Forcing,
+    works: &mut dyn Exchange,
     gauges: &[Gauge],
     plan: RunPlan,
     params: &Params,
@@ -154,8 +205,10 @@ pub fn simulate(
     let mut forcing_until = state.time_s;
     let t0 = state.time_s;
     let t_end = t0 + plan.duration_s;
-    let storage0 = routing::storage_m3(domain, state);
+    let storage0 = routing::storage_m3(domain, state) + works.storage_m3();
     let mut volumes = Volumes::default();
+    let mut works_out_m3 = 0.0f64;
+    let works_cells = works.source_cells();
     let mut sim = Simulation {
         max_depth_m: state.depth_m.clone(),
         max_speed_ms: vec![0.0; n],
@@ -167,8 +220,9 @@ pub fn simulate(
         cell_updates: 0,
         loop_seconds: 0.0,
     };
-    let record = |state: &State, volumes: Volumes| {
+    let record = |state: &State, volumes: Volumes, works: &dyn Exchange, out_m3: f64| {
         let storage = routing::storage_m3(domain, state);
+        let held = works.storage_m3();
         Record {
             time_s: state.time_s,
             gauges: gauges
@@ -177,10 +231,14 @@ pub fn simulate(
                 .collect(),
             volumes,
             storage_m3: storage,
-            mass_error_m3: (storage - storage0) - volumes.net_m3(),
+            works_storage_m3: held,
+            works_out_m3: out_m3,
+            works: works.readings(),
+            mass_error_m3: (storage + held - storage0) + out_m3 - volumes.net_m3(),
         }
     };
-    sim.records.push(record(state, volumes));
+    sim.records
+        .push(record(state, volumes, works, works_out_m3));
     let mut next_output = t0 + plan.output_interval_s;
     let start = std::time::Instant::now();
     while state.time_s < t_end - 1e-9 {
@@ -202,12 +260,17 @@ pub fn simulate(
         };
         let rep = routing::step(domain, state, &sources, params, &mut scratch, t_limit)?;
         volumes.add(&rep.volumes);
+        works_out_m3 += works.exchange(domain, state, rep.dt_s)?;
+        for &c in &works_cells {
+            scratch.note_cell(domain, state, c);
+        }
         sim.steps += 1;
         sim.cell_updates += rep.window_cells as u64;
         track_maxima(domain, state, &mut sim, rep.dt_s, dx);
         if state.time_s >= next_output - 1e-9 {
             sim.snapshots.push(state.depth_m.clone());
-            sim.records.push(record(state, volumes));
+            sim.records
+                .push(record(state, volumes, works, works_out_m3));
             next_output += plan.output_interval_s;
         }
     }

@@ -67,6 +67,10 @@ pub struct FloodScenario {
     /// Inflow hydrographs at points.
     #[serde(default, rename = "inflow")]
     pub inflows: Vec<InflowSection>,
+    /// Reservoirs, detention basins, breaches and diversions (regional grids only);
+    /// absent: none.
+    #[serde(default)]
+    pub structures: Option<super::structures::StructuresSection>,
 }
 
 /// Where the grids come from.
@@ -92,6 +96,25 @@ pub struct GridSection {
     /// Carve the streams of the model grids into the bed (regional grids only).
     #[serde(default = "yes")]
     pub carve_streams: bool,
+    /// Breach every depression of the bed along the D8 directions of the conditioned
+    /// drainage, not only the streams (regional grids only; Lindsay 2016): the 2′ DEM's
+    /// pits are mostly artefacts of its resolution, and on the routing grid each would
+    /// hold back the flood until it filled. Real lakes and reservoirs are flattened by
+    /// `prepare` and carry no pit. Default true.
+    #[serde(default = "yes")]
+    pub breach_depressions: bool,
+    /// Deepest breach on the plain, m: on cells below `plain_below_m` a carve deeper than
+    /// this is cut back to it and the pits this leaves are filled (Priority-Flood+ε,
+    /// Barnes et al. 2014) — the hybrid of breaching and filling of Lindsay (2016). On
+    /// the 2′ DEM a plain river would otherwise run in a trench up to tens of metres
+    /// deep behind one noisy low cell, and never overflow. ASSUMPTION: 3 m (the order of
+    /// a plain river's bank-full depth); a negative value switches the cap off.
+    #[serde(default = "three")]
+    pub plain_breach_max_m: f64,
+    /// Elevation below which a cell counts as plain for `plain_breach_max_m`, m.
+    /// ASSUMPTION: 100 m, where the North China Plain meets the 太行 and 燕山 foothills.
+    #[serde(default = "hundred")]
+    pub plain_below_m: f64,
     /// Hold the sea (`sea.tif`) at this level, m (regional grids only; default 0 m).
     #[serde(default = "sea_level")]
     pub sea_level_m: Option<f64>,
@@ -117,6 +140,10 @@ fn three() -> f64 {
     3.0
 }
 
+fn hundred() -> f64 {
+    100.0
+}
+
 fn sea_level() -> Option<f64> {
     Some(0.0)
 }
@@ -130,6 +157,9 @@ impl Default for GridSection {
             roughness: None,
             manning_n: None,
             carve_streams: true,
+            breach_depressions: true,
+            plain_breach_max_m: three(),
+            plain_below_m: hundred(),
             sea_level_m: sea_level(),
             coastal_defence_m: three(),
             land_min_above_sea_m: one(),
@@ -151,6 +181,13 @@ pub struct GaugeSection {
     /// "wgs84" (default) or "grid".
     #[serde(default)]
     pub crs: Option<String>,
+    /// Snap to the stream cell within this many cells whose upstream area best matches
+    /// `area_km2` (or the largest, without it); 0 (default): the cell at the point.
+    #[serde(default)]
+    pub snap_radius_cells: usize,
+    /// Published catchment area of the gauge, km², for snapping.
+    #[serde(default)]
+    pub area_km2: Option<f64>,
 }
 
 /// An inflow hydrograph at a point.
@@ -258,6 +295,14 @@ pub struct FloodRunSummary {
     pub max_depth_m: f64,
     /// Peak discharge per gauge, m³/s, with its time, h.
     pub gauge_peaks: Vec<(String, f64, f64)>,
+    /// Water held by reservoirs and detention basins at the end, m³.
+    pub works_storage_m3: f64,
+    /// Water sent to the sea by diversions, m³.
+    pub diverted_to_sea_m3: f64,
+    /// Opening time of each detention basin, h after the start (null: stayed shut).
+    pub basin_openings_h: Vec<(String, Option<f64>)>,
+    /// Start of each breach, h after the start (null: held).
+    pub breach_starts_h: Vec<(String, Option<f64>)>,
     /// Files written.
     pub files: Vec<String>,
     /// Notes on inputs (placeholders, assumptions) the user should know.
@@ -313,8 +358,35 @@ fn setup(s: &FloodScenario, root: &Path, scenario_path: &Path) -> Result<Setup> 
                 let st = read_raster_as::<u8>(&dir.join("streams.tif"), 1)?;
                 dem.check_aligned(&fd, "dem_source.tif and flow_dir.tif")?;
                 dem.check_aligned(&st, "dem_source.tif and streams.tif")?;
-                bed = terrain::carve_streams(bed.view(), fd.data.view(), st.data.view(), true)?;
-                notes.push("bed: rasters/model/dem_source.tif with the streams carved (no subgrid channels yet: rivers are as wide as a cell)".into());
+                let mask = if g.breach_depressions {
+                    fd.data.mapv(|d| u8::from(d != 255))
+                } else {
+                    st.data.clone()
+                };
+                bed = terrain::carve_streams(bed.view(), fd.data.view(), mask.view(), true)?;
+                if g.plain_breach_max_m >= 0.0 {
+                    let cap = g.plain_breach_max_m;
+                    let mut cut = 0usize;
+                    for (b, &z) in bed.iter_mut().zip(dem.data.iter()) {
+                        if z < g.plain_below_m && *b < z - cap {
+                            *b = z - cap;
+                            cut += 1;
+                        }
+                    }
+                    let sea_mask = read_raster_as::<u8>(&dir.join("sea.tif"), 1)?;
+                    dem.check_aligned(&sea_mask, "dem_source.tif and sea.tif")?;
+                    let sinks = sea_mask.data.mapv(|v| v == 1);
+                    bed = terrain::priority_flood_epsilon(bed.view(), Some(sinks.view()))?;
+                    notes.push(format!(
+                        "bed: on the plain (below {} m) breaches are capped at {cap} m ({cut} cells) and the pits left are filled (ASSUMPTION, hybrid breach–fill, Lindsay 2016)",
+                        g.plain_below_m
+                    ));
+                }
+                notes.push(if g.breach_depressions {
+                    "bed: rasters/model/dem_source.tif breached along the D8 drainage (every pit carved out, lowered runs graded)".into()
+                } else {
+                    "bed: rasters/model/dem_source.tif with the streams carved (lowered runs graded)".into()
+                });
             }
             let sea = match g.sea_level_m {
                 Some(level) => {
@@ -599,16 +671,40 @@ pub fn run_flood(scenario_path: &Path, root: &Path, out_dir: &Path) -> Result<Fl
         .iter()
         .enumerate()
         .map(|(i, g)| {
+            let field = format!("gauge[{i}] ({})", g.name);
+            let mut cell = point_cell(&spec, g.x, g.y, &g.crs, scenario_path, &field)?;
+            if g.snap_radius_cells > 0 {
+                if s.grid.dem.is_some() {
+                    return Err(Error::Invalid {
+                        path: scenario_path.to_path_buf(),
+                        field: format!("{field}.snap_radius_cells"),
+                        message: "snapping uses the regional flow_acc.tif; with an own DEM give the gauge's cell".into(),
+                    });
+                }
+                let acc = read_raster(&resolve(root, &s.grid.model_dir).join("flow_acc.tif"))?;
+                let (r, c) = terrain::snap_to_stream(
+                    acc.data.view(),
+                    cell / spec.cols,
+                    cell % spec.cols,
+                    g.snap_radius_cells,
+                    g.area_km2,
+                )
+                .map_err(|e| Error::Invalid {
+                    path: scenario_path.to_path_buf(),
+                    field: field.clone(),
+                    message: e.to_string(),
+                })?;
+                cell = r * spec.cols + c;
+                set.notes.push(format!(
+                    "gauge {}: snapped to cell ({r}, {c}) with {:.0} km² upstream{}",
+                    g.name,
+                    acc.data[[r, c]],
+                    g.area_km2.map(|a| format!(" (published {a:.0} km²)")).unwrap_or_default()
+                ));
+            }
             Ok(Gauge {
                 name: g.name.clone(),
-                cell: point_cell(
-                    &spec,
-                    g.x,
-                    g.y,
-                    &g.crs,
-                    scenario_path,
-                    &format!("gauge[{i}] ({})", g.name),
-                )?,
+                cell,
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -700,11 +796,34 @@ pub fn run_flood(scenario_path: &Path, root: &Path, out_dir: &Path) -> Result<Fl
         duration_s: s.duration_h * 3600.0,
         output_interval_s: s.output_interval_h * 3600.0,
     };
+    let mut works = match &s.structures {
+        None => crate::flood::structures::Works::default(),
+        Some(_) if s.grid.dem.is_some() => return Err(Error::Invalid {
+            path: scenario_path.to_path_buf(),
+            field: "structures".into(),
+            message:
+                "structures are placed on the regional model grids; remove [structures] or grid.dem"
+                    .into(),
+        }),
+        Some(section) => {
+            let (w, notes) = super::structures::build_works(
+                section,
+                scenario_path,
+                root,
+                &resolve(root, &s.grid.model_dir),
+                &gauges,
+                s.start_time.as_deref(),
+            )?;
+            set.notes.extend(notes);
+            w
+        }
+    };
     let setup_seconds = clock.elapsed().as_secs_f64();
-    let sim = simulate::simulate(
+    let sim = simulate::simulate_with_works(
         &set.domain,
         &mut set.state,
         &mut forcing,
+        &mut works,
         &gauges,
         plan,
         &s.routing,
@@ -716,6 +835,21 @@ pub fn run_flood(scenario_path: &Path, root: &Path, out_dir: &Path) -> Result<Fl
         .clone()
         .unwrap_or_else(|| "2000-01-01 00:00:00".into());
     outputs::write_simulation(&mut stage, &spec, &sim, &gauges, &origin)?;
+    outputs::write_structures(
+        &mut stage,
+        &sim,
+        &crate::flood::simulate::Exchange::columns(&works),
+    )?;
+    // The bed the model ran on (conditioned, carved), for checking the terrain.
+    let bed: Vec<f32> = (0..spec.rows * spec.cols)
+        .map(|i| set.domain.bed_at(i).unwrap_or(f32::NAN))
+        .collect();
+    let bed = ndarray::Array2::from_shape_vec((spec.rows, spec.cols), bed)
+        .map_err(|e| Error::Data(format!("bed grid: {e}")))?;
+    crate::grid::io::write_geotiff(
+        &crate::grid::Grid::new(bed, spec.transform, spec.crs_wkt.clone(), None),
+        &stage.path("bed.tif"),
+    )?;
     let last = sim
         .records
         .last()
@@ -754,6 +888,10 @@ pub fn run_flood(scenario_path: &Path, root: &Path, out_dir: &Path) -> Result<Fl
                 (g.name.clone(), q, t)
             })
             .collect(),
+        works_storage_m3: last.works_storage_m3,
+        diverted_to_sea_m3: last.works_out_m3,
+        basin_openings_h: works.basin_openings_h(),
+        breach_starts_h: works.breach_starts_h(),
         files: Vec::new(),
         notes: set.notes.clone(),
     };

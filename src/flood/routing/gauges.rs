@@ -72,3 +72,40 @@ pub fn storage_m3(domain: &Domain, state: &State) -> f64 {
         .sum::<f64>()
         * a
 }
+
+/// Outflow from a cell, m³/s: the sum of the discharges leaving it through its four
+/// faces (inflows not netted off), as a river gauge at that cell would read it.
+pub fn cell_outflow_m3s(domain: &Domain, state: &State, cell: usize) -> f64 {
+    let nc = domain.ncols();
+    let (r, c) = (cell / nc, cell % nc);
+    let west = state.qx_m2s[r * (nc + 1) + c] as f64;
+    let east = state.qx_m2s[r * (nc + 1) + c + 1] as f64;
+    let north = state.qy_m2s[r * nc + c] as f64;
+    let south = state.qy_m2s[(r + 1) * nc + c] as f64;
+    ((-west).max(0.0) + east.max(0.0) + (-north).max(0.0) + south.max(0.0)) * domain.dx_m()
+}
+
+/// Water held in one cell, m³ (depth plus its rounding residual, times the cell area).
+pub fn cell_volume_m3(domain: &Domain, state: &State, cell: usize) -> f64 {
+    (state.depth_m[cell] as f64 + state.depth_residual_m[cell] as f64)
+        * domain.dx_m()
+        * domain.dx_m()
+}
+
+/// Adds `volume_m3` to a cell (negative removes), for exchanges with lumped structures
+/// between solver steps. A removal is limited to the water present; an inactive cell takes
+/// nothing. Returns the volume actually moved (same sign as asked), m³. The new depth is
+/// split into its f32 value and rounding residual, so the volume is kept to f64 accuracy.
+pub fn exchange_volume_m3(domain: &Domain, state: &mut State, cell: usize, volume_m3: f64) -> f64 {
+    if !domain.is_active(cell) || volume_m3 == 0.0 {
+        return 0.0;
+    }
+    let area = domain.dx_m() * domain.dx_m();
+    let held = state.depth_m[cell] as f64 + state.depth_residual_m[cell] as f64;
+    let moved = (volume_m3 / area).max(-held);
+    let h = held + moved;
+    let h32 = h as f32;
+    state.depth_m[cell] = h32;
+    state.depth_residual_m[cell] = (h - h32 as f64) as f32;
+    moved * area
+}

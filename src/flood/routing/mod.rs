@@ -59,7 +59,10 @@
 mod gauges;
 mod kernel;
 
-pub use gauges::{face_discharge_m3s, line_discharge_m3s, stage_m, storage_m3, Face};
+pub use gauges::{
+    cell_outflow_m3s, cell_volume_m3, exchange_volume_m3, face_discharge_m3s, line_discharge_m3s,
+    stage_m, storage_m3, Face,
+};
 
 use crate::{Error, Result};
 use serde::Deserialize;
@@ -533,6 +536,25 @@ impl Scratch {
         };
         s.resync(domain, state);
         s
+    }
+
+    /// Takes note of water put into one cell outside [`step`] (a structure's release), so
+    /// that the next step's window and time step see it; cheaper than [`Scratch::resync`].
+    /// Removing water needs no note (the old bounds stay conservative).
+    pub fn note_cell(&mut self, domain: &Domain, state: &State, cell: usize) {
+        let (nr, nc) = (domain.nrows, domain.ncols);
+        if cell >= nr * nc {
+            return;
+        }
+        let (r, c) = (cell / nc, cell % nc);
+        let h = state.depth_m[cell];
+        if h > 0.0 {
+            let rs = &mut self.rows[r];
+            rs.h_max = rs.h_max.max(h);
+            rs.wet_lo = rs.wet_lo.min(c as u32);
+            rs.wet_hi = rs.wet_hi.max(c as u32);
+            self.window = Some(Window::cell(r, c).grow(nr, nc).union_opt(self.window));
+        }
     }
 
     /// Re-reads the wet bounds and largest depths of `state` after an outside change.

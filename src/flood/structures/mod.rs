@@ -19,12 +19,14 @@
 //! TOML files in `models/structures/`, where every value names its source or is marked
 //! `estimate = true` with the `basis` of the estimate ([`provenance`]).
 
+pub mod coupling;
 pub mod detention;
 pub mod diversion;
 pub mod levee;
 pub mod provenance;
 pub mod reservoir;
 
+pub use coupling::{BasinSite, BreachSite, DiversionSite, ReadingPoint, ReservoirSite, Works};
 pub use detention::{load_detention_basins, DetentionBasin, DetentionRecord, Quantity, Trigger};
 pub use diversion::{load_diversions, route_to_sea, Diversion, DiversionRecord};
 pub use levee::{

@@ -366,6 +366,10 @@ pub struct ReservoirRecord {
     pub system: String,
     /// Dam point (GRanD where available).
     pub location: Location,
+    /// Where the lumped reservoir joins the model grid when that differs from the dam
+    /// point (a reservoir with two dams on two arms joins at their confluence below).
+    #[serde(default)]
+    pub grid_outlet: Option<Location>,
     /// `absolute` (m above the national datum the source uses) or `relative_to_bed`
     /// (m above the riverbed at the dam, where no level is published).
     pub levels_datum: String,
@@ -451,6 +455,9 @@ impl ReservoirRecord {
     fn check(&self, path: &Path, sources: &Sources) -> Result<()> {
         let f = |field: &str| format!("reservoir[{}].{field}", self.name);
         self.location.check(path, &f("location"), sources)?;
+        if let Some(o) = &self.grid_outlet {
+            o.check(path, &f("grid_outlet"), sources)?;
+        }
         if !matches!(self.levels_datum.as_str(), "absolute" | "relative_to_bed") {
             return Err(invalid(
                 path,

@@ -1,0 +1,377 @@
+//! The structures on the grid: reservoirs, detention basins, levee breaches and
+//! diversions exchanging water with grid cells between solver steps.
+//!
+//! The coupling is operator splitting, as lumped structures are coupled to 2D
+//! flood models in LISFLOOD-FP and TELEMAC practice: the local-inertial step moves the
+//! water on the grid over `dt`, then each structure takes and returns water at its cells
+//! for the same interval, and every volume moved is booked, so that
+//! grid + structures + water sent to the sea is conserved to round-off.
+//!
+//! - A reservoir (上蓄) owns its pool cells: all water reaching them (river inflow and rain
+//!   on the lake) is taken into the level pool each step, and the release from
+//!   [`Reservoir::step`] is put into the outlet cell below the dam.
+//! - A detention basin (蓄滞洪区) sits beside its link cell on the river. Once a trigger
+//!   has opened the gate, it takes what the river offers there (the cell's outflow, and
+//!   never more than the cell holds), capped by the gate capacity and the room left;
+//!   its drain returns water to the same cell.
+//! - A breach moves water between the river cell and the landside cell over the breach
+//!   crest by the broad-crested weir law with Villemonte submergence, limited so that the
+//!   donor cell keeps at least half its water within one step (stability).
+//! - A diversion (分流入海) takes what the river offers at its intake, up to its capacity,
+//!   and delivers it to the sea within the step.
+
+use super::detention::{DetentionBasin, Quantity};
+use super::diversion::Diversion;
+use super::levee::{weir_exchange_m3s, Breach};
+use super::reservoir::Reservoir;
+use crate::flood::routing::{self, Domain, State};
+use crate::flood::simulate::Exchange;
+use crate::{Error, Result};
+
+/// A reservoir on the grid.
+#[derive(Debug, Clone)]
+pub struct ReservoirSite {
+    /// The level-pool model.
+    pub model: Reservoir,
+    /// Cells of the pool, whose water is taken into the reservoir every step.
+    pub pool_cells: Vec<usize>,
+    /// Cell below the dam that receives the release.
+    pub outlet_cell: usize,
+    inflow_m3s: f64,
+    release_m3s: f64,
+}
+
+impl ReservoirSite {
+    /// A reservoir with its pool and outlet cells.
+    pub fn new(model: Reservoir, pool_cells: Vec<usize>, outlet_cell: usize) -> Self {
+        ReservoirSite {
+            model,
+            pool_cells,
+            outlet_cell,
+            inflow_m3s: 0.0,
+            release_m3s: 0.0,
+        }
+    }
+}
+
+/// A detention basin on the grid.
+#[derive(Debug, Clone)]
+pub struct BasinSite {
+    /// The lumped basin with its gate and triggers.
+    pub model: DetentionBasin,
+    /// River cell at the gate.
+    pub link_cell: usize,
+    inflow_m3s: f64,
+    drain_m3s: f64,
+}
+
+impl BasinSite {
+    /// A basin linked to the river at `link_cell`.
+    pub fn new(model: DetentionBasin, link_cell: usize) -> Self {
+        BasinSite {
+            model,
+            link_cell,
+            inflow_m3s: 0.0,
+            drain_m3s: 0.0,
+        }
+    }
+}
+
+/// A levee breach on the grid.
+#[derive(Debug, Clone)]
+pub struct BreachSite {
+    /// Name of the breach scenario.
+    pub name: String,
+    /// Trigger and geometry; crests above `ground_m`.
+    pub model: Breach,
+    /// River cell beside the breach.
+    pub river_cell: usize,
+    /// Landside cell that receives the water.
+    pub land_cell: usize,
+    /// Ground level the crests are measured from, m (the unconditioned DEM at the river cell).
+    pub ground_m: f64,
+    flow_m3s: f64,
+    volume_m3: f64,
+}
+
+impl BreachSite {
+    /// A breach between `river_cell` and `land_cell`, crests above `ground_m`.
+    pub fn new(
+        name: &str,
+        model: Breach,
+        river_cell: usize,
+        land_cell: usize,
+        ground_m: f64,
+    ) -> Self {
+        BreachSite {
+            name: name.to_string(),
+            model,
+            river_cell,
+            land_cell,
+            ground_m,
+            flow_m3s: 0.0,
+            volume_m3: 0.0,
+        }
+    }
+}
+
+/// A diversion to the sea on the grid.
+#[derive(Debug, Clone)]
+pub struct DiversionSite {
+    /// The channel and its capacity.
+    pub model: Diversion,
+    /// River cell at the intake.
+    pub intake_cell: usize,
+    flow_m3s: f64,
+}
+
+impl DiversionSite {
+    /// A diversion taking water at `intake_cell`.
+    pub fn new(model: Diversion, intake_cell: usize) -> Self {
+        DiversionSite {
+            model,
+            intake_cell,
+            flow_m3s: 0.0,
+        }
+    }
+}
+
+/// A named place whose discharge or stage a trigger reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadingPoint {
+    /// Name as the triggers use it (e.g. 卢沟桥).
+    pub name: String,
+    /// Cell.
+    pub cell: usize,
+}
+
+/// All structures of a run, coupled to the grid ([`Exchange`]).
+#[derive(Debug, Clone, Default)]
+pub struct Works {
+    /// Reservoirs.
+    pub reservoirs: Vec<ReservoirSite>,
+    /// Detention basins.
+    pub basins: Vec<BasinSite>,
+    /// Levee breaches.
+    pub breaches: Vec<BreachSite>,
+    /// Diversions to the sea.
+    pub diversions: Vec<DiversionSite>,
+    /// Gauges and stage points the triggers read.
+    pub readings: Vec<ReadingPoint>,
+    /// Calendar time of simulated t = 0, s since 1970-01-01T00:00Z (for scheduled
+    /// triggers and breaches).
+    pub epoch0_s: f64,
+}
+
+impl Works {
+    /// True when there is nothing to couple.
+    pub fn is_empty(&self) -> bool {
+        self.reservoirs.is_empty()
+            && self.basins.is_empty()
+            && self.breaches.is_empty()
+            && self.diversions.is_empty()
+    }
+
+    /// When each basin opened (simulated hours), by name; `None` for a basin that stayed shut.
+    pub fn basin_openings_h(&self) -> Vec<(String, Option<f64>)> {
+        self.basins
+            .iter()
+            .map(|b| {
+                (
+                    b.model.name.clone(),
+                    b.model.opened_at_s().map(|t| (t - self.epoch0_s) / 3600.0),
+                )
+            })
+            .collect()
+    }
+
+    /// When each breach started (simulated hours), by name.
+    pub fn breach_starts_h(&self) -> Vec<(String, Option<f64>)> {
+        self.breaches
+            .iter()
+            .map(|b| {
+                (
+                    b.name.clone(),
+                    b.model.started_at_s().map(|t| (t - self.epoch0_s) / 3600.0),
+                )
+            })
+            .collect()
+    }
+}
+
+/// What the river can spare at a cell within a step, m³/s: its outflow, and never more
+/// than the cell holds over the step.
+fn offered_m3s(domain: &Domain, state: &State, cell: usize, dt_s: f64) -> f64 {
+    let out = routing::cell_outflow_m3s(domain, state, cell);
+    let held = routing::cell_volume_m3(domain, state, cell) / dt_s;
+    out.min(held).max(0.0)
+}
+
+impl Exchange for Works {
+    fn exchange(&mut self, domain: &Domain, state: &mut State, dt_s: f64) -> Result<f64> {
+        if dt_s <= 0.0 {
+            return Ok(0.0);
+        }
+        let t_end = self.epoch0_s + state.time_s;
+        let t_start = t_end - dt_s;
+        // Trigger readings at the end of the grid step (the start of the works' step).
+        let values: Vec<(String, f64, f64)> = self
+            .readings
+            .iter()
+            .map(|p| {
+                (
+                    p.name.clone(),
+                    routing::cell_outflow_m3s(domain, state, p.cell),
+                    routing::stage_m(domain, state, p.cell).unwrap_or(f64::NAN),
+                )
+            })
+            .collect();
+        let reading = |name: &str, q: Quantity| {
+            values.iter().find(|v| v.0 == name).map(|v| match q {
+                Quantity::Discharge => v.1,
+                Quantity::Stage => v.2,
+            })
+        };
+        // Reservoirs: take the pool's water, release below the dam.
+        for r in &mut self.reservoirs {
+            let mut taken = 0.0;
+            for &c in &r.pool_cells {
+                taken -= routing::exchange_volume_m3(domain, state, c, -f64::INFINITY);
+            }
+            let step = r.model.step(dt_s, taken / dt_s);
+            let released =
+                routing::exchange_volume_m3(domain, state, r.outlet_cell, step.outflow_m3s * dt_s);
+            if (released - step.outflow_m3s * dt_s).abs() > 1e-6 * released.abs().max(1.0) {
+                return Err(Error::Data(format!(
+                    "reservoir {}: the outlet cell is not an active grid cell",
+                    r.model.name
+                )));
+            }
+            r.inflow_m3s = taken / dt_s;
+            r.release_m3s = step.outflow_m3s;
+        }
+        // Detention basins.
+        for b in &mut self.basins {
+            let offered = offered_m3s(domain, state, b.link_cell, dt_s);
+            let step = b.model.step(t_start, dt_s, &reading, offered)?;
+            let take = step.inflow_m3s * dt_s;
+            let moved = -routing::exchange_volume_m3(domain, state, b.link_cell, -take);
+            if (moved - take).abs() > 1e-6 * take.max(1.0) {
+                return Err(Error::Data(format!(
+                    "detention basin {}: took {moved} m³ of the {take} m³ booked",
+                    b.model.name
+                )));
+            }
+            routing::exchange_volume_m3(domain, state, b.link_cell, step.drain_m3s * dt_s);
+            b.inflow_m3s = step.inflow_m3s;
+            b.drain_m3s = step.drain_m3s;
+        }
+        // Breaches: weir exchange between the river and the land side.
+        for b in &mut self.breaches {
+            let eta_r = routing::stage_m(domain, state, b.river_cell).unwrap_or(f64::NAN);
+            let eta_l = routing::stage_m(domain, state, b.land_cell).unwrap_or(f64::NAN);
+            let geom = b.model.update(t_end, eta_r - b.ground_m);
+            let mut q = if geom.width_m > 0.0 && eta_r.is_finite() && eta_l.is_finite() {
+                weir_exchange_m3s(b.ground_m + geom.crest_m, geom.width_m, eta_r, eta_l)
+            } else {
+                0.0
+            };
+            let donor = if q >= 0.0 { b.river_cell } else { b.land_cell };
+            let cap = 0.5 * routing::cell_volume_m3(domain, state, donor) / dt_s;
+            q = q.clamp(-cap, cap);
+            let (from, to) = if q >= 0.0 {
+                (b.river_cell, b.land_cell)
+            } else {
+                (b.land_cell, b.river_cell)
+            };
+            let v = -routing::exchange_volume_m3(domain, state, from, -q.abs() * dt_s);
+            routing::exchange_volume_m3(domain, state, to, v);
+            b.flow_m3s = q.signum() * v / dt_s;
+            b.volume_m3 += q.signum() * v;
+        }
+        // Diversions to the sea.
+        let mut out = 0.0;
+        for d in &mut self.diversions {
+            let offered = offered_m3s(domain, state, d.intake_cell, dt_s);
+            let step = d.model.step(dt_s, offered);
+            let moved = -routing::exchange_volume_m3(
+                domain,
+                state,
+                d.intake_cell,
+                -step.diverted_m3s * dt_s,
+            );
+            d.flow_m3s = moved / dt_s;
+            out += moved;
+        }
+        Ok(out)
+    }
+
+    fn storage_m3(&self) -> f64 {
+        self.reservoirs
+            .iter()
+            .map(|r| r.model.storage_m3())
+            .sum::<f64>()
+            + self.basins.iter().map(|b| b.model.volume_m3()).sum::<f64>()
+    }
+
+    fn source_cells(&self) -> Vec<usize> {
+        let mut v: Vec<usize> = self.reservoirs.iter().map(|r| r.outlet_cell).collect();
+        v.extend(self.basins.iter().map(|b| b.link_cell));
+        v.extend(
+            self.breaches
+                .iter()
+                .flat_map(|b| [b.river_cell, b.land_cell]),
+        );
+        v
+    }
+
+    fn columns(&self) -> Vec<String> {
+        let mut c = Vec::new();
+        for r in &self.reservoirs {
+            let n = &r.model.name;
+            c.push(format!("{n} inflow_m3s"));
+            c.push(format!("{n} release_m3s"));
+            c.push(format!("{n} storage_1e8_m3"));
+            c.push(format!("{n} level_m"));
+        }
+        for b in &self.basins {
+            let n = &b.model.name;
+            c.push(format!("{n} inflow_m3s"));
+            c.push(format!("{n} drain_m3s"));
+            c.push(format!("{n} volume_1e8_m3"));
+        }
+        for b in &self.breaches {
+            c.push(format!("{} breach_flow_m3s", b.name));
+            c.push(format!("{} breach_volume_1e8_m3", b.name));
+        }
+        for d in &self.diversions {
+            c.push(format!("{} diverted_m3s", d.model.name));
+            c.push(format!("{} delivered_1e8_m3", d.model.name));
+        }
+        c
+    }
+
+    fn readings(&self) -> Vec<f64> {
+        let mut v = Vec::new();
+        for r in &self.reservoirs {
+            v.push(r.inflow_m3s);
+            v.push(r.release_m3s);
+            v.push(r.model.storage_m3() / 1e8);
+            v.push(r.model.level_m());
+        }
+        for b in &self.basins {
+            v.push(b.inflow_m3s);
+            v.push(b.drain_m3s);
+            v.push(b.model.volume_m3() / 1e8);
+        }
+        for b in &self.breaches {
+            v.push(b.flow_m3s);
+            v.push(b.volume_m3 / 1e8);
+        }
+        for d in &self.diversions {
+            v.push(d.flow_m3s);
+            v.push(d.model.delivered_m3() / 1e8);
+        }
+        v
+    }
+}

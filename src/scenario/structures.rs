@@ -1,0 +1,632 @@
+//! The `[structures]` section of a flood scenario: which reservoirs, detention basins,
+//! levee breaches and diversions of `models/structures/*.toml` take part, and where
+//! each joins the regional grid.
+//!
+//! Placement on the 1 km grid (documented in the README, "Hydraulic structures"):
+//! - a reservoir's dam (or its `grid_outlet`) is snapped to the stream cell within
+//!   `snap_radius_cells` whose upstream area best matches the published catchment
+//!   (Lindsay et al. 2008); its pool is grown from that cell up the drainage, lowest cells
+//!   first, within the flood-storage band (check level minus flood-limit level) above the
+//!   dam cell, up to the water area at the check level given by the storage curve; the
+//!   release enters the next cell downstream along the D8 directions;
+//! - a detention basin's gate and a diversion's intake are snapped to the largest river
+//!   within the radius;
+//! - a breach joins the largest river within the radius to the first non-stream cell on
+//!   the levee's bank (left or right looking downstream), with crests measured from the
+//!   unconditioned DEM at the river cell.
+
+use crate::flood::simulate::Gauge;
+use crate::flood::structures::{
+    self, detention::TriggerKind, BasinSite, BreachSite, DiversionSite, ReadingPoint,
+    ReservoirSite, Works,
+};
+use crate::grid::io::{read_raster, read_raster_as};
+use crate::grid::warp::{self, GridSpec};
+use crate::grid::Grid;
+use crate::terrain;
+use crate::{Error, Result};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+fn snap_radius() -> usize {
+    3
+}
+
+/// Which structures a scenario switches on, and the decisions it takes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StructuresSection {
+    /// Folder of the structure files (reservoirs.toml, detention_basins.toml,
+    /// levees.toml, diversions.toml), relative to the project root.
+    #[serde(default = "structures_dir")]
+    pub dir: PathBuf,
+    /// Reservoirs by name; absent: every reservoir of the file inside the domain; `[]`: none.
+    #[serde(default)]
+    pub reservoirs: Option<Vec<String>>,
+    /// Detention basins by name; absent: every basin inside the domain.
+    #[serde(default)]
+    pub detention_basins: Option<Vec<String>>,
+    /// Diversions to the sea by name; absent: all of them.
+    #[serde(default)]
+    pub diversions: Option<Vec<String>>,
+    /// Breach scenarios of `levees.toml`, by name (the file's trigger), or as
+    /// `{ name = "…", after_h = 30.0 }` to start the breach that many hours after the
+    /// scenario start instead (design storms have no calendar). None by default.
+    #[serde(default)]
+    pub breaches: Vec<BreachChoice>,
+    /// Historical event whose scheduled gate openings apply (e.g. "2023-07"); without
+    /// it, only the rule-based triggers (gauge discharge, stage) open gates.
+    #[serde(default)]
+    pub event: Option<String>,
+    /// Gate openings decided by the scenario, at a calendar time.
+    #[serde(default, rename = "open")]
+    pub openings: Vec<OpeningSection>,
+    /// Reservoir levels at the start other than the flood-limit level.
+    #[serde(default, rename = "initial_level")]
+    pub initial_levels: Vec<InitialLevelSection>,
+    /// Search radius for snapping structures to streams, cells.
+    #[serde(default = "snap_radius")]
+    pub snap_radius_cells: usize,
+}
+
+fn structures_dir() -> PathBuf {
+    PathBuf::from("models/structures")
+}
+
+/// A breach switched on by a scenario.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum BreachChoice {
+    /// The breach with the trigger of `levees.toml`.
+    Named(String),
+    /// The breach, started at a time after the scenario start.
+    Timed {
+        /// Breach name in `levees.toml`.
+        name: String,
+        /// Start, hours after the scenario start.
+        after_h: f64,
+    },
+}
+
+impl BreachChoice {
+    fn name(&self) -> &str {
+        match self {
+            BreachChoice::Named(n) | BreachChoice::Timed { name: n, .. } => n,
+        }
+    }
+}
+
+/// A gate opened by decision.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpeningSection {
+    /// Detention basin name.
+    pub basin: String,
+    /// Beijing time "YYYY-MM-DDThh:mm", or hours after the start with `after_h`.
+    #[serde(default)]
+    pub time: Option<String>,
+    /// Hours after the scenario start.
+    #[serde(default)]
+    pub after_h: Option<f64>,
+}
+
+/// A reservoir's level at the start.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InitialLevelSection {
+    /// Reservoir name.
+    pub reservoir: String,
+    /// Level, m, in the datum of `reservoirs.toml`.
+    pub level_m: f64,
+}
+
+/// The regional grids the placement needs.
+struct Placement {
+    spec: GridSpec,
+    acc_km2: Grid<f64>,
+    dir: Grid<u8>,
+    streams: Grid<u8>,
+    ground: Grid<f64>,
+}
+
+impl Placement {
+    fn load(model_dir: &Path) -> Result<Self> {
+        let ground = read_raster(&model_dir.join("dem_source.tif"))?;
+        let acc_km2 = read_raster(&model_dir.join("flow_acc.tif"))?;
+        let dir = read_raster_as::<u8>(&model_dir.join("flow_dir.tif"), 1)?;
+        let streams = read_raster_as::<u8>(&model_dir.join("streams.tif"), 1)?;
+        ground.check_aligned(&acc_km2, "dem_source.tif and flow_acc.tif")?;
+        ground.check_aligned(&dir, "dem_source.tif and flow_dir.tif")?;
+        ground.check_aligned(&streams, "dem_source.tif and streams.tif")?;
+        Ok(Placement {
+            spec: GridSpec::of(&ground),
+            acc_km2,
+            dir,
+            streams,
+            ground,
+        })
+    }
+
+    fn cell(&self, lon: f64, lat: f64) -> Result<Option<(usize, usize)>> {
+        let wgs84 = crate::grid::io::epsg_wkt(4326)?;
+        let (x, y) = warp::transform_points(&[(lon, lat)], &wgs84, &self.spec.crs_wkt)?[0];
+        let (r, c) = self.spec.transform.fractional_index(x, y);
+        if r < 0.0 || c < 0.0 || r >= self.spec.rows as f64 || c >= self.spec.cols as f64 {
+            return Ok(None);
+        }
+        Ok(Some((r as usize, c as usize)))
+    }
+
+    fn index(&self, rc: (usize, usize)) -> usize {
+        rc.0 * self.spec.cols + rc.1
+    }
+
+    fn downstream(&self, rc: (usize, usize)) -> Option<(usize, usize)> {
+        terrain::downstream_cell(
+            self.dir.data[rc],
+            rc.0,
+            rc.1,
+            self.spec.rows,
+            self.spec.cols,
+        )
+    }
+}
+
+/// Pool cells of a reservoir: grown from the dam cell up the drainage, lowest first,
+/// while the ground is within `band_m` above the dam cell, up to `max_cells` cells.
+fn grow_pool(p: &Placement, dam: (usize, usize), band_m: f64, max_cells: usize) -> Vec<usize> {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    let (nr, nc) = (p.spec.rows, p.spec.cols);
+    let z0 = p.ground.data[dam];
+    let mut seen = vec![false; nr * nc];
+    let mut heap = BinaryHeap::new();
+    let key = |z: f64| (z * 1000.0).round() as i64;
+    heap.push(Reverse((key(z0), dam.0, dam.1)));
+    seen[p.index(dam)] = true;
+    let mut pool = Vec::new();
+    while let Some(Reverse((_, r, c))) = heap.pop() {
+        if pool.len() >= max_cells.max(1) {
+            break;
+        }
+        let z = p.ground.data[[r, c]];
+        let within = z <= z0 + band_m;
+        if !pool.is_empty() && !within {
+            continue;
+        }
+        pool.push(r * nc + c);
+        // Neighbours that drain into this cell (up the drainage).
+        for (dr, dc) in terrain::D8_OFFSETS {
+            let (rr, cc) = (r as isize + dr, c as isize + dc);
+            if rr < 0 || cc < 0 || rr >= nr as isize || cc >= nc as isize {
+                continue;
+            }
+            let (rr, cc) = (rr as usize, cc as usize);
+            let i = rr * nc + cc;
+            if seen[i] {
+                continue;
+            }
+            if p.downstream((rr, cc)) == Some((r, c)) {
+                seen[i] = true;
+                let zz = p.ground.data[[rr, cc]];
+                if zz.is_finite() {
+                    heap.push(Reverse((key(zz), rr, cc)));
+                }
+            }
+        }
+    }
+    pool.sort_unstable();
+    pool
+}
+
+fn invalid(path: &Path, field: &str, message: String) -> Error {
+    Error::Invalid {
+        path: path.to_path_buf(),
+        field: field.into(),
+        message,
+    }
+}
+
+/// Picks records by name: all (`None`) or the named ones, each of which must exist.
+fn pick<'a, T>(
+    all: &'a [T],
+    name: impl Fn(&T) -> &str,
+    wanted: &Option<Vec<String>>,
+    path: &Path,
+    field: &str,
+    file: &Path,
+) -> Result<Vec<&'a T>> {
+    match wanted {
+        None => Ok(all.iter().collect()),
+        Some(names) => names
+            .iter()
+            .map(|n| {
+                all.iter().find(|r| name(r) == n).ok_or_else(|| {
+                    let known: Vec<&str> = all.iter().map(&name).collect();
+                    invalid(
+                        path,
+                        field,
+                        format!(
+                            "unknown name `{n}`: {} lists {}",
+                            file.display(),
+                            known.join(", ")
+                        ),
+                    )
+                })
+            })
+            .collect(),
+    }
+}
+
+/// Builds the coupled structures of a scenario on the regional grid. `gauges` are the
+/// scenario's gauges (triggers read them by name); `start_time` is the scenario's t = 0
+/// ("YYYY-MM-DD hh:mm:ss", Beijing time). Returns the works and notes for `run.json`.
+pub fn build_works(
+    section: &StructuresSection,
+    scenario_path: &Path,
+    root: &Path,
+    model_dir: &Path,
+    gauges: &[Gauge],
+    start_time: Option<&str>,
+) -> Result<(Works, Vec<String>)> {
+    let path = scenario_path;
+    let dir = if section.dir.is_absolute() {
+        section.dir.clone()
+    } else {
+        root.join(&section.dir)
+    };
+    let p = Placement::load(model_dir)?;
+    let mut notes = Vec::new();
+    let epoch0_s = match start_time {
+        Some(t) => structures::beijing_time_s(t).ok_or_else(|| {
+            invalid(
+                path,
+                "start_time",
+                format!("`{t}` is not a time like 2023-07-29 00:00:00"),
+            )
+        })?,
+        None => 0.0,
+    };
+    let mut works = Works {
+        epoch0_s,
+        ..Works::default()
+    };
+    let radius = section.snap_radius_cells;
+    // Reservoirs.
+    let rfile = dir.join("reservoirs.toml");
+    let records = structures::load_reservoirs(&rfile)?;
+    let picked = pick(
+        &records,
+        |r| r.name.as_str(),
+        &section.reservoirs,
+        path,
+        "structures.reservoirs",
+        &rfile,
+    )?;
+    for rec in picked {
+        if rec.location.outside_domain {
+            continue;
+        }
+        let at = rec.grid_outlet.as_ref().unwrap_or(&rec.location);
+        let field = format!("structures.reservoirs ({})", rec.name);
+        let Some((r, c)) = p.cell(at.lon, at.lat)? else {
+            notes.push(format!(
+                "reservoir {}: outside the grid, left out",
+                rec.name
+            ));
+            continue;
+        };
+        let dam = terrain::snap_to_stream(
+            p.acc_km2.data.view(),
+            r,
+            c,
+            radius,
+            Some(rec.catchment_km2.value),
+        )?;
+        let outlet = p.downstream(dam).ok_or_else(|| {
+            invalid(
+                path,
+                &field,
+                "the dam cell drains off the grid; no outlet cell for the release".into(),
+            )
+        })?;
+        let mut model = rec
+            .model()
+            .map_err(|m| invalid(&rfile, &format!("reservoir[{}]", rec.name), m))?;
+        if let Some(il) = section
+            .initial_levels
+            .iter()
+            .find(|l| l.reservoir == rec.name)
+        {
+            let s = model.curve.storage_m3(il.level_m);
+            model = structures::Reservoir::with_storage(&rec.name, model.curve, model.rule, s);
+        }
+        let rule = rec.rule();
+        let band = (rule.check_level_m - rule.flood_limit_level_m).max(1.0);
+        let area_top_m2 = (model.curve.storage_m3(rule.check_level_m)
+            - model.curve.storage_m3(rule.check_level_m - 1.0))
+        .max(0.0);
+        let cell_m2 = p.spec.transform.dx.abs() * p.spec.transform.dy.abs();
+        let max_cells = ((area_top_m2 / cell_m2).ceil() as usize).clamp(1, 1000);
+        let pool = grow_pool(&p, dam, band, max_cells);
+        notes.push(format!(
+            "reservoir {}: dam cell ({}, {}) with {:.0} km² upstream (published {:.0}), pool of {} cells, starts at {:.2} m",
+            rec.name,
+            dam.0,
+            dam.1,
+            p.acc_km2.data[dam],
+            rec.catchment_km2.value,
+            pool.len(),
+            model.level_m()
+        ));
+        works
+            .reservoirs
+            .push(ReservoirSite::new(model, pool, p.index(outlet)));
+    }
+    for il in &section.initial_levels {
+        if !works
+            .reservoirs
+            .iter()
+            .any(|r| r.model.name == il.reservoir)
+        {
+            return Err(invalid(
+                path,
+                "structures.initial_level",
+                format!(
+                    "reservoir `{}` is not switched on in this scenario",
+                    il.reservoir
+                ),
+            ));
+        }
+    }
+    // Gauges the triggers can read.
+    let reading_of = |name: &str| gauges.iter().find(|g| g.name == name).map(|g| g.cell);
+    // Detention basins.
+    let bfile = dir.join("detention_basins.toml");
+    let records = structures::load_detention_basins(&bfile)?;
+    let named = section.detention_basins.is_some();
+    let picked = pick(
+        &records,
+        |r| r.name.as_str(),
+        &section.detention_basins,
+        path,
+        "structures.detention_basins",
+        &bfile,
+    )?;
+    for rec in picked {
+        if rec.location.outside_domain || rec.link.outside_domain {
+            if named {
+                return Err(invalid(
+                    path,
+                    "structures.detention_basins",
+                    format!("{} lies outside the model domain", rec.name),
+                ));
+            }
+            continue;
+        }
+        let Some((r, c)) = p.cell(rec.link.lon, rec.link.lat)? else {
+            continue;
+        };
+        let link = terrain::snap_to_stream(p.acc_km2.data.view(), r, c, radius, None)?;
+        let mut model = rec
+            .model()
+            .map_err(|m| invalid(&bfile, &format!("basin[{}]", rec.name), m))?;
+        let mut triggers = Vec::new();
+        for (t, trec) in model.triggers.iter().zip(&rec.trigger) {
+            match trec.kind {
+                TriggerKind::Scheduled => {
+                    if section.event.is_some() && trec.event == section.event {
+                        triggers.push(t.clone());
+                    }
+                }
+                TriggerKind::GaugeDischarge | TriggerKind::Stage => {
+                    let name = trec
+                        .gauge
+                        .as_deref()
+                        .or(trec.point.as_deref())
+                        .unwrap_or_default();
+                    match reading_of(name) {
+                        Some(cell) => {
+                            if !works.readings.iter().any(|q| q.name == name) {
+                                works.readings.push(ReadingPoint {
+                                    name: name.to_string(),
+                                    cell,
+                                });
+                            }
+                            triggers.push(t.clone());
+                        }
+                        None if named => {
+                            return Err(invalid(
+                                path,
+                                "structures.detention_basins",
+                                format!(
+                                    "{} opens on `{name}`, which is not a gauge of this scenario: add a [[gauge]] named \"{name}\"",
+                                    rec.name
+                                ),
+                            ))
+                        }
+                        None => notes.push(format!(
+                            "detention basin {}: its trigger on `{name}` is off (no [[gauge]] of that name in the scenario)",
+                            rec.name
+                        )),
+                    }
+                }
+            }
+        }
+        model.triggers = triggers;
+        for o in section.openings.iter().filter(|o| o.basin == rec.name) {
+            let t = match (&o.time, o.after_h) {
+                (Some(t), None) => structures::beijing_time_s(t).ok_or_else(|| {
+                    invalid(
+                        path,
+                        "structures.open.time",
+                        format!("`{t}` is not a time like 2023-07-31T23:30"),
+                    )
+                })?,
+                (None, Some(h)) if h >= 0.0 => epoch0_s + h * 3600.0,
+                _ => {
+                    return Err(invalid(
+                        path,
+                        "structures.open",
+                        format!(
+                            "basin {}: give exactly one of `time` or `after_h` (≥ 0)",
+                            rec.name
+                        ),
+                    ))
+                }
+            };
+            model.triggers.push(structures::Trigger::At { time_s: t });
+        }
+        let opens = if model.triggers.is_empty() {
+            "never opens (no trigger in force)"
+        } else {
+            "gate on its triggers"
+        };
+        notes.push(format!(
+            "detention basin {}: gate at cell ({}, {}) with {:.0} km² upstream, {:.2}×10⁸ m³, {opens}",
+            rec.name,
+            link.0,
+            link.1,
+            p.acc_km2.data[link],
+            model.capacity_m3 / 1e8
+        ));
+        works.basins.push(BasinSite::new(model, p.index(link)));
+    }
+    for o in &section.openings {
+        if !works.basins.iter().any(|b| b.model.name == o.basin) {
+            return Err(invalid(
+                path,
+                "structures.open.basin",
+                format!(
+                    "detention basin `{}` is not switched on in this scenario",
+                    o.basin
+                ),
+            ));
+        }
+    }
+    // Breaches.
+    let lfile = dir.join("levees.toml");
+    let levees = structures::load_levees(&lfile)?;
+    for choice in &section.breaches {
+        let name = &choice.name().to_string();
+        let rec = levees
+            .breach
+            .iter()
+            .find(|b| &b.name == name)
+            .ok_or_else(|| {
+                let known: Vec<&str> = levees.breach.iter().map(|b| b.name.as_str()).collect();
+                invalid(
+                    path,
+                    "structures.breaches",
+                    format!(
+                        "unknown breach `{name}`: {} lists {}",
+                        lfile.display(),
+                        known.join(", ")
+                    ),
+                )
+            })?;
+        let mut model = levees.breach_model(name).ok_or_else(|| {
+            invalid(
+                &lfile,
+                &format!("breach[{name}]"),
+                "needs `time` or `trigger_stage_above_ground_m`, and its levee".into(),
+            )
+        })?;
+        if let BreachChoice::Timed { after_h, .. } = choice {
+            if !(after_h.is_finite() && *after_h >= 0.0) {
+                return Err(invalid(
+                    path,
+                    "structures.breaches",
+                    format!("{name}: after_h must be a time ≥ 0 h"),
+                ));
+            }
+            model.trigger =
+                crate::flood::structures::levee::BreachTrigger::At(epoch0_s + after_h * 3600.0);
+        }
+        let bank = levees
+            .levee
+            .iter()
+            .find(|l| l.name == rec.levee)
+            .map(|l| l.bank.clone())
+            .unwrap_or_default();
+        let Some((r, c)) = p.cell(rec.location.lon, rec.location.lat)? else {
+            return Err(invalid(
+                path,
+                "structures.breaches",
+                format!("{name} lies outside the grid"),
+            ));
+        };
+        let river = terrain::snap_to_stream(p.acc_km2.data.view(), r, c, radius, None)?;
+        let land = landside_cell(&p, river, &bank).ok_or_else(|| {
+            invalid(
+                path,
+                "structures.breaches",
+                format!(
+                    "{name}: no land cell found on the {bank} bank within 3 cells of the river"
+                ),
+            )
+        })?;
+        let ground = p.ground.data[river];
+        notes.push(format!(
+            "breach {name}: river cell ({}, {}) → land cell ({}, {}), ground {ground:.1} m",
+            river.0, river.1, land.0, land.1
+        ));
+        works.breaches.push(BreachSite::new(
+            name,
+            model,
+            p.index(river),
+            p.index(land),
+            ground,
+        ));
+    }
+    // Diversions.
+    let dfile = dir.join("diversions.toml");
+    let records = structures::load_diversions(&dfile)?;
+    let picked = pick(
+        &records,
+        |r| r.name.as_str(),
+        &section.diversions,
+        path,
+        "structures.diversions",
+        &dfile,
+    )?;
+    for rec in picked {
+        let Some((r, c)) = p.cell(rec.intake.lon, rec.intake.lat)? else {
+            continue;
+        };
+        let intake = terrain::snap_to_stream(p.acc_km2.data.view(), r, c, radius, None)?;
+        let model = rec.model();
+        notes.push(format!(
+            "diversion {}: intake cell ({}, {}) with {:.0} km² upstream, capacity {:.0} m³/s",
+            rec.name, intake.0, intake.1, p.acc_km2.data[intake], model.capacity_m3s
+        ));
+        works
+            .diversions
+            .push(DiversionSite::new(model, p.index(intake)));
+    }
+    Ok((works, notes))
+}
+
+/// The first non-stream cell on the `bank` side ("left" or "right" looking downstream)
+/// of a river cell, within three cells.
+fn landside_cell(p: &Placement, river: (usize, usize), bank: &str) -> Option<(usize, usize)> {
+    let down = p.downstream(river)?;
+    let (dr, dc) = (
+        down.0 as isize - river.0 as isize,
+        down.1 as isize - river.1 as isize,
+    );
+    // Looking downstream along (dr, dc) in row/column terms, the left bank lies at
+    // (−dc, dr) and the right bank at (dc, −dr).
+    let (sr, sc) = match bank {
+        "left" => (-dc, dr),
+        _ => (dc, -dr),
+    };
+    (1..=3).find_map(|k| {
+        let (rr, cc) = (river.0 as isize + k * sr, river.1 as isize + k * sc);
+        if rr < 0 || cc < 0 || rr >= p.spec.rows as isize || cc >= p.spec.cols as isize {
+            return None;
+        }
+        let rc = (rr as usize, cc as usize);
+        (p.streams.data[rc] == 0 && p.ground.data[rc].is_finite()).then_some(rc)
+    })
+}

@@ -1,0 +1,386 @@
+//! Structures coupled to the 2D grid: a reservoir taking a river and releasing by its
+//! rule, a detention basin opening on a gauge trigger and stopping at capacity, a breach
+//! over its crest; conservation of grid + structures + sea to round-off; scenario
+//! errors for unknown structures and missing trigger gauges.
+
+use std::path::{Path, PathBuf};
+
+use haihe::flood::routing::{Boundaries, Boundary, Domain, Params, State};
+use haihe::flood::simulate::{simulate_with_works, Exchange, Forcing, Gauge, RunPlan};
+use haihe::flood::structures::levee::BreachTrigger;
+use haihe::flood::structures::*;
+use haihe::scenario::structures::{build_works, StructuresSection};
+use haihe::Error;
+
+/// Point inflow at one cell following a hydrograph of (hour, m³/s) pairs.
+struct Hydrograph {
+    cell: usize,
+    points: Vec<(f64, f64)>,
+}
+
+impl Forcing for Hydrograph {
+    fn rates(
+        &mut self,
+        t_s: f64,
+        rain_ms: &mut [f32],
+        loss_ms: &mut [f32],
+        points: &mut Vec<(usize, f64)>,
+    ) -> haihe::Result<f64> {
+        rain_ms.fill(0.0);
+        loss_ms.fill(0.0);
+        let until = t_s + 60.0;
+        let h = (t_s + 30.0) / 3600.0;
+        let p = &self.points;
+        let q = if h <= p[0].0 || h >= p[p.len() - 1].0 {
+            0.0
+        } else {
+            let k = p.partition_point(|x| x.0 <= h);
+            let (a, b) = (p[k - 1], p[k]);
+            a.1 + (b.1 - a.1) * (h - a.0) / (b.0 - a.0)
+        };
+        points.clear();
+        points.push((self.cell, q));
+        Ok(until)
+    }
+}
+
+/// A 1 × n channel of 100 m cells falling 0.1 m per cell to the east, closed on the
+/// west, free outflow on the east.
+fn channel(n: usize) -> Domain {
+    let bed: Vec<f32> = (0..n).map(|i| 10.0 - 0.1 * i as f32).collect();
+    let b = Boundaries {
+        north: Boundary::Closed,
+        south: Boundary::Closed,
+        west: Boundary::Closed,
+        east: Boundary::FreeOutflow { slope: 0.001 },
+    };
+    Domain::new(1, n, 100.0, bed, vec![0.03; n], b).unwrap()
+}
+
+fn prism(area_m2: f64) -> StorageCurve {
+    StorageCurve::new(vec![0.0, 100.0], vec![0.0, 100.0 * area_m2]).unwrap()
+}
+
+#[test]
+fn a_reservoir_on_the_grid_takes_the_river_attenuates_it_and_conserves_mass() {
+    let domain = channel(30);
+    let mut state = State::dry(&domain);
+    let k_s = 2.0 * 3600.0;
+    let model = Reservoir::with_storage("R", prism(1e6), ReleaseRule::Linear { k_s }, 0.0);
+    let mut works = Works {
+        reservoirs: vec![ReservoirSite::new(model, vec![10], 11)],
+        ..Works::default()
+    };
+    let mut forcing = Hydrograph {
+        cell: 0,
+        points: vec![(0.0, 0.0), (2.0, 40.0), (6.0, 0.0)],
+    };
+    let gauges = [
+        Gauge {
+            name: "above".into(),
+            cell: 8,
+        },
+        Gauge {
+            name: "below".into(),
+            cell: 14,
+        },
+    ];
+    let plan = RunPlan {
+        duration_s: 12.0 * 3600.0,
+        output_interval_s: 300.0,
+    };
+    let sim = simulate_with_works(
+        &domain,
+        &mut state,
+        &mut forcing,
+        &mut works,
+        &gauges,
+        plan,
+        &Params::default(),
+    )
+    .unwrap();
+    let cols = works.columns();
+    let i_in = cols.iter().position(|c| c == "R inflow_m3s").unwrap();
+    let i_out = cols.iter().position(|c| c == "R release_m3s").unwrap();
+    let i_s = cols.iter().position(|c| c == "R storage_1e8_m3").unwrap();
+    let peak = |i: usize| {
+        sim.records
+            .iter()
+            .map(|r| r.works[i])
+            .fold(0.0f64, f64::max)
+    };
+    let (pin, pout) = (peak(i_in), peak(i_out));
+    assert!(pin > 20.0, "the river reaches the pool: inflow peak {pin}");
+    assert!(
+        pout < 0.8 * pin,
+        "a 2 h linear reservoir attenuates: in {pin}, out {pout}"
+    );
+    // The release follows O = S/K (Modified Puls mean over the step ≈ end value).
+    for r in &sim.records[1..] {
+        let s = r.works[i_s] * 1e8;
+        assert!(
+            (r.works[i_out] - s / k_s).abs() < 0.02 * (s / k_s) + 1e-3,
+            "release {} vs S/K {}",
+            r.works[i_out],
+            s / k_s
+        );
+    }
+    // Nothing passes the pool except the release: the gauge below never exceeds it.
+    let below = sim
+        .records
+        .iter()
+        .map(|r| r.gauges[1].0)
+        .fold(0.0f64, f64::max);
+    assert!(
+        below <= 1.02 * pout,
+        "below the dam {below}, release {pout}"
+    );
+    // Grid + reservoir + what left the grid balances the inflow.
+    let last = sim.records.last().unwrap();
+    let input = last.volumes.input_m3();
+    assert!(input > 1e5);
+    assert!(
+        last.mass_error_m3.abs() < 1e-9 * input,
+        "mass error {} m³ of {input} m³",
+        last.mass_error_m3
+    );
+    assert!(last.works_storage_m3 > 0.0);
+}
+
+#[test]
+fn a_detention_basin_opens_when_its_gauge_passes_the_trigger_and_stops_at_capacity() {
+    let domain = channel(30);
+    let mut state = State::dry(&domain);
+    let threshold = 25.0;
+    let capacity = 1.5e5;
+    let basin = DetentionBasin::new(
+        "B",
+        capacity,
+        30.0,
+        vec![Trigger::GaugeAbove {
+            gauge: "G".into(),
+            threshold_m3s: threshold,
+        }],
+    );
+    let mut works = Works {
+        basins: vec![BasinSite::new(basin, 15)],
+        readings: vec![ReadingPoint {
+            name: "G".into(),
+            cell: 12,
+        }],
+        ..Works::default()
+    };
+    let mut forcing = Hydrograph {
+        cell: 0,
+        points: vec![(0.0, 0.0), (3.0, 50.0), (8.0, 50.0)],
+    };
+    let gauges = [Gauge {
+        name: "G".into(),
+        cell: 12,
+    }];
+    let plan = RunPlan {
+        duration_s: 8.0 * 3600.0,
+        output_interval_s: 30.0,
+    };
+    let sim = simulate_with_works(
+        &domain,
+        &mut state,
+        &mut forcing,
+        &mut works,
+        &gauges,
+        plan,
+        &Params::default(),
+    )
+    .unwrap();
+    let opened_h = works.basin_openings_h()[0].1.expect("the gate opened");
+    let t_open = opened_h * 3600.0;
+    // The trigger reads the gauge at the start of each step: the last record before the
+    // opening is at or below the threshold, and the gauge had not been above it for a
+    // whole output interval.
+    let before = sim
+        .records
+        .iter()
+        .rfind(|r| r.time_s < t_open - 1e-6)
+        .unwrap();
+    assert!(
+        before.gauges[0].0 <= threshold,
+        "before opening at {opened_h} h the gauge read {}",
+        before.gauges[0].0
+    );
+    let first_above = sim
+        .records
+        .iter()
+        .find(|r| r.gauges[0].0 > threshold)
+        .unwrap();
+    assert!(
+        t_open <= first_above.time_s + 1e-6,
+        "opened at {t_open} s, gauge above the trigger from {} s",
+        first_above.time_s
+    );
+    // It fills to capacity, exactly, and takes nothing more.
+    let last = sim.records.last().unwrap();
+    assert!(
+        (works.basins[0].model.volume_m3() - capacity).abs() < 1e-6,
+        "volume {}",
+        works.basins[0].model.volume_m3()
+    );
+    assert!((last.works_storage_m3 - capacity).abs() < 1e-6);
+    let input = last.volumes.input_m3();
+    assert!(last.mass_error_m3.abs() < 1e-9 * input);
+}
+
+#[test]
+fn a_breach_moves_water_over_its_crest_to_the_land_side_and_conserves_mass() {
+    // A river cell full to 3 m beside dry land at the same ground level; all closed.
+    // The river (cell 0) and the land (cell 4) are kept apart on the grid by high
+    // ground: only the breach connects them.
+    let n = 5;
+    let domain = Domain::new(
+        1,
+        n,
+        100.0,
+        vec![0.0, 50.0, 50.0, 50.0, 0.0],
+        vec![0.03; n],
+        Boundaries::closed(),
+    )
+    .unwrap();
+    let mut state = State::dry(&domain);
+    state.depth_m[0] = 3.0;
+    let spec = levee::BreachSpec {
+        crest_initial_m: 2.5,
+        crest_final_m: 0.5,
+        width_initial_m: 10.0,
+        width_final_m: 50.0,
+        development_s: 600.0,
+    };
+    let breach = Breach::new(spec, BreachTrigger::At(0.0));
+    let mut works = Works {
+        breaches: vec![BreachSite::new("X", breach, 0, 4, 0.0)],
+        ..Works::default()
+    };
+    let mut forcing = haihe::flood::simulate::NoRain;
+    let plan = RunPlan {
+        duration_s: 3.0 * 3600.0,
+        output_interval_s: 600.0,
+    };
+    let sim = simulate_with_works(
+        &domain,
+        &mut state,
+        &mut forcing,
+        &mut works,
+        &[],
+        plan,
+        &Params::default(),
+    )
+    .unwrap();
+    let (h_river, h_land) = (state.depth_m[0] as f64, state.depth_m[4] as f64);
+    // Equal areas: the levels meet once the flow has passed (above the 0.5 m crest).
+    assert!(h_land > 1.0, "land depth {h_land}");
+    assert!((h_river - h_land).abs() < 0.05, "{h_river} vs {h_land}");
+    let vol_col = works
+        .columns()
+        .iter()
+        .position(|c| c == "X breach_volume_1e8_m3")
+        .unwrap();
+    let moved = sim.records.last().unwrap().works[vol_col] * 1e8;
+    assert!(
+        (moved - h_land * 1e4).abs() < 1e-3 * moved,
+        "{moved} m³ moved"
+    );
+    assert!(sim.records.last().unwrap().mass_error_m3.abs() < 1e-9 * 3e4);
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn section(toml_text: &str) -> StructuresSection {
+    toml::from_str(toml_text).unwrap()
+}
+
+fn build(text: &str, gauges: &[Gauge]) -> haihe::Result<(Works, Vec<String>)> {
+    let r = root();
+    build_works(
+        &section(text),
+        Path::new("scenario.toml"),
+        &r,
+        &r.join("rasters/model"),
+        gauges,
+        Some("2023-07-29 00:00:00"),
+    )
+}
+
+fn field_of(e: Error) -> (String, String) {
+    match e {
+        Error::Invalid { field, message, .. } => (field, message),
+        other => panic!("expected Error::Invalid, got {other}"),
+    }
+}
+
+#[test]
+fn the_regional_structures_are_placed_on_their_rivers() {
+    let (works, notes) = build("", &[]).unwrap();
+    let names: Vec<&str> = works
+        .reservoirs
+        .iter()
+        .map(|r| r.model.name.as_str())
+        .collect();
+    for want in ["官厅", "密云", "于桥", "王快", "西大洋"] {
+        assert!(names.contains(&want), "{want} missing from {names:?}");
+    }
+    // 官厅's dam snaps to the cell whose upstream area is within 5 % of the published
+    // 43,402 km² (the placement note records it).
+    let note = notes
+        .iter()
+        .find(|n| n.starts_with("reservoir 官厅"))
+        .unwrap();
+    let km2: f64 = note
+        .split(" with ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((km2 / 43402.0 - 1.0).abs() < 0.05, "{note}");
+    // Without a 卢沟桥 gauge, basins that open on it keep only their other triggers.
+    assert!(notes
+        .iter()
+        .any(|n| n.contains("小清河分洪区") && n.contains("卢沟桥")));
+    assert_eq!(works.diversions.len(), 4);
+}
+
+#[test]
+fn unknown_structures_and_missing_trigger_gauges_are_named() {
+    let (f, m) = field_of(build("reservoirs = [\"不存在\"]", &[]).unwrap_err());
+    assert_eq!(f, "structures.reservoirs");
+    assert!(m.contains("不存在") && m.contains("官厅"), "{m}");
+    let (f, m) = field_of(build("breaches = [\"nowhere\"]", &[]).unwrap_err());
+    assert_eq!(f, "structures.breaches");
+    assert!(m.contains("nowhere"), "{m}");
+    // A basin named explicitly must have every gauge its triggers read.
+    let (f, m) = field_of(build("detention_basins = [\"小清河分洪区\"]", &[]).unwrap_err());
+    assert_eq!(f, "structures.detention_basins");
+    assert!(m.contains("卢沟桥") && m.contains("[[gauge]]"), "{m}");
+    // With the gauge it builds, and the trigger is in force.
+    let g = [Gauge {
+        name: "卢沟桥".into(),
+        cell: 263 * 468 + 373,
+    }];
+    let (w, _) = build("detention_basins = [\"小清河分洪区\"]", &g).unwrap();
+    assert_eq!(w.basins[0].model.triggers.len(), 1);
+    // An opening for a basin that is not switched on.
+    let text = "detention_basins = []\n[[open]]\nbasin = \"兰沟洼\"\nafter_h = 3.0";
+    let (f, _) = field_of(build(text, &[]).unwrap_err());
+    assert_eq!(f, "structures.open.basin");
+}
+
+#[test]
+fn scheduled_openings_apply_only_to_their_event() {
+    let (w, _) = build("detention_basins = [\"兰沟洼\"]", &[]).unwrap();
+    assert!(w.basins[0].model.triggers.is_empty());
+    let (w, _) = build("detention_basins = [\"兰沟洼\"]\nevent = \"2023-07\"", &[]).unwrap();
+    let t = beijing_time_s("2023-07-31T23:30").unwrap();
+    assert_eq!(w.basins[0].model.triggers, vec![Trigger::At { time_s: t }]);
+}
