@@ -1,3 +1,4 @@
 //! Scenario definitions (serde) and their runners.
 
 pub mod flood;
+pub mod quake;
