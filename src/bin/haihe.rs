@@ -190,7 +190,12 @@ fn run(cli: Cli) -> Result<()> {
             let r = haihe::scenario::quake::run_quake(&scenario, &root, &out)?;
             println!(
                 "  {}: Ms {} at {:.3} E {:.3} N, strike {:.0}° ({})",
-                r.scenario, r.source.ms, r.source.lon, r.source.lat, r.source.strike_deg, r.strike_from
+                r.scenario,
+                r.source.ms,
+                r.source.lon,
+                r.source.lat,
+                r.source.strike_deg,
+                r.strike_from
             );
             println!(
                 "  largest median PGA {:.3} g, PGV {:.1} cm/s on {} x {} cells; {} realisations of ε",

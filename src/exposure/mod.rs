@@ -70,7 +70,10 @@ pub struct GroupExposure {
 
 impl GroupZones {
     /// Zones from cell masks (`true` = inside), for groups built in memory.
-    pub fn from_masks(spec: GridSpec, groups: Vec<(String, String, String, ndarray::Array2<bool>)>) -> Self {
+    pub fn from_masks(
+        spec: GridSpec,
+        groups: Vec<(String, String, String, ndarray::Array2<bool>)>,
+    ) -> Self {
         let zones = groups
             .into_iter()
             .map(|(id, name, kind, m)| Zone {
@@ -154,12 +157,10 @@ fn read_group_rows(path: &Path) -> Result<Vec<(String, String, String)>> {
         message,
     };
     let mut r = csv::Reader::from_path(path).map_err(|e| match e.kind() {
-        csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::NotFound => {
-            Error::MissingFile {
-                path: path.to_path_buf(),
-                fix: "run `haihe prepare` to build rasters/model/groups.csv".into(),
-            }
-        }
+        csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::NotFound => Error::MissingFile {
+            path: path.to_path_buf(),
+            fix: "run `haihe prepare` to build rasters/model/groups.csv".into(),
+        },
         _ => bad(e.to_string()),
     })?;
     let h = r.headers().map_err(|e| bad(e.to_string()))?.clone();
@@ -218,7 +219,9 @@ pub fn population_by_class(
             population.cols()
         )));
     }
-    if thresholds.windows(2).any(|w| w[1].partial_cmp(&w[0]) != Some(std::cmp::Ordering::Greater))
+    if thresholds
+        .windows(2)
+        .any(|w| w[1].partial_cmp(&w[0]) != Some(std::cmp::Ordering::Greater))
         || thresholds.iter().any(|t| !t.is_finite())
     {
         return Err(Error::Data(format!(
@@ -226,7 +229,9 @@ pub fn population_by_class(
         )));
     }
     let (Some(pop), Some(haz)) = (population.data.as_slice(), hazard.data.as_slice()) else {
-        return Err(Error::Data("grids must be in standard (row-major) layout".into()));
+        return Err(Error::Data(
+            "grids must be in standard (row-major) layout".into(),
+        ));
     };
     Ok(zones
         .zones
@@ -332,7 +337,9 @@ pub fn population_by_class_mean_shift(
 ) -> Result<Vec<GroupExposure>> {
     // Validation and the no-shift structure come from the plain kernel.
     let base = population_by_class(zones, population, ln_hazard, &[])?;
-    if thresholds.windows(2).any(|w| w[1].partial_cmp(&w[0]) != Some(std::cmp::Ordering::Greater))
+    if thresholds
+        .windows(2)
+        .any(|w| w[1].partial_cmp(&w[0]) != Some(std::cmp::Ordering::Greater))
         || thresholds.iter().any(|t| !(t.is_finite() && *t > 0.0))
     {
         return Err(Error::Data(format!(
@@ -343,7 +350,9 @@ pub fn population_by_class_mean_shift(
         return Err(Error::Data("no realisations to average over".into()));
     }
     let (Some(pop), Some(haz)) = (population.data.as_slice(), ln_hazard.data.as_slice()) else {
-        return Err(Error::Data("grids must be in standard (row-major) layout".into()));
+        return Err(Error::Data(
+            "grids must be in standard (row-major) layout".into(),
+        ));
     };
     let ln_t: Vec<f64> = thresholds.iter().map(|&t| (t as f64).ln()).collect();
     Ok(zones

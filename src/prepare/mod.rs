@@ -84,12 +84,15 @@ pub fn run(opts: &PrepareOptions) -> Result<PrepareReport> {
     let p = people::build_people(&cfg, &opts.root, &t)?;
     write_geotiff(&g_i32(&t, p.counties.clone()), &stage.path("counties.tif"))?;
     counties::write_counties_csv(&stage.path("counties.csv"), &p.county_records)?;
-    let seats = p.county_records.iter().map(|c| crate::seismic::zoning::CountySeat {
-        adcode: c.adcode,
-        name: c.name.clone(),
-        lon: c.seat_lon,
-        lat: c.seat_lat,
-    });
+    let seats = p
+        .county_records
+        .iter()
+        .map(|c| crate::seismic::zoning::CountySeat {
+            adcode: c.adcode,
+            name: c.name.clone(),
+            lon: c.seat_lon,
+            lat: c.seat_lat,
+        });
     crate::seismic::zoning::write_zone_files(
         &opts.root.join(crate::seismic::zoning::ZONE_TABLE),
         &g_i32(&t, p.counties.clone()),

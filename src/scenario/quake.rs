@@ -137,7 +137,10 @@ pub fn load_quake_scenario(path: &Path, model: &Yu2013) -> Result<QuakeScenario>
             ))
         }
         (None, Some(st)) if !st.is_finite() => {
-            return Err(bad("strike_deg", format!("{st}: must be a number of degrees")))
+            return Err(bad(
+                "strike_deg",
+                format!("{st}: must be a number of degrees"),
+            ))
         }
         _ => {}
     }
@@ -291,7 +294,11 @@ fn find_strike(
     }
     Ok((
         st.strike_deg,
-        format!("fault {name} ({:.0} km of trace within {} km)", st.length_used_km, fault::STRIKE_RADIUS_KM),
+        format!(
+            "fault {name} ({:.0} km of trace within {} km)",
+            st.length_used_km,
+            fault::STRIKE_RADIUS_KM
+        ),
         Some(st.distance_km),
         Some(layer),
     ))
@@ -310,11 +317,8 @@ pub fn run_quake(scenario_path: &Path, root: &Path, out_dir: &Path) -> Result<Qu
     let counties = read_raster_as::<i32>(&counties_path, 1)?;
     let spec = counties.spec();
     let wgs84 = epsg_wkt(4326)?;
-    let (ex, ey) = transform_points(
-        &[(s.epicentre.lon, s.epicentre.lat)],
-        &wgs84,
-        &spec.crs_wkt,
-    )?[0];
+    let (ex, ey) =
+        transform_points(&[(s.epicentre.lon, s.epicentre.lat)], &wgs84, &spec.crs_wkt)?[0];
     if counties.cell_of(ex, ey).is_none() {
         let (x0, y0, x1, y1) = spec.extent();
         let corners = transform_points(&[(x0, y0), (x1, y1)], &spec.crs_wkt, &wgs84)?;
@@ -401,7 +405,13 @@ pub fn run_quake(scenario_path: &Path, root: &Path, out_dir: &Path) -> Result<Qu
     if let Some(l) = &layer {
         inputs.push(fnv1a64(l)?);
     }
-    for f in ["counties.tif", "counties.csv", "groups.tif", "groups.csv", "population.tif"] {
+    for f in [
+        "counties.tif",
+        "counties.csv",
+        "groups.tif",
+        "groups.csv",
+        "population.tif",
+    ] {
         let p = dir.join(f);
         if p.exists() {
             inputs.push(fnv1a64(&p)?);
@@ -435,7 +445,7 @@ pub fn run_quake(scenario_path: &Path, root: &Path, out_dir: &Path) -> Result<Qu
         files: Vec::new(),
         notes: vec![
             "ε drawn once per realisation and applied to the whole field (ASSUMPTION: the model gives a total σ only, no spatial correlation); per-cell percentiles do not depend on this".into(),
-            "site class II (the model's reference); no site amplification".into(),
+            "no site term: the model has none (nor has its OpenQuake form), so no local site amplification is applied".into(),
             "point source at the epicentre with elliptical attenuation along the strike; no finite-fault distance".into(),
         ],
     };

@@ -126,8 +126,7 @@ pub fn load_zone_table(path: &Path) -> Result<ZoneTable> {
                 return Err(bad("gb2015_intensity", format!("{i}: use 6, 7, 8 or 9")));
             }
         }
-        if r.gb2015_pga_g.is_none() && r.list2010_pga_g.is_none() && r.gb2015_intensity.is_none()
-        {
+        if r.gb2015_pga_g.is_none() && r.list2010_pga_g.is_none() && r.gb2015_intensity.is_none() {
             return Err(bad(
                 "gb2015_pga_g",
                 "a row needs gb2015_pga_g, list2010_pga_g or gb2015_intensity".into(),
@@ -175,11 +174,13 @@ pub fn assign_zones(
     let direct: Vec<Option<(f64, &'static str)>> = counties
         .iter()
         .map(|c| {
-            row_of.get(&c.adcode).and_then(|r| match (r.gb2015_pga_g, r.list2010_pga_g) {
-                (Some(v), _) => Some((v, "gb18306-2015")),
-                (None, Some(v)) => Some((v, "2010-list")),
-                _ => None,
-            })
+            row_of
+                .get(&c.adcode)
+                .and_then(|r| match (r.gb2015_pga_g, r.list2010_pga_g) {
+                    (Some(v), _) => Some((v, "gb18306-2015")),
+                    (None, Some(v)) => Some((v, "2010-list")),
+                    _ => None,
+                })
         })
         .collect();
     let mut out = Vec::with_capacity(counties.len());
@@ -285,21 +286,27 @@ pub fn read_county_seats(path: &Path) -> Result<Vec<CountySeat>> {
         message,
     };
     let mut r = csv::Reader::from_path(path).map_err(|e| match e.kind() {
-        csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::NotFound => {
-            Error::MissingFile {
-                path: path.to_path_buf(),
-                fix: "run `haihe prepare` to build rasters/model/counties.csv".into(),
-            }
-        }
+        csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::NotFound => Error::MissingFile {
+            path: path.to_path_buf(),
+            fix: "run `haihe prepare` to build rasters/model/counties.csv".into(),
+        },
         _ => bad("header", e.to_string()),
     })?;
-    let h = r.headers().map_err(|e| bad("header", e.to_string()))?.clone();
+    let h = r
+        .headers()
+        .map_err(|e| bad("header", e.to_string()))?
+        .clone();
     let col = |n: &str| {
         h.iter()
             .position(|x| x.trim() == n)
             .ok_or_else(|| bad(n, format!("no `{n}` column in the header")))
     };
-    let (ca, cn, cx, cy) = (col("adcode")?, col("name")?, col("seat_lon")?, col("seat_lat")?);
+    let (ca, cn, cx, cy) = (
+        col("adcode")?,
+        col("name")?,
+        col("seat_lon")?,
+        col("seat_lat")?,
+    );
     let mut out = Vec::new();
     for (i, rec) in r.records().enumerate() {
         let row = i + 2;
