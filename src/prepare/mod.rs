@@ -94,7 +94,7 @@ pub fn run(opts: &PrepareOptions) -> Result<PrepareReport> {
             lat: c.seat_lat,
         });
     crate::seismic::zoning::write_zone_files(
-        &opts.root.join(crate::seismic::zoning::ZONE_TABLE),
+        &build::resolve(&opts.root, &cfg.layers.pga_zone),
         &g_i32(&t, p.counties.clone()),
         &seats.collect::<Vec<_>>(),
         &stage.path("pga_zone.tif"),
