@@ -6,11 +6,13 @@
 //! plan's named clusters) is built into the model grids by [`prepare`].
 
 pub mod error;
+pub mod exposure;
 pub mod flood;
 pub mod grid;
 pub mod groups;
 pub mod prepare;
 pub mod scenario;
+pub mod seismic;
 pub mod staging;
 pub mod terrain;
 

@@ -240,7 +240,10 @@ fn every_shipped_scenario_loads_and_builds_its_rain() {
     let mut n = 0;
     for e in std::fs::read_dir(&dir).unwrap() {
         let p = e.unwrap().path();
-        if p.extension().is_some_and(|x| x == "toml") {
+        let quake = p
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("quake-"));
+        if p.extension().is_some_and(|x| x == "toml") && !quake {
             let s =
                 haihe::scenario::flood::load_flood_scenario(&p).unwrap_or_else(|e| panic!("{e}"));
             if let Some(r) = &s.rain {

@@ -46,6 +46,17 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Run one earthquake scenario (models/scenarios/quake-*.toml): the Yu et al.
+    /// (2013) ground-motion model with elliptical attenuation along the causative
+    /// fault; writes pga.tif (g; median and percentile bands), pgv.tif (cm/s),
+    /// exposure.csv (residents per group and PGA class) and run.json.
+    Quake {
+        /// Scenario file.
+        scenario: PathBuf,
+        /// Output folder (written whole or not at all).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Print a raster's size, CRS, extent, cell size, no-data and statistics.
     Info {
         /// Any GDAL raster.
@@ -168,6 +179,32 @@ fn run(cli: Cli) -> Result<()> {
             for (name, q, t) in &r.gauge_peaks {
                 println!("  peak at {name}: {q:.0} m³/s at {t:.1} h");
             }
+            for n in &r.notes {
+                println!("  note: {n}");
+            }
+            println!("wrote {} files to {}", r.files.len(), out.display());
+        }
+        Command::Quake { scenario, out } => {
+            let root = std::env::current_dir()?;
+            println!("haihe quake: {}", scenario.display());
+            let r = haihe::scenario::quake::run_quake(&scenario, &root, &out)?;
+            println!(
+                "  {}: Ms {} at {:.3} E {:.3} N, strike {:.0}° ({})",
+                r.scenario,
+                r.source.ms,
+                r.source.lon,
+                r.source.lat,
+                r.source.strike_deg,
+                r.strike_from
+            );
+            println!(
+                "  largest median PGA {:.3} g, PGV {:.1} cm/s on {} x {} cells; {} realisations of ε",
+                r.max_median_pga_g, r.max_median_pgv_cms, r.grid.1, r.grid.0, r.monte_carlo.realisations
+            );
+            println!(
+                "  ground motion {:.1} s, exposure {:.1} s, total {:.1} s on {} threads",
+                r.ground_motion_seconds, r.exposure_seconds, r.total_seconds, r.threads
+            );
             for n in &r.notes {
                 println!("  note: {n}");
             }

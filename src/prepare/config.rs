@@ -150,6 +150,13 @@ pub struct LayerConfig {
     pub land_cover: PathBuf,
     /// Group definitions (TOML files).
     pub groups: Vec<PathBuf>,
+    /// Basic PGA per county (GB 18306-2015), for `pga_zone.tif`.
+    #[serde(default = "pga_zone_table")]
+    pub pga_zone: PathBuf,
+}
+
+fn pga_zone_table() -> PathBuf {
+    PathBuf::from(crate::seismic::zoning::ZONE_TABLE)
 }
 
 /// A reservoir flattened at its pool level, grown from the GRanD dam point.

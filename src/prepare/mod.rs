@@ -84,6 +84,22 @@ pub fn run(opts: &PrepareOptions) -> Result<PrepareReport> {
     let p = people::build_people(&cfg, &opts.root, &t)?;
     write_geotiff(&g_i32(&t, p.counties.clone()), &stage.path("counties.tif"))?;
     counties::write_counties_csv(&stage.path("counties.csv"), &p.county_records)?;
+    let seats = p
+        .county_records
+        .iter()
+        .map(|c| crate::seismic::zoning::CountySeat {
+            adcode: c.adcode,
+            name: c.name.clone(),
+            lon: c.seat_lon,
+            lat: c.seat_lat,
+        });
+    crate::seismic::zoning::write_zone_files(
+        &build::resolve(&opts.root, &cfg.layers.pga_zone),
+        &g_i32(&t, p.counties.clone()),
+        &seats.collect::<Vec<_>>(),
+        &stage.path("pga_zone.tif"),
+        &stage.path("pga_zone_source.csv"),
+    )?;
     write_geotiff(
         &g(p.population.clone(), None),
         &stage.path("population.tif"),

@@ -1,4 +1,5 @@
 //! Scenario definitions (serde) and their runners.
 
 pub mod flood;
+pub mod quake;
 pub mod structures;
