@@ -50,7 +50,8 @@ pub use zones::{redline_exposed, County, NamedGroup, ZoneArea, ZoneKind, Zones};
 use crate::Result;
 use std::path::{Path, PathBuf};
 
-/// Where `haihe prepare` looks for the red-line rules, relative to the project root.
+/// The bundled red-line rules, relative to the project root (`[layers] ecology` of
+/// `models/prepare.toml` names them for `haihe prepare`).
 pub const CONFIG_PATH: &str = "models/ecology.toml";
 
 /// The three output files of the red-line build, in a folder.

@@ -150,6 +150,9 @@ pub struct LayerConfig {
     pub land_cover: PathBuf,
     /// Group definitions (TOML files).
     pub groups: Vec<PathBuf>,
+    /// Ecological red-line rules (`models/ecology.toml`); without it no red line is built.
+    #[serde(default)]
+    pub ecology: Option<PathBuf>,
 }
 
 /// A reservoir flattened at its pool level, grown from the GRanD dam point.

@@ -103,12 +103,18 @@ pub fn run(opts: &PrepareOptions) -> Result<PrepareReport> {
     crate::groups::write_groups_csv(&stage.path("groups.csv"), &p.group_rows)?;
     let mut log = t.log.clone();
     log.extend(p.log.iter().cloned());
-    let eco_paths = crate::ecology::RedlinePaths {
-        raster: stage.path("redline.tif"),
-        summary: stage.path("redline_summary.csv"),
-        sites: stage.path("redline_sites.csv"),
-    };
-    log.extend(ecology_step(opts, &t, &p, &eco_paths)?);
+    match &cfg.layers.ecology {
+        Some(eco_cfg) => {
+            let eco_paths = crate::ecology::RedlinePaths {
+                raster: stage.path("redline.tif"),
+                summary: stage.path("redline_summary.csv"),
+                sites: stage.path("redline_sites.csv"),
+            };
+            let eco_cfg = build::resolve(&opts.root, eco_cfg);
+            log.extend(ecology_step(opts, &eco_cfg, &t, &p, &eco_paths)?);
+        }
+        None => log.push("red line: no [layers] ecology in the configuration, not built".into()),
+    }
     let mut report = PrepareReport {
         files: Vec::new(),
         log,
@@ -125,6 +131,7 @@ pub fn run(opts: &PrepareOptions) -> Result<PrepareReport> {
 /// The ecological red line (`crate::ecology`) on the grids just built.
 fn ecology_step(
     opts: &PrepareOptions,
+    cfg_path: &Path,
     t: &TerrainGrids,
     p: &people::PeopleGrids,
     out: &crate::ecology::RedlinePaths,
@@ -159,8 +166,7 @@ fn ecology_step(
             })
             .collect(),
     };
-    let cfg = opts.root.join(crate::ecology::CONFIG_PATH);
-    crate::ecology::build_and_write(&inputs, &zones, &cfg, &opts.root, out)
+    crate::ecology::build_and_write(&inputs, &zones, cfg_path, &opts.root, out)
 }
 
 fn g_i32(t: &TerrainGrids, data: ndarray::Array2<i32>) -> crate::Grid<i32> {
