@@ -290,10 +290,8 @@ impl EcologyConfig {
         ] {
             for s in sites {
                 let field = format!("{rule} '{}'", s.name);
-                if !(s.lon.is_finite() && s.lat.is_finite())
-                    || !(-180.0..=180.0).contains(&s.lon)
-                    || !(-90.0..=90.0).contains(&s.lat)
-                {
+                // `contains` is false for NaN, so this also refuses non-finite values.
+                if !((-180.0..=180.0).contains(&s.lon) && (-90.0..=90.0).contains(&s.lat)) {
                     return Err(bad(
                         &field,
                         format!("lon {} lat {} is not a position in degrees", s.lon, s.lat),
