@@ -303,3 +303,48 @@ pub fn calibrate_min_elevation(
         evaluated: steps + 1,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array2;
+
+    #[test]
+    fn horn_slope_of_a_plane() {
+        // z rises 100 m per 1000 m cell eastward: slope atan(0.1) = 5.71°, edges included.
+        let dem = Array2::from_shape_fn((5, 6), |(_, c)| 100.0 * c as f64);
+        let s = slope_horn_deg(dem.view(), 1000.0);
+        assert!((s[[2, 2]] - 0.1f64.atan().to_degrees()).abs() < 1e-12);
+        assert!(s[[0, 3]] > 5.0);
+    }
+
+    #[test]
+    fn calibration_scan_picks_nearest_and_lowest_on_ties() {
+        // 4 mountain cells at 100, 200, 300, 400 m and 1 fixed cell; target 3 km².
+        let dem = Array2::from_shape_vec((1, 5), vec![100.0, 200.0, 300.0, 400.0, 0.0]).unwrap();
+        let f = Array2::from_elem((1, 5), false);
+        let mut fixed = f.clone();
+        fixed[[0, 4]] = true;
+        let masks = RuleMasks {
+            land: Array2::from_elem((1, 5), true),
+            water_source: fixed,
+            wetland: f.clone(),
+            mountain_base: Array2::from_shape_fn((1, 5), |(_, c)| c < 4),
+            river: f,
+        };
+        let zone = Array2::from_elem((1, 5), true);
+        let cal =
+            calibrate_min_elevation(&masks, dem.view(), zone.view(), 1.0, 3.0, 0.0, 500.0, 50.0);
+        // Area 3 (fixed + 300, 400) holds for E in (200, 300]: first such step is 250 m.
+        assert_eq!(cal.value, 250.0);
+        assert_eq!(cal.area_km2, 3.0);
+        assert_eq!(cal.evaluated, 11);
+        assert_eq!(
+            classify_redline(&masks, dem.view(), cal.value)
+                .iter()
+                .copied()
+                .collect::<Vec<u8>>(),
+            vec![0, 0, 3, 3, 1]
+        );
+    }
+}
