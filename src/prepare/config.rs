@@ -153,6 +153,9 @@ pub struct LayerConfig {
     /// Basic PGA per county (GB 18306-2015), for `pga_zone.tif`.
     #[serde(default = "pga_zone_table")]
     pub pga_zone: PathBuf,
+    /// Ecological red-line rules (`models/ecology.toml`); without it no red line is built.
+    #[serde(default)]
+    pub ecology: Option<PathBuf>,
 }
 
 fn pga_zone_table() -> PathBuf {

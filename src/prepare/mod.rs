@@ -119,6 +119,18 @@ pub fn run(opts: &PrepareOptions) -> Result<PrepareReport> {
     crate::groups::write_groups_csv(&stage.path("groups.csv"), &p.group_rows)?;
     let mut log = t.log.clone();
     log.extend(p.log.iter().cloned());
+    match &cfg.layers.ecology {
+        Some(eco_cfg) => {
+            let eco_paths = crate::ecology::RedlinePaths {
+                raster: stage.path("redline.tif"),
+                summary: stage.path("redline_summary.csv"),
+                sites: stage.path("redline_sites.csv"),
+            };
+            let eco_cfg = build::resolve(&opts.root, eco_cfg);
+            log.extend(ecology_step(opts, &eco_cfg, &t, &p, &eco_paths)?);
+        }
+        None => log.push("red line: no [layers] ecology in the configuration, not built".into()),
+    }
     let mut report = PrepareReport {
         files: Vec::new(),
         log,
@@ -130,6 +142,47 @@ pub fn run(opts: &PrepareOptions) -> Result<PrepareReport> {
     std::fs::write(&p, json).map_err(|e| Error::io(&p, e))?;
     report.files = stage.commit()?;
     Ok(report)
+}
+
+/// The ecological red line (`crate::ecology`) on the grids just built.
+fn ecology_step(
+    opts: &PrepareOptions,
+    cfg_path: &Path,
+    t: &TerrainGrids,
+    p: &people::PeopleGrids,
+    out: &crate::ecology::RedlinePaths,
+) -> Result<Vec<String>> {
+    let inputs = crate::ecology::EcologyInputs {
+        spec: t.spec.clone(),
+        dem_m: t.dem_source.clone(),
+        land_cover: p.land_cover.clone(),
+        counties: p.counties.clone(),
+        streams: t.streams.clone(),
+        flow_acc_km2: t.flow_acc_km2.clone(),
+        sea: t.sea.clone(),
+    };
+    let zones = crate::ecology::Zones {
+        counties_grid: p.counties.clone(),
+        counties: p
+            .county_records
+            .iter()
+            .map(|c| crate::ecology::County {
+                adcode: c.adcode as i32,
+                name: c.name.clone(),
+                province: c.province.clone(),
+            })
+            .collect(),
+        groups: p
+            .group_masks
+            .iter()
+            .map(|(g, m)| crate::ecology::NamedGroup {
+                id: g.id.clone(),
+                name: g.name.clone(),
+                mask: m.clone(),
+            })
+            .collect(),
+    };
+    crate::ecology::build_and_write(&inputs, &zones, cfg_path, &opts.root, out)
 }
 
 fn g_i32(t: &TerrainGrids, data: ndarray::Array2<i32>) -> crate::Grid<i32> {
