@@ -9,6 +9,7 @@ pub mod error;
 pub mod flood;
 pub mod grid;
 pub mod groups;
+pub mod lifelines;
 pub mod prepare;
 pub mod scenario;
 pub mod staging;
