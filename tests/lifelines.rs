@@ -86,7 +86,12 @@ fn lognormal_curves_match_hazus_table_values_by_hand() {
     let p = s.exceedance_pga(0.3);
     let expect = [0.977604, 0.938260, 0.876664, 0.130851];
     for k in 0..4 {
-        assert!((p[k] - expect[k]).abs() < 1e-5, "state {k}: {} vs {}", p[k], expect[k]);
+        assert!(
+            (p[k] - expect[k]).abs() < 1e-5,
+            "state {k}: {} vs {}",
+            p[k],
+            expect[k]
+        );
     }
     // At the median, one half exactly.
     assert!((s.exceedance_pga(0.15)[1] - 0.5).abs() < 1e-12);
@@ -117,14 +122,25 @@ fn pipe_repair_rates_match_the_hazus_formula() {
 #[test]
 fn a_fragility_row_with_beta_not_positive_is_refused_by_name() {
     let text = std::fs::read_to_string(root().join("models/fragility.toml")).unwrap();
-    let bad = text.replacen("beta = [0.50, 0.45, 0.35, 0.40]", "beta = [0.50, 0.0, 0.35, 0.40]", 1);
+    let bad = text.replacen(
+        "beta = [0.50, 0.45, 0.35, 0.40]",
+        "beta = [0.50, 0.0, 0.35, 0.40]",
+        1,
+    );
     assert_ne!(bad, text);
     let dir = tempfile::tempdir().unwrap();
     let p = write(dir.path(), "fragility.toml", &bad);
     match Fragility::read(&p) {
-        Err(Error::Invalid { path, field, message }) => {
+        Err(Error::Invalid {
+            path,
+            field,
+            message,
+        }) => {
             assert_eq!(path, p);
-            assert!(field.contains("EP.S.H.A") && field.contains("beta"), "{field}");
+            assert!(
+                field.contains("EP.S.H.A") && field.contains("beta"),
+                "{field}"
+            );
             assert!(message.contains("moderate"), "{message}");
         }
         other => panic!("expected Invalid, got {other:?}"),
@@ -141,37 +157,80 @@ fn max_flow_counts_two_then_one_edge_disjoint_paths() {
     // S–A–G and S–B–G: two edge-disjoint paths into the group {G}.
     let net = hand_network(
         &[("S", true), ("A", false), ("B", false), ("G", false)],
-        &[("sa", "S", "A"), ("ag", "A", "G"), ("sb", "S", "B"), ("bg", "B", "G")],
+        &[
+            ("sa", "S", "A"),
+            ("ag", "A", "G"),
+            ("sb", "S", "B"),
+            ("bg", "B", "G"),
+        ],
     );
     let topo = Topology::new(&net);
     let g = vec![net.node_index("G").unwrap()];
     let mut ok = all_ok(&net);
-    assert_eq!(topo.edge_disjoint_paths(&net, LifelineType::Power, &g, &ok), 2);
+    assert_eq!(
+        topo.edge_disjoint_paths(&net, LifelineType::Power, &g, &ok),
+        2
+    );
     // Cut S–B: one path left.
     ok[net.nodes.len() + net.link_index("sb").unwrap()] = false;
-    assert_eq!(topo.edge_disjoint_paths(&net, LifelineType::Power, &g, &ok), 1);
+    assert_eq!(
+        topo.edge_disjoint_paths(&net, LifelineType::Power, &g, &ok),
+        1
+    );
     // Another lifeline has no nodes in the group.
-    assert_eq!(topo.edge_disjoint_paths(&net, LifelineType::Gas, &g, &ok), 0);
+    assert_eq!(
+        topo.edge_disjoint_paths(&net, LifelineType::Gas, &g, &ok),
+        0
+    );
 
     // Two routes that share the first link S–X: only one edge-disjoint path.
     let net = hand_network(
-        &[("S", true), ("X", false), ("A", false), ("B", false), ("G", false)],
-        &[("sx", "S", "X"), ("xa", "X", "A"), ("xb", "X", "B"), ("ag", "A", "G"), ("bg", "B", "G")],
+        &[
+            ("S", true),
+            ("X", false),
+            ("A", false),
+            ("B", false),
+            ("G", false),
+        ],
+        &[
+            ("sx", "S", "X"),
+            ("xa", "X", "A"),
+            ("xb", "X", "B"),
+            ("ag", "A", "G"),
+            ("bg", "B", "G"),
+        ],
     );
     let topo = Topology::new(&net);
     let g = vec![net.node_index("G").unwrap()];
-    assert_eq!(topo.edge_disjoint_paths(&net, LifelineType::Power, &g, &all_ok(&net)), 1);
+    assert_eq!(
+        topo.edge_disjoint_paths(&net, LifelineType::Power, &g, &all_ok(&net)),
+        1
+    );
     // A group holding a source counts it, plus the paths from the others.
     let g2 = vec![net.node_index("G").unwrap(), net.node_index("S").unwrap()];
-    assert_eq!(topo.edge_disjoint_paths(&net, LifelineType::Power, &g2, &all_ok(&net)), 1);
+    assert_eq!(
+        topo.edge_disjoint_paths(&net, LifelineType::Power, &g2, &all_ok(&net)),
+        1
+    );
 }
 
 #[test]
 fn connectivity_after_removing_known_links_and_nodes() {
     // S–A–B–C, and a second source T–C.
     let net = hand_network(
-        &[("S", true), ("A", false), ("B", false), ("C", false), ("T", true)],
-        &[("sa", "S", "A"), ("ab", "A", "B"), ("bc", "B", "C"), ("tc", "T", "C")],
+        &[
+            ("S", true),
+            ("A", false),
+            ("B", false),
+            ("C", false),
+            ("T", true),
+        ],
+        &[
+            ("sa", "S", "A"),
+            ("ab", "A", "B"),
+            ("bc", "B", "C"),
+            ("tc", "T", "C"),
+        ],
     );
     let topo = Topology::new(&net);
     let (mut served, mut q) = (Vec::new(), VecDeque::new());
@@ -223,12 +282,24 @@ fn bundled_layers_load_and_every_class_is_in_the_table() {
         LifelineType::Rail,
     ] {
         assert!(count(t) > 0, "no {} nodes", t.as_str());
-        assert!(net.nodes.iter().any(|n| n.lifeline == t && n.source), "no {} source", t.as_str());
+        assert!(
+            net.nodes.iter().any(|n| n.lifeline == t && n.source),
+            "no {} source",
+            t.as_str()
+        );
     }
     assert_eq!(count(LifelineType::Communications), 0);
     // The road layer is a proxy everywhere.
-    assert!(net.nodes.iter().filter(|n| n.lifeline == LifelineType::Road).all(|n| n.proxy));
-    assert!(net.links.iter().filter(|l| l.lifeline == LifelineType::Road).all(|l| l.proxy));
+    assert!(net
+        .nodes
+        .iter()
+        .filter(|n| n.lifeline == LifelineType::Road)
+        .all(|n| n.proxy));
+    assert!(net
+        .links
+        .iter()
+        .filter(|l| l.lifeline == LifelineType::Road)
+        .all(|l| l.proxy));
     // Every node is located by a recorded method.
     assert!(net
         .nodes
@@ -285,15 +356,32 @@ fn monte_carlo_is_identical_on_one_and_two_threads_and_matches_probabilities() {
     assert!((share - 0.87666).abs() < 4.0 * se, "{share}");
     // Functionality grows back with time and is whole after two years.
     let q = one.functionality(0, LifelineType::Power).unwrap();
-    assert!(q[0] < 0.5 && q.windows(2).all(|w| w[1] >= w[0]) && q[3] == 1.0, "{q:?}");
+    assert!(
+        q[0] < 0.5 && q.windows(2).all(|w| w[1] >= w[0]) && q[3] == 1.0,
+        "{q:?}"
+    );
     // Roads and rail are not assessed for shaking: fully served throughout.
-    assert_eq!(one.functionality(0, LifelineType::Road).unwrap(), vec![1.0; 4]);
+    assert_eq!(
+        one.functionality(0, LifelineType::Road).unwrap(),
+        vec![1.0; 4]
+    );
     // A different seed gives different draws.
     let other = rayon::ThreadPoolBuilder::new()
         .num_threads(2)
         .build()
         .unwrap()
-        .install(|| run_monte_carlo(&net, &f, &hazards, &groups, &MonteCarloConfig { seed: 7, ..cfg.clone() }));
+        .install(|| {
+            run_monte_carlo(
+                &net,
+                &f,
+                &hazards,
+                &groups,
+                &MonteCarloConfig {
+                    seed: 7,
+                    ..cfg.clone()
+                },
+            )
+        });
     assert_ne!(other.states, one.states);
 }
 
@@ -303,11 +391,29 @@ fn flood_depth_over_a_threshold_cuts_roads_but_not_below_it() {
     let f = fragility();
     for (depth, cut) in [(0.69f32, false), (0.71, true)] {
         let d = uniform_grid(depth);
-        let h = assess(&net, &f, &Intensity { flood_depth_m: Some(&d), ..Default::default() }).unwrap();
-        let road = net.nodes.len() + net.links.iter().position(|l| l.lifeline == LifelineType::Road).unwrap();
+        let h = assess(
+            &net,
+            &f,
+            &Intensity {
+                flood_depth_m: Some(&d),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let road = net.nodes.len()
+            + net
+                .links
+                .iter()
+                .position(|l| l.lifeline == LifelineType::Road)
+                .unwrap();
         assert_eq!(h[road].flooded, cut, "depth {depth}");
         // Rail (ASSUMPTION 0.3 m) is cut at both depths; buried pipes never.
-        let rail = net.nodes.len() + net.links.iter().position(|l| l.lifeline == LifelineType::Rail).unwrap();
+        let rail = net.nodes.len()
+            + net
+                .links
+                .iter()
+                .position(|l| l.lifeline == LifelineType::Rail)
+                .unwrap();
         assert!(h[rail].flooded);
         let pipe = net.nodes.len() + net.link_index("snwd-l5").unwrap();
         assert!(!h[pipe].flooded);
@@ -318,7 +424,11 @@ fn flood_depth_over_a_threshold_cuts_roads_but_not_below_it() {
 
 fn expect_invalid(files: &[PathBuf], field: &str, needle: &str) {
     match read_layers(files) {
-        Err(Error::Invalid { path, field: f, message }) => {
+        Err(Error::Invalid {
+            path,
+            field: f,
+            message,
+        }) => {
             assert!(files.contains(&path), "path {path:?}");
             assert_eq!(f, field, "{message}");
             assert!(message.contains(needle), "{message}");
@@ -333,25 +443,48 @@ fn bad_layers_are_refused_naming_file_and_feature() {
     let a = node("a", "power", "substation", 116.0, 39.0, true);
     let b = node("b", "power", "substation", 116.1, 39.0, false);
     // Unknown lifeline type.
-    let p = write(dir.path(), "t.geojson", &collection(&[a.clone(), node("c", "telepathy", "junction", 116.2, 39.0, false)]));
+    let p = write(
+        dir.path(),
+        "t.geojson",
+        &collection(&[
+            a.clone(),
+            node("c", "telepathy", "junction", 116.2, 39.0, false),
+        ]),
+    );
     expect_invalid(&[p], "lifeline", "id 'c'");
     // A link whose end node does not exist.
     let p = write(
         dir.path(),
         "l.geojson",
-        &collection(&[a.clone(), b.clone(), link("ab", "power", "a", "zz", (116.0, 39.0), (116.1, 39.0))]),
+        &collection(&[
+            a.clone(),
+            b.clone(),
+            link("ab", "power", "a", "zz", (116.0, 39.0), (116.1, 39.0)),
+        ]),
     );
     expect_invalid(&[p], "to", "'zz' does not exist");
     // Duplicate id, across two files.
-    let p1 = write(dir.path(), "d1.geojson", &collection(&[a.clone()]));
-    let p2 = write(dir.path(), "d2.geojson", &collection(&[a.clone()]));
+    let p1 = write(
+        dir.path(),
+        "d1.geojson",
+        &collection(std::slice::from_ref(&a)),
+    );
+    let p2 = write(
+        dir.path(),
+        "d2.geojson",
+        &collection(std::slice::from_ref(&a)),
+    );
     expect_invalid(&[p1, p2], "id", "duplicate id 'a'");
     // A link across lifelines.
     let g = node("g", "gas", "junction", 116.2, 39.0, false);
     let p = write(
         dir.path(),
         "x.geojson",
-        &collection(&[a.clone(), g, link("ag", "power", "a", "g", (116.0, 39.0), (116.2, 39.0))]),
+        &collection(&[
+            a.clone(),
+            g,
+            link("ag", "power", "a", "g", (116.0, 39.0), (116.2, 39.0)),
+        ]),
     );
     expect_invalid(&[p], "to", "which is gas");
     // A class missing from the fragility table is named at assessment.
@@ -363,5 +496,44 @@ fn bad_layers_are_refused_naming_file_and_feature() {
             assert!(message.contains("no-such-class") && message.contains("'S'"));
         }
         other => panic!("expected Invalid, got {other:?}"),
+    }
+}
+
+/// Prints the intact-network redundancy of the named groups (for the README):
+/// `cargo test --test lifelines -- --ignored --nocapture redundancy_of_named_groups`.
+#[test]
+#[ignore]
+fn redundancy_of_named_groups() {
+    let net = read_network_dir(&root().join("rasters/lifelines")).unwrap();
+    let groups = read_group_members(&net, &root().join("rasters/model")).unwrap();
+    let topo = Topology::new(&net);
+    let ok = all_ok(&net);
+    println!("group | water | power | gas | road | rail");
+    for (g, id) in groups.ids.iter().enumerate() {
+        if id.starts_with("county-") {
+            continue;
+        }
+        let r: Vec<String> = [
+            LifelineType::WaterSupply,
+            LifelineType::Power,
+            LifelineType::Gas,
+            LifelineType::Road,
+            LifelineType::Rail,
+        ]
+        .iter()
+        .map(|&t| {
+            let n = groups.members[g]
+                .iter()
+                .filter(|&&v| net.nodes[v].lifeline == t)
+                .count();
+            if n == 0 {
+                "–".to_string()
+            } else {
+                topo.edge_disjoint_paths(&net, t, &groups.members[g], &ok)
+                    .to_string()
+            }
+        })
+        .collect();
+        println!("{id} | {}", r.join(" | "));
     }
 }

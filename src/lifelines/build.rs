@@ -110,7 +110,8 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
         })?;
         report.written.push(rail_src.clone());
     }
-    let places = read_places(&root.join("rasters/source/places/geonames_cities500_CN_bbox.geojson"))?;
+    let places =
+        read_places(&root.join("rasters/source/places/geonames_cities500_CN_bbox.geojson"))?;
     let seats = read_seats(&root.join("rasters/model/counties.csv"))?;
     let out_dir = root.join("rasters/lifelines");
     let layers: Vec<(&str, Value)> = vec![
@@ -131,7 +132,10 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
     ];
     for (name, fc) in layers {
         let path = out_dir.join(format!("{name}.geojson"));
-        let feats = fc["features"].as_array().map(|a| a.as_slice()).unwrap_or(&[]);
+        let feats = fc["features"]
+            .as_array()
+            .map(|a| a.as_slice())
+            .unwrap_or(&[]);
         let nodes = feats
             .iter()
             .filter(|f| f["geometry"]["type"] == "Point")
@@ -164,7 +168,10 @@ fn geojson_text(fc: &Value) -> serde_json::Result<String> {
     let mut out = String::new();
     out.push_str(&head[..head.len() - 1]);
     out.push_str(",\n\"features\": [\n");
-    let feats = fc["features"].as_array().map(|a| a.as_slice()).unwrap_or(&[]);
+    let feats = fc["features"]
+        .as_array()
+        .map(|a| a.as_slice())
+        .unwrap_or(&[]);
     for (i, f) in feats.iter().enumerate() {
         out.push_str(&serde_json::to_string(f)?);
         out.push_str(if i + 1 < feats.len() { ",\n" } else { "\n" });
@@ -282,7 +289,9 @@ fn locate(
                 (
                     lon,
                     lat,
-                    format!("county seat of {county} (rasters/model/counties.csv seat_lon/seat_lat)"),
+                    format!(
+                        "county seat of {county} (rasters/model/counties.csv seat_lon/seat_lat)"
+                    ),
                 )
             })
             .ok_or_else(|| {
@@ -375,7 +384,10 @@ fn road_proxy(places: &[Place]) -> Value {
                 ("source", json!(p.population >= HUB_POPULATION)),
                 ("component", json!("junction")),
                 ("population", json!(p.population)),
-                ("located_by", json!(format!("GeoNames place (geonameid {})", p.geonameid))),
+                (
+                    "located_by",
+                    json!(format!("GeoNames place (geonameid {})", p.geonameid)),
+                ),
                 ("proxy", json!(true)),
             ]),
         ));
@@ -386,9 +398,7 @@ fn road_proxy(places: &[Place]) -> Value {
             let c = ((xy[i].0 + xy[j].0) / 2.0, (xy[i].1 + xy[j].1) / 2.0);
             let r2 = ((xy[i].0 - xy[j].0).powi(2) + (xy[i].1 - xy[j].1).powi(2)) / 4.0;
             let blocked = (0..towns.len()).any(|k| {
-                k != i
-                    && k != j
-                    && (xy[k].0 - c.0).powi(2) + (xy[k].1 - c.1).powi(2) < r2
+                k != i && k != j && (xy[k].0 - c.0).powi(2) + (xy[k].1 - c.1).powi(2) < r2
             });
             if !blocked {
                 edges.push((i, j));
@@ -454,7 +464,9 @@ fn rail_layer(src: &Path, places: &[Place]) -> Result<Value> {
                 .map(|(k, &p)| (k, haversine_km(p, (t.lon, t.lat))))
                 .fold((0, f64::MAX), |a, b| if b.1 < a.1 { b } else { a });
             if d <= STATION_SNAP_KM && k > 0 && k + 1 < pts.len() {
-                let keep = at_vertex.get(&k).is_none_or(|o| o.population < t.population);
+                let keep = at_vertex
+                    .get(&k)
+                    .is_none_or(|o| o.population < t.population);
                 if keep {
                     at_vertex.insert(k, t);
                 }
@@ -492,7 +504,14 @@ fn rail_layer(src: &Path, places: &[Place]) -> Result<Value> {
                         ("name", json!(name)),
                         ("kind", json!("junction")),
                         ("located_by", json!("end point of a CN-Railways line")),
-                        ("note", json!(if on_edge { "cut by the crop box of the source data" } else { "" })),
+                        (
+                            "note",
+                            json!(if on_edge {
+                                "cut by the crop box of the source data"
+                            } else {
+                                ""
+                            }),
+                        ),
                     ]),
                 ),
             );
@@ -542,11 +561,19 @@ fn rail_layer(src: &Path, places: &[Place]) -> Result<Value> {
                     seg.push((*x, *y));
                 }
             }
-            links.push((format!("rail-l{:02}-{:02}", li + 1, s + 1), a.clone(), b.clone(), seg));
+            links.push((
+                format!("rail-l{:02}-{:02}", li + 1, s + 1),
+                a.clone(),
+                b.clone(),
+                seg,
+            ));
         }
     }
     // Sources: the node closest to each hub, within 10 km.
-    let hubs: Vec<&&Place> = towns.iter().filter(|t| t.population >= HUB_POPULATION).collect();
+    let hubs: Vec<&&Place> = towns
+        .iter()
+        .filter(|t| t.population >= HUB_POPULATION)
+        .collect();
     let mut sources = std::collections::HashSet::new();
     for h in hubs {
         if let Some((id, d)) = node_ids
@@ -578,7 +605,10 @@ fn rail_layer(src: &Path, places: &[Place]) -> Result<Value> {
                 ("from", json!(a)),
                 ("to", json!(b)),
                 ("component", json!("rail_track")),
-                ("geometry", json!("CN-Railways (gmt-china), undated national main lines")),
+                (
+                    "geometry",
+                    json!("CN-Railways (gmt-china), undated national main lines"),
+                ),
                 ("proxy", json!(false)),
             ]),
         ));
@@ -618,18 +648,62 @@ const WATER_NODES: [Waypoint; 8] = [
 ];
 
 const WATER_LINKS: [Leg; 7] = [
-    Leg { id: "snwd-l1", name: "中线总干渠 石家庄–保定", from: "snwd-shijiazhuang", to: "snwd-baoding", component: "canal",
-        note: "open canal along the west edge of the plain (west of the 京广 railway)" },
-    Leg { id: "snwd-l2", name: "中线总干渠 保定–徐水", from: "snwd-baoding", to: "snwd-xushui", component: "canal", note: "open canal" },
-    Leg { id: "snwd-l3", name: "中线总干渠 徐水–北拒马河", from: "snwd-xushui", to: "snwd-beijuma", component: "canal", note: "open canal" },
-    Leg { id: "snwd-l4", name: "北京段 北拒马河–惠南庄", from: "snwd-beijuma", to: "snwd-huinanzhuang", component: "canal",
-        note: "culvert (暗渠) after the 北拒马河 gate; no fragility in the reference, not assessed" },
-    Leg { id: "snwd-l5", name: "北京段 惠南庄–大宁 (2 × 4 m PCCP)", from: "snwd-huinanzhuang", to: "snwd-daning", component: "pipe_brittle",
-        note: "two 4-m-ID PCCP pipes (concrete: Hazus brittle); Beijing section design 50 m3/s" },
-    Leg { id: "snwd-l6", name: "北京段 大宁–团城湖", from: "snwd-daning", to: "snwd-tuanchenghu", component: "pipe_brittle",
-        note: "conduit type after 大宁 not in the reference; taken as the PCCP mains (ASSUMPTION)" },
-    Leg { id: "snwd-l7", name: "天津干线 (155 km)", from: "snwd-xushui", to: "snwd-tianjin", component: "canal",
-        note: "conduit type not in the reference; not assessed for shaking" },
+    Leg {
+        id: "snwd-l1",
+        name: "中线总干渠 石家庄–保定",
+        from: "snwd-shijiazhuang",
+        to: "snwd-baoding",
+        component: "canal",
+        note: "open canal along the west edge of the plain (west of the 京广 railway)",
+    },
+    Leg {
+        id: "snwd-l2",
+        name: "中线总干渠 保定–徐水",
+        from: "snwd-baoding",
+        to: "snwd-xushui",
+        component: "canal",
+        note: "open canal",
+    },
+    Leg {
+        id: "snwd-l3",
+        name: "中线总干渠 徐水–北拒马河",
+        from: "snwd-xushui",
+        to: "snwd-beijuma",
+        component: "canal",
+        note: "open canal",
+    },
+    Leg {
+        id: "snwd-l4",
+        name: "北京段 北拒马河–惠南庄",
+        from: "snwd-beijuma",
+        to: "snwd-huinanzhuang",
+        component: "canal",
+        note: "culvert (暗渠) after the 北拒马河 gate; no fragility in the reference, not assessed",
+    },
+    Leg {
+        id: "snwd-l5",
+        name: "北京段 惠南庄–大宁 (2 × 4 m PCCP)",
+        from: "snwd-huinanzhuang",
+        to: "snwd-daning",
+        component: "pipe_brittle",
+        note: "two 4-m-ID PCCP pipes (concrete: Hazus brittle); Beijing section design 50 m3/s",
+    },
+    Leg {
+        id: "snwd-l6",
+        name: "北京段 大宁–团城湖",
+        from: "snwd-daning",
+        to: "snwd-tuanchenghu",
+        component: "pipe_brittle",
+        note: "conduit type after 大宁 not in the reference; taken as the PCCP mains (ASSUMPTION)",
+    },
+    Leg {
+        id: "snwd-l7",
+        name: "天津干线 (155 km)",
+        from: "snwd-xushui",
+        to: "snwd-tianjin",
+        component: "canal",
+        note: "conduit type not in the reference; not assessed for shaking",
+    },
 ];
 
 const GAS_NODES: [Waypoint; 10] = [
@@ -704,12 +778,36 @@ const POWER_NODES: [Waypoint; 13] = [
 ];
 
 const POWER_LINKS: [Leg; 4] = [
-    Leg { id: "pw-l-beijingdong-tongbei", name: "北京东–通北 500 kV", from: "pw-beijingdong", to: "pw-tongbei", component: "transmission_line",
-        note: "new line of the 2025 plan" },
-    Leg { id: "pw-l-langfangbei-yizhuang", name: "廊坊北–亦庄 500 kV", from: "pw-langfangbei", to: "pw-yizhuang", component: "transmission_line",
-        note: "new line of the 2025 plan" },
-    Leg { id: "pw-l-tianjinbei-yizhuang", name: "天津北–亦庄 500 kV", from: "pw-tianjinbei", to: "pw-yizhuang", component: "transmission_line",
-        note: "new line of the 2025 plan" },
-    Leg { id: "pw-l-xiheying-fangshan", name: "西合营–房山 500 kV", from: "pw-xiheying", to: "pw-fangshan", component: "transmission_line",
-        note: "new line of the 2025 plan" },
+    Leg {
+        id: "pw-l-beijingdong-tongbei",
+        name: "北京东–通北 500 kV",
+        from: "pw-beijingdong",
+        to: "pw-tongbei",
+        component: "transmission_line",
+        note: "new line of the 2025 plan",
+    },
+    Leg {
+        id: "pw-l-langfangbei-yizhuang",
+        name: "廊坊北–亦庄 500 kV",
+        from: "pw-langfangbei",
+        to: "pw-yizhuang",
+        component: "transmission_line",
+        note: "new line of the 2025 plan",
+    },
+    Leg {
+        id: "pw-l-tianjinbei-yizhuang",
+        name: "天津北–亦庄 500 kV",
+        from: "pw-tianjinbei",
+        to: "pw-yizhuang",
+        component: "transmission_line",
+        note: "new line of the 2025 plan",
+    },
+    Leg {
+        id: "pw-l-xiheying-fangshan",
+        name: "西合营–房山 500 kV",
+        from: "pw-xiheying",
+        to: "pw-fangshan",
+        component: "transmission_line",
+        note: "new line of the 2025 plan",
+    },
 ];

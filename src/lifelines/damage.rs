@@ -66,13 +66,7 @@ impl ComponentHazard {
     /// Probabilities of damage states none, slight, moderate, extensive, complete.
     pub fn state_probabilities(&self) -> [f64; 5] {
         let p = &self.p_exceed;
-        [
-            1.0 - p[0],
-            p[0] - p[1],
-            p[1] - p[2],
-            p[2] - p[3],
-            p[3],
-        ]
+        [1.0 - p[0], p[0] - p[1], p[1] - p[2], p[2] - p[3], p[3]]
     }
 }
 
@@ -85,7 +79,10 @@ pub fn link_samples(path: &[(f64, f64)]) -> Vec<((f64, f64), f64)> {
         let n = ((len / LINK_SAMPLE_KM).ceil() as usize).max(1);
         for k in 0..n {
             let f = (k as f64 + 0.5) / n as f64;
-            let p = (w[0].0 + f * (w[1].0 - w[0].0), w[0].1 + f * (w[1].1 - w[0].1));
+            let p = (
+                w[0].0 + f * (w[1].0 - w[0].0),
+                w[0].1 + f * (w[1].1 - w[0].1),
+            );
             out.push((p, len / n as f64));
         }
     }
@@ -155,7 +152,12 @@ pub fn assess(
             (&n.component, &n.layer, &n.id, c..c + 1)
         } else {
             let l = &net.links[c - n_nodes];
-            (&l.component, &l.layer, &l.id, link_ranges[c - n_nodes].clone())
+            (
+                &l.component,
+                &l.layer,
+                &l.id,
+                link_ranges[c - n_nodes].clone(),
+            )
         };
         let class = fragility.index(class_name).ok_or_else(|| Error::Invalid {
             path: layer.clone(),

@@ -144,10 +144,8 @@ pub struct Fragility {
 impl Fragility {
     /// Reads and validates `models/fragility.toml` (see [`Fragility::validate`]).
     pub fn read(path: &Path) -> Result<Self> {
-        let file: FragilityFile = crate::error::read_toml(
-            path,
-            "the fragility table ships as models/fragility.toml",
-        )?;
+        let file: FragilityFile =
+            crate::error::read_toml(path, "the fragility table ships as models/fragility.toml")?;
         let f = Fragility {
             classes: file.component,
             path: path.to_path_buf(),

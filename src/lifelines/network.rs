@@ -234,7 +234,12 @@ const TYPED_KEYS: [&str; 12] = [
 
 /// A feature's label for error messages: its id, or its position.
 fn label(f: &Feature, i: usize) -> String {
-    match f.fields.get("id").map(|s| s.trim()).filter(|s| !s.is_empty()) {
+    match f
+        .fields
+        .get("id")
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+    {
         Some(id) => format!("feature {i} (id '{id}')"),
         None => format!("feature {i}"),
     }
@@ -262,7 +267,10 @@ pub fn read_network_dir(dir: &Path) -> Result<Network> {
     })?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("geojson")))
+        .filter(|p| {
+            p.extension()
+                .is_some_and(|x| x.eq_ignore_ascii_case("geojson"))
+        })
         .collect();
     files.sort();
     read_layers(&files)
@@ -289,7 +297,11 @@ pub fn network_from_features(layers: &[(PathBuf, Vec<Feature>)]) -> Result<Netwo
     let mut check_id = |path: &Path, i: usize, f: &Feature| -> Result<String> {
         let id = f.fields.get("id").map(|s| s.trim()).unwrap_or("");
         if id.is_empty() {
-            return Err(invalid(path, "id", format!("feature {i}: no `id` property")));
+            return Err(invalid(
+                path,
+                "id",
+                format!("feature {i}: no `id` property"),
+            ));
         }
         if let Some((p, j)) = ids.get(id) {
             return Err(invalid(

@@ -41,12 +41,10 @@ impl GroupMembers {
 pub fn read_group_members(net: &Network, model_dir: &Path) -> Result<GroupMembers> {
     let csv_path = model_dir.join("groups.csv");
     let mut reader = csv::Reader::from_path(&csv_path).map_err(|e| match e.kind() {
-        csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::NotFound => {
-            Error::MissingFile {
-                path: csv_path.clone(),
-                fix: "run `haihe prepare` to build rasters/model/".into(),
-            }
-        }
+        csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::NotFound => Error::MissingFile {
+            path: csv_path.clone(),
+            fix: "run `haihe prepare` to build rasters/model/".into(),
+        },
         _ => Error::Data(format!("{}: {e}", csv_path.display())),
     })?;
     let bad = |m: String| Error::Invalid {
@@ -92,7 +90,9 @@ pub fn read_group_members(net: &Network, model_dir: &Path) -> Result<GroupMember
             let b = *band_of.get(id).ok_or_else(|| Error::Invalid {
                 path: groups_path.clone(),
                 field: "band description".into(),
-                message: format!("group '{id}' of groups.csv has no band; rebuild with `haihe prepare`"),
+                message: format!(
+                    "group '{id}' of groups.csv has no band; rebuild with `haihe prepare`"
+                ),
             })?;
             if let std::collections::hash_map::Entry::Vacant(e) = band_cache.entry(b) {
                 let g: Grid<u8> = read_raster_as(&groups_path, b)?;
