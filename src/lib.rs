@@ -11,6 +11,7 @@ pub mod exposure;
 pub mod flood;
 pub mod grid;
 pub mod groups;
+pub mod lifelines;
 pub mod prepare;
 pub mod scenario;
 pub mod seismic;

@@ -57,6 +57,11 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Lifeline networks (water supply, power, gas, road, rail).
+    Lifelines {
+        #[command(subcommand)]
+        action: LifelinesCommand,
+    },
     /// Print a raster's size, CRS, extent, cell size, no-data and statistics.
     Info {
         /// Any GDAL raster.
@@ -80,6 +85,20 @@ enum Command {
         /// Flow-accumulation raster (km²).
         #[arg(long, default_value = "rasters/model/flow_acc.tif")]
         flow_acc: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum LifelinesCommand {
+    /// Build the bundled layers in rasters/lifelines/*.geojson from rasters/source/
+    /// (railways, GeoNames places) and the named waypoints of the reference (SNWD middle
+    /// route, Shaan–Jing gas lines, 500 kV substations), plus a road proxy.
+    Build {
+        /// Railway GeoJSON to copy into rasters/source/infrastructure/ first (e.g.
+        /// ../shared/data/infrastructure/gmt_china/CN-Railways_bbox.geojson); without it
+        /// the copy already there is used.
+        #[arg(long, value_name = "FILE")]
+        railways: Option<PathBuf>,
     },
 }
 
@@ -209,6 +228,22 @@ fn run(cli: Cli) -> Result<()> {
                 println!("  note: {n}");
             }
             println!("wrote {} files to {}", r.files.len(), out.display());
+        }
+        Command::Lifelines {
+            action: LifelinesCommand::Build { railways },
+        } => {
+            let opts = haihe::lifelines::build::BuildOptions {
+                root: std::env::current_dir()?,
+                railways_from: railways,
+            };
+            println!("haihe lifelines build");
+            let report = haihe::lifelines::build::build(&opts)?;
+            for line in &report.log {
+                println!("  {line}");
+            }
+            for f in &report.written {
+                println!("  wrote {}", f.display());
+            }
         }
         Command::Info { raster } => {
             print!("{}", haihe::grid::info::describe(&raster)?);
