@@ -13,6 +13,7 @@ pub mod prepare;
 pub mod scenario;
 pub mod staging;
 pub mod terrain;
+pub mod validation;
 
 pub use error::{Error, Result};
 pub use grid::{GeoTransform, Grid};
