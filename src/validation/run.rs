@@ -236,6 +236,12 @@ fn read_grids(model_dir: &Path) -> Result<ModelGrids> {
     })
 }
 
+/// Share of the temporal pattern a reported window must hold for its value to be used as
+/// a constraint (turned into a storm total by dividing by that share); values over
+/// shorter windows are checks. ASSUMPTION: 75%, so that interim values are not blown up
+/// by a pattern that is itself uncertain.
+pub const MIN_CONSTRAINT_FRACTION: f64 = 0.75;
+
 /// A site on the grid: (row, col, placement).
 fn place_on_grid(
     storm: &LoadedStorm,
@@ -374,47 +380,51 @@ struct RainBuild {
 fn build_rain(storm: &LoadedStorm, gaz: &Gazetteer, g: &ModelGrids) -> Result<RainBuild> {
     let s = &storm.storm;
     let curve = pattern_curve(storm)?;
-    let min_fraction = 0.05;
+    let min_fraction = MIN_CONSTRAINT_FRACTION;
     let mut points = Vec::new();
     let mut stations = Vec::new();
+    // (report index, row, col, window start, window end, index in `points`).
+    let mut station_cells: Vec<(usize, usize, usize, f64, f64, Option<usize>)> = Vec::new();
     for (i, st) in s.rain.stations.iter().enumerate() {
         let f = format!("rain.station[{i}] ({})", st.name);
         let (a, b) = storm.window_of(&st.start, &st.end, &f)?;
-        if !st.used {
-            stations.push(SiteReport {
-                name: st.name.clone(),
-                reported: st.total_mm,
-                window: fmt_window(a, b),
-                reconstructed: None,
-                event_equivalent_mm: None,
-                placement: String::new(),
-                role: format!("not used: {}", st.note),
-            });
-            continue;
-        }
-        let (r, c, placed) = place_on_grid(storm, gaz, &g.spec, &st.location(), &f)?;
-        let frac = curve.fraction_between(a, b);
-        if frac < min_fraction {
-            return Err(storm.invalid(
-                &f,
-                format!("its window holds only {:.1}% of the storm's temporal pattern; it cannot be turned into a storm total", 100.0 * frac),
-            ));
-        }
-        points.push(PointTotal {
-            name: st.name.clone(),
-            row: r,
-            col: c,
-            total_mm: st.total_mm / frac,
-        });
-        stations.push(SiteReport {
+        let mut rep = SiteReport {
             name: st.name.clone(),
             reported: st.total_mm,
             window: fmt_window(a, b),
             reconstructed: None,
-            event_equivalent_mm: Some(st.total_mm / frac),
-            placement: format!("{} → cell ({r}, {c})", placed.how),
-            role: "constraint".into(),
-        });
+            event_equivalent_mm: None,
+            placement: String::new(),
+            role: String::new(),
+        };
+        if !st.used {
+            rep.role = format!("not used: {}", st.note);
+            stations.push(rep);
+            continue;
+        }
+        let (r, c, placed) = place_on_grid(storm, gaz, &g.spec, &st.location(), &f)?;
+        rep.placement = format!("{} → cell ({r}, {c})", placed.how);
+        let frac = curve.fraction_between(a, b);
+        let k = if frac >= min_fraction {
+            rep.event_equivalent_mm = Some(st.total_mm / frac);
+            rep.role = "constraint".into();
+            points.push(PointTotal {
+                name: st.name.clone(),
+                row: r,
+                col: c,
+                total_mm: st.total_mm / frac,
+            });
+            Some(points.len() - 1)
+        } else {
+            rep.role = format!(
+                "check (its window holds {:.0}% of the temporal pattern, under {:.0}%)",
+                100.0 * frac,
+                100.0 * min_fraction
+            );
+            None
+        };
+        station_cells.push((stations.len(), r, c, a, b, k));
+        stations.push(rep);
     }
     // Areal means: per distinct area, the entry whose window holds most of the pattern
     // is the constraint; the others are checks.
@@ -444,8 +454,12 @@ fn build_rain(storm: &LoadedStorm, gaz: &Gazetteer, g: &ModelGrids) -> Result<Ra
             Ok((m, what)) => {
                 rep.placement = what;
                 if frac < min_fraction {
-                    rep.role = "not used: its window holds almost none of the pattern".into();
-                    area_masks.push(None);
+                    rep.role = format!(
+                        "check (its window holds {:.0}% of the temporal pattern, under {:.0}%)",
+                        100.0 * frac,
+                        100.0 * min_fraction
+                    );
+                    area_masks.push(Some(m));
                 } else {
                     rep.event_equivalent_mm = Some(a.mean_mm / frac);
                     match masks.iter_mut().find(|(mm, _, _)| *mm == m) {
@@ -491,22 +505,11 @@ fn build_rain(storm: &LoadedStorm, gaz: &Gazetteer, g: &ModelGrids) -> Result<Ra
     )?;
     let total = rec.total_mm;
     // Reconstructed values over each entry's own window.
-    let mut k = 0;
-    for (i, st) in s.rain.stations.iter().enumerate() {
-        if !st.used {
-            continue;
-        }
-        let (a, b) = storm.window_of(&st.start, &st.end, &format!("rain.station[{i}]"))?;
-        let p = &points[k];
-        k += 1;
-        let rep = stations
-            .iter_mut()
-            .filter(|r| r.name == st.name && r.role == "constraint")
-            .nth(0);
-        if let Some(rep) = rep {
-            rep.reconstructed = Some(total[(p.row, p.col)] * curve.fraction_between(a, b));
-            if !rec.stations[k - 1].kept {
-                rep.role = "constraint released (inconsistent with an areal mean)".into();
+    for &(ri, r, c, a, b, k) in &station_cells {
+        stations[ri].reconstructed = Some(total[(r, c)] * curve.fraction_between(a, b));
+        if let Some(k) = k {
+            if !rec.stations[k].kept {
+                stations[ri].role = "constraint released (inconsistent with an areal mean)".into();
             }
         }
     }
@@ -519,11 +522,11 @@ fn build_rain(storm: &LoadedStorm, gaz: &Gazetteer, g: &ModelGrids) -> Result<Ra
                 .filter(|(_, &v)| v)
                 .fold((0.0, 0usize), |(s, n), (v, _)| (s + v, n + 1));
             areas[i].reconstructed = Some(sum / n as f64 * curve.fraction_between(t0, t1));
-            areas[i].role = if masks.iter().any(|(_, j, _)| *j == i) {
-                "constraint".into()
-            } else {
-                "check (same area as a constraint with a longer window)".into()
-            };
+            if masks.iter().any(|(_, j, _)| *j == i) {
+                areas[i].role = "constraint".into();
+            } else if areas[i].role.is_empty() {
+                areas[i].role = "check (same area as a constraint whose window holds more of the storm)".into();
+            }
         }
     }
     let mut hourly = Vec::new();
