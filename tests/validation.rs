@@ -6,8 +6,7 @@ use haihe::grid::{epsg_wkt, GeoTransform, GridSpec};
 use haihe::validation::gauges::snap_gauge;
 use haihe::validation::metrics::{kge, nse, peak_error_pct, peak_time_error_h, volume_error_pct};
 use haihe::validation::reconstruct::{
-    fit_areas, idw_field, reconstruct, spread, AreaConstraint, IdwParams, PatternCurve,
-    PointTotal,
+    fit_areas, idw_field, reconstruct, spread, AreaConstraint, IdwParams, PatternCurve, PointTotal,
 };
 use haihe::validation::{check_storm, load_storm, ValidateInputs};
 use ndarray::Array2;
@@ -39,28 +38,67 @@ fn mean(f: &Array2<f64>, m: &Array2<bool>) -> f64 {
 fn reconstruction_honours_areal_means_and_station_totals() {
     let (rows, cols) = (30, 40);
     let pts = vec![
-        PointTotal { name: "A".into(), row: 5, col: 5, total_mm: 400.0 },
-        PointTotal { name: "B".into(), row: 20, col: 10, total_mm: 250.0 },
-        PointTotal { name: "C".into(), row: 12, col: 30, total_mm: 120.0 },
+        PointTotal {
+            name: "A".into(),
+            row: 5,
+            col: 5,
+            total_mm: 400.0,
+        },
+        PointTotal {
+            name: "B".into(),
+            row: 20,
+            col: 10,
+            total_mm: 250.0,
+        },
+        PointTotal {
+            name: "C".into(),
+            row: 12,
+            col: 30,
+            total_mm: 120.0,
+        },
     ];
     // West half (holds A and B), a nested block around A, and a basin in the east.
     let west = Array2::from_shape_fn((rows, cols), |(_, c)| c < 20);
     let block = Array2::from_shape_fn((rows, cols), |(r, c)| r < 10 && c < 10);
     let east = Array2::from_shape_fn((rows, cols), |(r, c)| c >= 25 && r >= 5);
     let areas = vec![
-        AreaConstraint { name: "west".into(), mask: west.clone(), mean_mm: 220.0 },
-        AreaConstraint { name: "block".into(), mask: block.clone(), mean_mm: 300.0 },
-        AreaConstraint { name: "east".into(), mask: east.clone(), mean_mm: 90.0 },
+        AreaConstraint {
+            name: "west".into(),
+            mask: west.clone(),
+            mean_mm: 220.0,
+        },
+        AreaConstraint {
+            name: "block".into(),
+            mask: block.clone(),
+            mean_mm: 300.0,
+        },
+        AreaConstraint {
+            name: "east".into(),
+            mask: east.clone(),
+            mean_mm: 90.0,
+        },
     ];
-    let p = IdwParams { power: 2.0, background_mm: 50.0, background_range_m: 20_000.0 };
+    let p = IdwParams {
+        power: 2.0,
+        background_mm: 50.0,
+        background_range_m: 20_000.0,
+    };
     let rec = reconstruct(rows, cols, &tf(), &pts, &areas, &p).unwrap();
     for (a, want) in [(&west, 220.0), (&block, 300.0), (&east, 90.0)] {
         let got = mean(&rec.total_mm, a);
-        assert!((got - want).abs() / want < 0.01, "areal mean {got} vs {want}");
+        assert!(
+            (got - want).abs() / want < 0.01,
+            "areal mean {got} vs {want}"
+        );
     }
     for pt in &pts {
         let got = rec.total_mm[(pt.row, pt.col)];
-        assert!((got - pt.total_mm).abs() < 1e-9, "{}: {got} vs {}", pt.name, pt.total_mm);
+        assert!(
+            (got - pt.total_mm).abs() < 1e-9,
+            "{}: {got} vs {}",
+            pt.name,
+            pt.total_mm
+        );
     }
     assert!(rec.stations.iter().all(|s| s.kept));
     assert!(rec.total_mm.iter().all(|&v| v >= 0.0));
@@ -68,8 +106,17 @@ fn reconstruction_honours_areal_means_and_station_totals() {
 
 #[test]
 fn idw_is_exact_at_stations_and_tends_to_the_background() {
-    let pts = vec![PointTotal { name: "A".into(), row: 0, col: 0, total_mm: 300.0 }];
-    let p = IdwParams { power: 2.0, background_mm: 100.0, background_range_m: 1000.0 };
+    let pts = vec![PointTotal {
+        name: "A".into(),
+        row: 0,
+        col: 0,
+        total_mm: 300.0,
+    }];
+    let p = IdwParams {
+        power: 2.0,
+        background_mm: 100.0,
+        background_range_m: 1000.0,
+    };
     let f = idw_field(1, 3, &tf(), &pts, &p).unwrap();
     assert_eq!(f[(0, 0)], 300.0);
     // One cell (1 km) away the station and the background weigh the same: (300+100)/2.
@@ -81,13 +128,22 @@ fn idw_is_exact_at_stations_and_tends_to_the_background() {
 #[test]
 fn an_inconsistent_station_is_released_and_the_mean_still_holds() {
     // A 1 x 4 area of mean 10 mm cannot hold a station of 100 mm: the station goes.
-    let pts = vec![PointTotal { name: "hot".into(), row: 0, col: 0, total_mm: 100.0 }];
+    let pts = vec![PointTotal {
+        name: "hot".into(),
+        row: 0,
+        col: 0,
+        total_mm: 100.0,
+    }];
     let field = Array2::from_shape_vec((1, 4), vec![100.0, 50.0, 50.0, 50.0]).unwrap();
     let mask = Array2::from_elem((1, 4), true);
     let rec = fit_areas(
         field,
         &pts,
-        &[AreaConstraint { name: "a".into(), mask: mask.clone(), mean_mm: 10.0 }],
+        &[AreaConstraint {
+            name: "a".into(),
+            mask: mask.clone(),
+            mean_mm: 10.0,
+        }],
         1e-9,
         100,
     )
@@ -99,7 +155,11 @@ fn an_inconsistent_station_is_released_and_the_mean_still_holds() {
 #[test]
 fn patterns_and_the_cf_rain_series_keep_the_storm_total() {
     // Triangular: before the peak F = (t-s)²/((p-s)D); at the peak F = (p-s)/D.
-    let tri = PatternCurve::Triangular { start_h: 0.0, peak_h: 6.0, end_h: 10.0 };
+    let tri = PatternCurve::Triangular {
+        start_h: 0.0,
+        peak_h: 6.0,
+        end_h: 10.0,
+    };
     assert!((tri.fraction_before(6.0) - 0.6).abs() < 1e-12);
     assert!((tri.fraction_before(3.0) - 9.0 / 60.0).abs() < 1e-12);
     // Mass curve over a window shorter than the curve.
@@ -116,7 +176,12 @@ fn patterns_and_the_cf_rain_series_keep_the_storm_total() {
     // Written as CF-netCDF and read back by the flood engine's gridded rain.
     let total = Array2::from_shape_fn((4, 5), |(r, c)| 10.0 * (r + c) as f64);
     let data = spread(&total, &fr);
-    let spec = GridSpec { transform: tf(), rows: 4, cols: 5, crs_wkt: epsg_wkt(32650).unwrap() };
+    let spec = GridSpec {
+        transform: tf(),
+        rows: 4,
+        cols: 5,
+        crs_wkt: epsg_wkt(32650).unwrap(),
+    };
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("rain.nc");
     let series = CfSeries {
@@ -208,7 +273,11 @@ fn every_shipped_storm_loads_and_resolves_on_the_model_grid() {
             let s = load_storm(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
             assert!(s.end_h > s.start_h);
             let (fits, obs) = check_storm(&p, &inputs).unwrap_or_else(|e| panic!("{e}"));
-            assert!(fits > 0 && obs > 0, "{}: {fits} fits, {obs} observations", p.display());
+            assert!(
+                fits > 0 && obs > 0,
+                "{}: {fits} fits, {obs} observations",
+                p.display()
+            );
             n += 1;
         }
     }
@@ -264,8 +333,13 @@ fn an_observation_outside_the_domain_is_an_error_naming_it() {
         "lon = 100.0\nlat = 30.0\ncatchment_km2",
     );
     let p = write_storm(dir.path(), &text);
-    let e = check_storm(&p, &ValidateInputs::standard(&root())).unwrap_err().to_string();
-    assert!(e.contains("observation[0] (张坊)") && e.contains("outside the model domain"), "{e}");
+    let e = check_storm(&p, &ValidateInputs::standard(&root()))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("observation[0] (张坊)") && e.contains("outside the model domain"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -289,15 +363,24 @@ fn a_window_ending_before_it_starts_is_an_error() {
 fn a_station_without_coordinates_or_known_place_is_an_error_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let inputs = ValidateInputs::standard(&root());
-    let text = STORM.replace("total_mm = 300.0\nplace = \"Zhangfang\"\n", "total_mm = 300.0\n");
+    let text = STORM.replace(
+        "total_mm = 300.0\nplace = \"Zhangfang\"\n",
+        "total_mm = 300.0\n",
+    );
     let p = write_storm(dir.path(), &text);
     let e = check_storm(&p, &inputs).unwrap_err().to_string();
     assert!(
         e.contains("rain.station[0] (Zhangfang station)") && e.contains("no coordinates"),
         "{e}"
     );
-    let text = STORM.replace("place = \"Zhangfang\"\nsource", "place = \"Atlantis\"\nsource");
+    let text = STORM.replace(
+        "place = \"Zhangfang\"\nsource",
+        "place = \"Atlantis\"\nsource",
+    );
     let p = write_storm(dir.path(), &text);
     let e = check_storm(&p, &inputs).unwrap_err().to_string();
-    assert!(e.contains("rain.station[0] (Zhangfang station)") && e.contains("Atlantis"), "{e}");
+    assert!(
+        e.contains("rain.station[0] (Zhangfang station)") && e.contains("Atlantis"),
+        "{e}"
+    );
 }

@@ -210,7 +210,9 @@ fn run(cli: Cli) -> Result<()> {
             let inputs = ValidateInputs::standard(&root);
             let reports = match (storm, all) {
                 (Some(_), true) => anyhow::bail!("give a storm file or --all, not both"),
-                (None, false) => anyhow::bail!("give a storm file, or --all for the whole catalogue"),
+                (None, false) => {
+                    anyhow::bail!("give a storm file, or --all for the whole catalogue")
+                }
                 (Some(f), false) => {
                     println!("haihe validate: {}", f.display());
                     vec![haihe::validation::validate_storm(&f, &inputs, &out, &ops)?]
@@ -221,7 +223,12 @@ fn run(cli: Cli) -> Result<()> {
                 }
             };
             for r in &reports {
-                println!("  {} (rain {:.2} ×10⁸ m³ on the grid, max {:.0} mm)", r.name, r.rain_volume_m3 / 1e8, r.rain_max_mm);
+                println!(
+                    "  {} (rain {:.2} ×10⁸ m³ on the grid, max {:.0} mm)",
+                    r.name,
+                    r.rain_volume_m3 / 1e8,
+                    r.rain_max_mm
+                );
                 for s in &r.stations {
                     for run in &s.runs {
                         println!(

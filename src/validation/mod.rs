@@ -12,5 +12,7 @@ pub mod run;
 pub mod storm;
 pub mod time;
 
-pub use run::{check_storm, validate_all, validate_storm, Operation, ValidateInputs, ValidationReport};
+pub use run::{
+    check_storm, validate_all, validate_storm, Operation, ValidateInputs, ValidationReport,
+};
 pub use storm::{load_storm, LoadedStorm, Storm};

@@ -140,11 +140,9 @@ impl Gazetteer {
         let (key, id) = match name.split_once('#') {
             Some((k, i)) => (
                 k.trim(),
-                Some(
-                    i.trim()
-                        .parse::<i64>()
-                        .map_err(|_| format!("place '{name}': the part after # must be a GeoNames id"))?,
-                ),
+                Some(i.trim().parse::<i64>().map_err(|_| {
+                    format!("place '{name}': the part after # must be a GeoNames id")
+                })?),
             ),
             None => (name.as_str(), None),
         };
@@ -169,7 +167,12 @@ impl Gazetteer {
             _ => {
                 let ids: Vec<String> = hits
                     .iter()
-                    .map(|p| format!("{}#{} ({:.3} E, {:.3} N)", p.name, p.geonameid, p.lon, p.lat))
+                    .map(|p| {
+                        format!(
+                            "{}#{} ({:.3} E, {:.3} N)",
+                            p.name, p.geonameid, p.lon, p.lat
+                        )
+                    })
                     .collect();
                 return Err(format!(
                     "place '{name}' is ambiguous: {}; write one of these",

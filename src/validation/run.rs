@@ -525,7 +525,8 @@ fn build_rain(storm: &LoadedStorm, gaz: &Gazetteer, g: &ModelGrids) -> Result<Ra
             if masks.iter().any(|(_, j, _)| *j == i) {
                 areas[i].role = "constraint".into();
             } else if areas[i].role.is_empty() {
-                areas[i].role = "check (same area as a constraint whose window holds more of the storm)".into();
+                areas[i].role =
+                    "check (same area as a constraint whose window holds more of the storm)".into();
             }
         }
     }
@@ -613,7 +614,10 @@ fn scenario_text(
         storm.path.display(),
         op.key()
     ));
-    t.push_str(&format!("name = {}\n", q(&format!("{} ({})", s.name, op.key()))));
+    t.push_str(&format!(
+        "name = {}\n",
+        q(&format!("{} ({})", s.name, op.key()))
+    ));
     t.push_str(&format!(
         "description = {}\n",
         q("historical storm: reconstructed rain (rain.nc), SCS curve-number losses (AMC II, λ = 0.2, the literature default), gauges snapped to the drainage")
@@ -767,7 +771,10 @@ pub fn validate_storm(
                     .iter()
                     .map(|p| format!("{} {} km² ({})", p.name, p.km2, p.source))
                     .collect();
-                (Some(sum), format!("derived: {} = {sum} km²", parts.join(" + ")))
+                (
+                    Some(sum),
+                    format!("derived: {} = {sum} km²", parts.join(" + ")),
+                )
             }
             (None, true) => (None, "no area known: largest upstream area in reach".into()),
         };
@@ -792,7 +799,9 @@ pub fn validate_storm(
     let step_s = s.simulation.rain_step_h * 3600.0;
     let series = CfSeries {
         spec: g.spec.clone(),
-        times: (0..rain.fractions.len()).map(|k| k as f64 * step_s).collect(),
+        times: (0..rain.fractions.len())
+            .map(|k| k as f64 * step_s)
+            .collect(),
         time_units: format!("seconds since {}", format_time(storm.start_h)),
         name: "rain_mm".into(),
         units: "mm".into(),
@@ -821,8 +830,11 @@ pub fn validate_storm(
         "Structures of the era are listed for the record; the flood engine does not yet switch them.".to_string(),
     ];
     for &op in operations {
+        // The scenario that runs points at the staged rain.nc; the one kept points at
+        // its final place.
         let text_run = scenario_text(&storm, op, &rain_staged, &gauge_xy);
-        let run_path = stage.path(&format!("scenario_{}.run.toml", op.key()));
+        let run_dir = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
+        let run_path = run_dir.path().join(format!("scenario_{}.toml", op.key()));
         std::fs::write(&run_path, &text_run).map_err(|e| Error::io(&run_path, e))?;
         let kept = stage.path(&format!("scenario_{}.toml", op.key()));
         let text_kept = scenario_text(&storm, op, &final_rain, &gauge_xy);
@@ -847,7 +859,6 @@ pub fn validate_storm(
         notes.extend(summary.notes.iter().map(|n| format!("{}: {n}", op.key())));
         let (t, q) = read_hydrographs(&flood_dir.join("hydrographs.csv"), gauge_xy.len())?;
         sims.push((op, t, q));
-        std::fs::remove_file(&run_path).map_err(|e| Error::io(&run_path, e))?;
     }
     // Comparison.
     for (k, (st, o)) in stations.iter_mut().zip(&used_obs).enumerate() {
@@ -869,7 +880,13 @@ pub fn validate_storm(
             let (ti, qp) = qs
                 .iter()
                 .enumerate()
-                .fold((0usize, f64::NEG_INFINITY), |a, (i, &v)| if v > a.1 { (i, v) } else { a });
+                .fold((0usize, f64::NEG_INFINITY), |a, (i, &v)| {
+                    if v > a.1 {
+                        (i, v)
+                    } else {
+                        a
+                    }
+                });
             let sim_t = storm.start_h + t[ti];
             let (te, on_day) = match peak_t {
                 Some(p) if !p.date_only => (Some(metrics::peak_time_error_h(p.hours, sim_t)), None),
@@ -902,7 +919,10 @@ pub fn validate_storm(
         let svg = hydrograph_svg(
             &format!("{} ({}) — {}", st.station, st.river, s.name),
             sims.first().map(|x| x.1.as_slice()).unwrap_or(&[]),
-            &sims.iter().map(|(op, _, q)| (*op, q[k].clone())).collect::<Vec<_>>(),
+            &sims
+                .iter()
+                .map(|(op, _, q)| (*op, q[k].clone()))
+                .collect::<Vec<_>>(),
             &obs_pts,
         );
         let p = stage.path(&format!("hydrograph_{k}.svg"));
@@ -944,8 +964,16 @@ pub fn validate_storm(
             .iter()
             .map(|x| (x.name.clone(), x.present, x.basis.clone()))
             .collect(),
-        reservoirs: s.reservoirs.iter().map(|f| (f.what.clone(), f.value.clone())).collect(),
-        impacts: s.impacts.iter().map(|f| (f.what.clone(), f.value.clone())).collect(),
+        reservoirs: s
+            .reservoirs
+            .iter()
+            .map(|f| (f.what.clone(), f.value.clone()))
+            .collect(),
+        impacts: s
+            .impacts
+            .iter()
+            .map(|f| (f.what.clone(), f.value.clone()))
+            .collect(),
         volumes,
         notes,
     };
@@ -959,7 +987,8 @@ pub fn validate_storm(
 }
 
 fn opt(v: Option<f64>, digits: usize) -> String {
-    v.map(|x| format!("{x:.digits$}")).unwrap_or_else(|| "–".into())
+    v.map(|x| format!("{x:.digits$}"))
+        .unwrap_or_else(|| "–".into())
 }
 
 /// `validation.md` of one storm.
@@ -973,7 +1002,9 @@ pub fn report_markdown(r: &ValidationReport) -> String {
         for run in &s.runs {
             let te = match (run.peak_time_error_h, run.peak_on_reported_day) {
                 (Some(e), _) => format!("{e:+.1}"),
-                (None, Some(d)) => format!("day only: {}", if d { "same day" } else { "other day" }),
+                (None, Some(d)) => {
+                    format!("day only: {}", if d { "same day" } else { "other day" })
+                }
                 _ => "–".into(),
             };
             m.push_str(&format!(

@@ -552,7 +552,7 @@ pub fn load_storm(path: &Path) -> Result<LoadedStorm> {
         ));
     }
     let bg = &s.rain.background;
-    if !finite_nonneg(bg.mm) || !(bg.range_km > 0.0 && bg.range_km.is_finite()) {
+    if !(finite_nonneg(bg.mm) && bg.range_km > 0.0 && bg.range_km.is_finite()) {
         return Err(bad(
             "rain.background".into(),
             "mm must be ≥ 0 and range_km > 0".into(),
@@ -561,7 +561,10 @@ pub fn load_storm(path: &Path) -> Result<LoadedStorm> {
     match &s.pattern {
         Pattern::MassCurve { points, .. } => {
             if points.len() < 2 {
-                return Err(bad("pattern.points".into(), "give at least two points".into()));
+                return Err(bad(
+                    "pattern.points".into(),
+                    "give at least two points".into(),
+                ));
             }
             let mut last: Option<(f64, f64)> = None;
             for (i, p) in points.iter().enumerate() {
@@ -624,8 +627,7 @@ pub fn load_storm(path: &Path) -> Result<LoadedStorm> {
         if kinds != 1 {
             return Err(bad(
                 format!("{f}.area"),
-                "give exactly one of county, counties, city, province, basin, not_on_grid"
-                    .into(),
+                "give exactly one of county, counties, city, province, basin, not_on_grid".into(),
             ));
         }
         loaded.window_of(&a.start, &a.end, &f)?;

@@ -37,7 +37,9 @@ fn days_in_month(y: i64, m: i64) -> i64 {
 /// Parses `"YYYY-MM-DD hh:mm"`, `"YYYY-MM-DD hh:mm:ss"` or `"YYYY-MM-DD"`; `24:00` is
 /// accepted as the end of the day. Returns a message on a malformed or impossible date.
 pub fn parse_time(text: &str) -> std::result::Result<CalTime, String> {
-    let bad = || format!("'{text}' is not a time of the form \"YYYY-MM-DD hh:mm\" or a date \"YYYY-MM-DD\"");
+    let bad = || {
+        format!("'{text}' is not a time of the form \"YYYY-MM-DD hh:mm\" or a date \"YYYY-MM-DD\"")
+    };
     let t = text.trim();
     let (date, clock) = match t.split_once([' ', 'T']) {
         Some((d, c)) => (d, Some(c.trim())),
@@ -63,7 +65,11 @@ pub fn parse_time(text: &str) -> std::result::Result<CalTime, String> {
             (num(p[0])?, num(p[1])?, ss)
         }
     };
-    if !(0..=24).contains(&hh) || !(0..60).contains(&mm) || !(0..60).contains(&ss) || (hh == 24 && (mm, ss) != (0, 0)) {
+    if !(0..=24).contains(&hh)
+        || !(0..60).contains(&mm)
+        || !(0..60).contains(&ss)
+        || (hh == 24 && (mm, ss) != (0, 0))
+    {
         return Err(format!("'{text}': no such time of day"));
     }
     let days = days_from_civil(y, m, d) as f64;
