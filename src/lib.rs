@@ -17,6 +17,7 @@ pub mod scenario;
 pub mod seismic;
 pub mod staging;
 pub mod terrain;
+pub mod validation;
 
 pub use error::{Error, Result};
 pub use grid::{GeoTransform, Grid};

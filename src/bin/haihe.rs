@@ -62,6 +62,25 @@ enum Command {
         #[command(subcommand)]
         action: LifelinesCommand,
     },
+    /// Validate against a historical storm of models/storms/: reconstruct its rain
+    /// (rain.nc, rain_total.tif in mm), snap the gauges, run the flood engine and compare
+    /// peaks (m³/s, %), peak times (h), NSE and KGE in validation.json / validation.md.
+    Validate {
+        /// Storm file (omit with --all).
+        storm: Option<PathBuf>,
+        /// Run every storm of --storms and write summary.md.
+        #[arg(long)]
+        all: bool,
+        /// Folder of the storm catalogue (with --all).
+        #[arg(long, default_value = "models/storms")]
+        storms: PathBuf,
+        /// Output folder (written whole or not at all; one subfolder per storm with --all).
+        #[arg(long)]
+        out: PathBuf,
+        /// Operation variants: as-operated, rule-based or both.
+        #[arg(long, default_value = "as-operated")]
+        operation: String,
+    },
     /// Print a raster's size, CRS, extent, cell size, no-data and statistics.
     Info {
         /// Any GDAL raster.
@@ -244,6 +263,59 @@ fn run(cli: Cli) -> Result<()> {
             for f in &report.written {
                 println!("  wrote {}", f.display());
             }
+        }
+        Command::Validate {
+            storm,
+            all,
+            storms,
+            out,
+            operation,
+        } => {
+            use haihe::validation::{Operation, ValidateInputs};
+            let ops = match operation.as_str() {
+                "as-operated" => vec![Operation::AsOperated],
+                "rule-based" => vec![Operation::RuleBased],
+                "both" => vec![Operation::AsOperated, Operation::RuleBased],
+                o => anyhow::bail!("--operation {o}: use as-operated, rule-based or both"),
+            };
+            let root = std::env::current_dir()?;
+            let inputs = ValidateInputs::standard(&root);
+            let reports = match (storm, all) {
+                (Some(_), true) => anyhow::bail!("give a storm file or --all, not both"),
+                (None, false) => {
+                    anyhow::bail!("give a storm file, or --all for the whole catalogue")
+                }
+                (Some(f), false) => {
+                    println!("haihe validate: {}", f.display());
+                    vec![haihe::validation::validate_storm(&f, &inputs, &out, &ops)?]
+                }
+                (None, true) => {
+                    println!("haihe validate --all: {}", storms.display());
+                    haihe::validation::validate_all(&storms, &inputs, &out, &ops)?
+                }
+            };
+            for r in &reports {
+                println!(
+                    "  {} (rain {:.2} ×10⁸ m³ on the grid, max {:.0} mm)",
+                    r.name,
+                    r.rain_volume_m3 / 1e8,
+                    r.rain_max_mm
+                );
+                for s in &r.stations {
+                    for run in &s.runs {
+                        println!(
+                            "    {:<10} {:<12} observed {:>7.0} m³/s  simulated {:>7.0} m³/s  error {:+6.1}%  snapped {:.0} km²",
+                            s.station,
+                            run.operation.key(),
+                            s.observed_peak_m3s,
+                            run.simulated_peak_m3s,
+                            run.peak_error_pct,
+                            s.snap.area_km2
+                        );
+                    }
+                }
+            }
+            println!("wrote {}", out.display());
         }
         Command::Info { raster } => {
             print!("{}", haihe::grid::info::describe(&raster)?);

@@ -1,0 +1,1198 @@
+//! `haihe validate`: a historical storm of the catalogue through the flood engine and
+//! back against what was observed.
+//!
+//! For one storm file: the stations and rain sites are placed ([`super::places`]), the
+//! rain field is reconstructed ([`super::reconstruct`]) and written as CF-netCDF
+//! (`rain.nc`, mm per step) with its storm-total map (`rain_total.tif`), the gauges are
+//! snapped to the model's drainage ([`super::gauges`]), a flood scenario with gridded
+//! rain and those gauges is generated for each operation variant and run through
+//! [`crate::scenario::flood::run_flood`], and the simulated hydrographs are compared with
+//! the observations ([`super::metrics`]) in `validation.json` and `validation.md`.
+
+use super::gauges::{snap_gauge, Snapped};
+use super::metrics;
+use super::places::{Gazetteer, Placed};
+use super::reconstruct::{self, AreaConstraint, Fit, IdwParams, PatternCurve, PointTotal};
+use super::storm::{load_storm, AreaDef, LoadedStorm, Location, Pattern};
+use super::time::{format_time, parse_time};
+use crate::grid::cf::{write_cf, CfSeries};
+use crate::grid::io::{read_raster, read_raster_as, write_geotiff};
+use crate::grid::warp::{transform_points, GridSpec};
+use crate::grid::Grid;
+use crate::scenario::flood::{run_flood, FloodRunSummary};
+use crate::staging::Staged;
+use crate::{Error, Result};
+use ndarray::Array2;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// How the detention basins and reservoirs are operated in a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Operation {
+    /// Opening times as reported for the event.
+    AsOperated,
+    /// The rule-based triggers of `models/structures`.
+    RuleBased,
+}
+
+impl Operation {
+    /// Short name used in file names.
+    pub fn key(&self) -> &'static str {
+        match self {
+            Operation::AsOperated => "as_operated",
+            Operation::RuleBased => "rule_based",
+        }
+    }
+}
+
+/// Where the model grids and places are, relative to the project root.
+#[derive(Debug, Clone)]
+pub struct ValidateInputs {
+    /// Project root (paths of generated scenarios are relative to it).
+    pub root: PathBuf,
+    /// Model grids folder (`rasters/model`).
+    pub model_dir: PathBuf,
+    /// GeoNames places (`rasters/source/places/geonames_cities500_CN_bbox.geojson`).
+    pub places: PathBuf,
+}
+
+impl ValidateInputs {
+    /// The project's standard inputs under `root`.
+    pub fn standard(root: &Path) -> Self {
+        ValidateInputs {
+            root: root.to_path_buf(),
+            model_dir: root.join("rasters/model"),
+            places: root.join("rasters/source/places/geonames_cities500_CN_bbox.geojson"),
+        }
+    }
+}
+
+/// A placed rain site, for the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct SiteReport {
+    /// Entry name.
+    pub name: String,
+    /// Reported value (mm or mm/h).
+    pub reported: f64,
+    /// Window or hour of the reported value.
+    pub window: String,
+    /// Reconstructed value over the same window, mm.
+    pub reconstructed: Option<f64>,
+    /// Storm-total equivalent used as the constraint, mm (value / pattern fraction).
+    pub event_equivalent_mm: Option<f64>,
+    /// How it was placed, or why it was not used.
+    pub placement: String,
+    /// Role: "constraint", "check" or "not used: …".
+    pub role: String,
+}
+
+/// A station comparison.
+#[derive(Debug, Clone, Serialize)]
+pub struct StationReport {
+    /// Station.
+    pub station: String,
+    /// River.
+    pub river: String,
+    /// How it was placed.
+    pub placement: String,
+    /// Snapping result.
+    pub snap: Snapped,
+    /// How the target area was obtained.
+    pub area_basis: String,
+    /// Observed peak, m³/s.
+    pub observed_peak_m3s: f64,
+    /// Observed peak time as reported.
+    pub observed_peak_time: Option<String>,
+    /// Per operation variant: the simulated values.
+    pub runs: Vec<StationRun>,
+}
+
+/// Simulated values at a station in one run.
+#[derive(Debug, Clone, Serialize)]
+pub struct StationRun {
+    /// Variant.
+    pub operation: Operation,
+    /// Simulated peak, m³/s.
+    pub simulated_peak_m3s: f64,
+    /// Simulated peak time.
+    pub simulated_peak_time: String,
+    /// Peak error, %.
+    pub peak_error_pct: f64,
+    /// Peak time error, h (when the observed time has an hour).
+    pub peak_time_error_h: Option<f64>,
+    /// When only the day is reported: the simulated peak falls on that day.
+    pub peak_on_reported_day: Option<bool>,
+    /// Observed points compared (peak included when timed).
+    pub series_points: usize,
+    /// Nash–Sutcliffe efficiency over the observed points (≥ 3 points).
+    pub nse: Option<f64>,
+    /// Kling–Gupta efficiency over the observed points (≥ 3 points).
+    pub kge: Option<f64>,
+    /// Volume error over the observed points, %.
+    pub volume_error_pct: Option<f64>,
+}
+
+/// A detention basin line of the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct BasinReport {
+    /// Basin.
+    pub name: String,
+    /// Used in the event.
+    pub used: bool,
+    /// Opening time as reported.
+    pub opened: Option<String>,
+    /// Stored volume, 10⁸ m³.
+    pub stored_1e8_m3: Option<f64>,
+    /// In the model domain.
+    pub in_domain: bool,
+    /// What the model did.
+    pub model: String,
+}
+
+/// Volume balance of one run, m³.
+#[derive(Debug, Clone, Serialize)]
+pub struct VolumeReport {
+    /// Variant.
+    pub operation: Operation,
+    /// Rain on the grid, m³ (from the run).
+    pub rain_m3: f64,
+    /// Losses, m³.
+    pub loss_m3: f64,
+    /// Out across the edges and into the sea, m³.
+    pub boundary_out_m3: f64,
+    /// Change of storage, m³.
+    pub storage_change_m3: f64,
+    /// Relative mass-balance error.
+    pub relative_mass_error: f64,
+    /// Wall time of the run, s.
+    pub seconds: f64,
+}
+
+/// Everything `validation.json` holds.
+#[derive(Debug, Clone, Serialize)]
+pub struct ValidationReport {
+    /// Storm id.
+    pub storm: String,
+    /// Storm name.
+    pub name: String,
+    /// Storm file.
+    pub file: String,
+    /// Rain window.
+    pub window: (String, String),
+    /// Rain reconstruction: interpolation and fitting notes.
+    pub rain_method: Vec<String>,
+    /// Reconstructed rain volume on the grid, m³.
+    pub rain_volume_m3: f64,
+    /// Largest storm total of a cell, mm.
+    pub rain_max_mm: f64,
+    /// Station totals.
+    pub rain_stations: Vec<SiteReport>,
+    /// Areal means.
+    pub rain_areas: Vec<SiteReport>,
+    /// Hourly maxima.
+    pub rain_hourly: Vec<SiteReport>,
+    /// Fits of the constraints.
+    pub fits: Vec<Fit>,
+    /// Station comparisons.
+    pub stations: Vec<StationReport>,
+    /// Observations kept as facts only.
+    pub unused_observations: Vec<String>,
+    /// Detention basins.
+    pub detention_basins: Vec<BasinReport>,
+    /// Structures of the era.
+    pub structures: Vec<(String, bool, String)>,
+    /// Reservoir facts.
+    pub reservoirs: Vec<(String, String)>,
+    /// Impacts.
+    pub impacts: Vec<(String, String)>,
+    /// Volume balance per run.
+    pub volumes: Vec<VolumeReport>,
+    /// Notes.
+    pub notes: Vec<String>,
+}
+
+/// The model grids needed by the validation.
+struct ModelGrids {
+    spec: GridSpec,
+    acc_km2: Array2<f64>,
+    counties: Array2<i64>,
+    basins: Array2<u8>,
+}
+
+fn read_grids(model_dir: &Path) -> Result<ModelGrids> {
+    let acc = read_raster(&model_dir.join("flow_acc.tif"))?;
+    let counties = read_raster(&model_dir.join("counties.tif"))?;
+    let basins = read_raster_as::<u8>(&model_dir.join("basins.tif"), 1)?;
+    acc.check_aligned(&counties, "flow_acc.tif and counties.tif")?;
+    acc.check_aligned(&basins, "flow_acc.tif and basins.tif")?;
+    Ok(ModelGrids {
+        spec: GridSpec::of(&acc),
+        acc_km2: acc.data.mapv(|v| if v.is_nan() { 0.0 } else { v }),
+        counties: counties
+            .data
+            .mapv(|v| if v.is_finite() { v as i64 } else { 0 }),
+        basins: basins.data,
+    })
+}
+
+/// Share of the temporal pattern a reported window must hold for its value to be used as
+/// a constraint (turned into a storm total by dividing by that share); values over
+/// shorter windows are checks. ASSUMPTION: 75%, so that interim values are not blown up
+/// by a pattern that is itself uncertain.
+pub const MIN_CONSTRAINT_FRACTION: f64 = 0.75;
+
+/// A site on the grid: (row, col, placement).
+fn place_on_grid(
+    storm: &LoadedStorm,
+    gaz: &Gazetteer,
+    spec: &GridSpec,
+    at: &Location,
+    field: &str,
+) -> Result<(usize, usize, Placed)> {
+    let placed = gaz
+        .locate(at)
+        .map_err(|m| storm.invalid(field, m))?
+        .ok_or_else(|| {
+            storm.invalid(
+                field,
+                "no coordinates (lon, lat) and no place name: give one, or set used = false to keep the entry as a fact only".into(),
+            )
+        })?;
+    let wgs84 = crate::grid::io::epsg_wkt(4326)?;
+    let (x, y) = transform_points(&[(placed.lon, placed.lat)], &wgs84, &spec.crs_wkt)?[0];
+    let (r, c) = spec.transform.fractional_index(x, y);
+    if !(r >= 0.0 && c >= 0.0 && r < spec.rows as f64 && c < spec.cols as f64) {
+        return Err(storm.invalid(
+            field,
+            format!(
+                "({:.4} E, {:.4} N; {}) lies outside the model domain; set used = false to keep it as a fact only",
+                placed.lon, placed.lat, placed.how
+            ),
+        ));
+    }
+    Ok((r as usize, c as usize, placed))
+}
+
+fn pattern_curve(storm: &LoadedStorm) -> Result<PatternCurve> {
+    let (s, e) = (storm.start_h, storm.end_h);
+    Ok(match &storm.storm.pattern {
+        Pattern::MassCurve { points, .. } => {
+            let mut times_h = Vec::new();
+            let mut cumulative_mm = Vec::new();
+            for (i, p) in points.iter().enumerate() {
+                times_h.push(storm.time(&p.time, &format!("pattern.points[{i}]"))?.hours);
+                cumulative_mm.push(p.cumulative_mm);
+            }
+            PatternCurve::Mass {
+                times_h,
+                cumulative_mm,
+                start_h: s,
+                end_h: e,
+            }
+        }
+        Pattern::Triangular { peak, .. } => PatternCurve::Triangular {
+            start_h: s,
+            peak_h: storm.time(peak, "pattern.peak")?.hours,
+            end_h: e,
+        },
+        Pattern::Uniform { .. } => PatternCurve::Uniform {
+            start_h: s,
+            end_h: e,
+        },
+    })
+}
+
+fn fmt_window(a: f64, b: f64) -> String {
+    format!("{} – {}", &format_time(a)[..16], &format_time(b)[..16])
+}
+
+/// The cells of an area, or why it cannot be used.
+fn area_mask(
+    def: &AreaDef,
+    gaz: &Gazetteer,
+    g: &ModelGrids,
+) -> std::result::Result<(Array2<bool>, String), String> {
+    let cell_km2 = (g.spec.transform.dx * g.spec.transform.dy).abs() * 1e-6;
+    if let Some(reason) = &def.not_on_grid {
+        return Err(format!("not used: no outline on the model grid ({reason})"));
+    }
+    if let Some(b) = def.basin {
+        let m = g.basins.mapv(|v| v == b);
+        if !m.iter().any(|&v| v) {
+            return Err(format!("basin label {b} has no cell in basins.tif"));
+        }
+        return Ok((m, format!("river system {b} of basins.tif")));
+    }
+    let members: Vec<&super::places::CountyRow> = if let Some(c) = &def.county {
+        vec![gaz
+            .county(c)
+            .ok_or_else(|| format!("county '{c}' is not in counties.csv"))?]
+    } else if !def.counties.is_empty() {
+        def.counties
+            .iter()
+            .map(|c| {
+                gaz.county(c)
+                    .ok_or_else(|| format!("county '{c}' is not in counties.csv"))
+            })
+            .collect::<std::result::Result<_, _>>()?
+    } else if let Some(city) = &def.city {
+        gaz.counties.iter().filter(|r| &r.city == city).collect()
+    } else if let Some(p) = &def.province {
+        gaz.counties.iter().filter(|r| &r.province == p).collect()
+    } else {
+        return Err("no area given".into());
+    };
+    if members.is_empty() {
+        return Err("no county of counties.csv belongs to it".into());
+    }
+    let codes: Vec<i64> = members.iter().map(|r| r.adcode).collect();
+    let m = g.counties.mapv(|v| codes.contains(&v));
+    let cells = m.iter().filter(|&&v| v).count();
+    let area: f64 = members.iter().map(|r| r.polygon_area_km2).sum();
+    let cover = cells as f64 * cell_km2 / area;
+    let what = format!(
+        "{} county-level units of counties.tif ({} cells, {:.0}% of their {:.0} km²)",
+        members.len(),
+        cells,
+        100.0 * cover,
+        area
+    );
+    // ASSUMPTION: 90% of the outline on the grid counts as inside the domain (the 1 km
+    // rasterisation of small districts differs by a few percent from their outlines).
+    if cover < 0.9 {
+        return Err(format!("not used: lies partly outside the domain: {what}"));
+    }
+    Ok((m, what))
+}
+
+/// The rain inputs of a storm on the model grid.
+struct RainBuild {
+    total_mm: Array2<f64>,
+    fractions: Vec<f64>,
+    stations: Vec<SiteReport>,
+    areas: Vec<SiteReport>,
+    hourly: Vec<SiteReport>,
+    fits: Vec<Fit>,
+    method: Vec<String>,
+}
+
+fn build_rain(storm: &LoadedStorm, gaz: &Gazetteer, g: &ModelGrids) -> Result<RainBuild> {
+    let s = &storm.storm;
+    let curve = pattern_curve(storm)?;
+    let min_fraction = MIN_CONSTRAINT_FRACTION;
+    let mut points = Vec::new();
+    let mut stations = Vec::new();
+    // (report index, row, col, window start, window end, index in `points`).
+    let mut station_cells: Vec<(usize, usize, usize, f64, f64, Option<usize>)> = Vec::new();
+    for (i, st) in s.rain.stations.iter().enumerate() {
+        let f = format!("rain.station[{i}] ({})", st.name);
+        let (a, b) = storm.window_of(&st.start, &st.end, &f)?;
+        let mut rep = SiteReport {
+            name: st.name.clone(),
+            reported: st.total_mm,
+            window: fmt_window(a, b),
+            reconstructed: None,
+            event_equivalent_mm: None,
+            placement: String::new(),
+            role: String::new(),
+        };
+        if !st.used {
+            rep.role = format!("not used: {}", st.note);
+            stations.push(rep);
+            continue;
+        }
+        let (r, c, placed) = place_on_grid(storm, gaz, &g.spec, &st.location(), &f)?;
+        rep.placement = format!("{} → cell ({r}, {c})", placed.how);
+        let frac = curve.fraction_between(a, b);
+        let k = if frac >= min_fraction {
+            rep.event_equivalent_mm = Some(st.total_mm / frac);
+            rep.role = "constraint".into();
+            points.push(PointTotal {
+                name: st.name.clone(),
+                row: r,
+                col: c,
+                total_mm: st.total_mm / frac,
+            });
+            Some(points.len() - 1)
+        } else {
+            rep.role = format!(
+                "check (its window holds {:.0}% of the temporal pattern, under {:.0}%)",
+                100.0 * frac,
+                100.0 * min_fraction
+            );
+            None
+        };
+        station_cells.push((stations.len(), r, c, a, b, k));
+        stations.push(rep);
+    }
+    // Areal means: per distinct area, the entry whose window holds most of the pattern
+    // is the constraint; the others are checks.
+    let mut masks: Vec<(Array2<bool>, usize, f64)> = Vec::new(); // (mask, entry, fraction)
+    let mut areas = Vec::new();
+    let mut area_masks: Vec<Option<Array2<bool>>> = Vec::new();
+    for (i, a) in s.rain.areal.iter().enumerate() {
+        let f = format!("rain.areal[{i}] ({})", a.name);
+        let (t0, t1) = storm.window_of(&a.start, &a.end, &f)?;
+        let frac = curve.fraction_between(t0, t1);
+        let mut rep = SiteReport {
+            name: a.name.clone(),
+            reported: a.mean_mm,
+            window: fmt_window(t0, t1),
+            reconstructed: None,
+            event_equivalent_mm: None,
+            placement: String::new(),
+            role: String::new(),
+        };
+        if !a.used {
+            rep.role = format!("not used: {}", a.note);
+            areas.push(rep);
+            area_masks.push(None);
+            continue;
+        }
+        match area_mask(&a.area, gaz, g) {
+            Ok((m, what)) => {
+                rep.placement = what;
+                if frac < min_fraction {
+                    rep.role = format!(
+                        "check (its window holds {:.0}% of the temporal pattern, under {:.0}%)",
+                        100.0 * frac,
+                        100.0 * min_fraction
+                    );
+                    area_masks.push(Some(m));
+                } else {
+                    rep.event_equivalent_mm = Some(a.mean_mm / frac);
+                    match masks.iter_mut().find(|(mm, _, _)| *mm == m) {
+                        Some(slot) if slot.2 >= frac => {}
+                        Some(slot) => {
+                            slot.1 = i;
+                            slot.2 = frac;
+                        }
+                        None => masks.push((m.clone(), i, frac)),
+                    }
+                    area_masks.push(Some(m));
+                }
+            }
+            Err(msg) if msg.starts_with("not used") => {
+                rep.role = msg;
+                area_masks.push(None);
+            }
+            Err(msg) => return Err(storm.invalid(&format!("{f}.area"), msg)),
+        }
+        areas.push(rep);
+    }
+    let constraints: Vec<AreaConstraint> = masks
+        .iter()
+        .map(|(m, i, frac)| AreaConstraint {
+            name: s.rain.areal[*i].name.clone(),
+            mask: m.clone(),
+            mean_mm: s.rain.areal[*i].mean_mm / frac,
+        })
+        .collect();
+    let bg = &s.rain.background;
+    let params = IdwParams {
+        power: s.rain.idw_power.unwrap_or(2.0),
+        background_mm: bg.mm,
+        background_range_m: bg.range_km * 1000.0,
+    };
+    let rec = reconstruct::reconstruct(
+        g.spec.rows,
+        g.spec.cols,
+        &g.spec.transform,
+        &points,
+        &constraints,
+        &params,
+    )?;
+    let total = rec.total_mm;
+    // Reconstructed values over each entry's own window.
+    for &(ri, r, c, a, b, k) in &station_cells {
+        stations[ri].reconstructed = Some(total[(r, c)] * curve.fraction_between(a, b));
+        if let Some(k) = k {
+            if !rec.stations[k].kept {
+                stations[ri].role = "constraint released (inconsistent with an areal mean)".into();
+            }
+        }
+    }
+    for (i, a) in s.rain.areal.iter().enumerate() {
+        if let Some(m) = &area_masks[i] {
+            let (t0, t1) = storm.window_of(&a.start, &a.end, &format!("rain.areal[{i}]"))?;
+            let (sum, n) = total
+                .iter()
+                .zip(m.iter())
+                .filter(|(_, &v)| v)
+                .fold((0.0, 0usize), |(s, n), (v, _)| (s + v, n + 1));
+            areas[i].reconstructed = Some(sum / n as f64 * curve.fraction_between(t0, t1));
+            if masks.iter().any(|(_, j, _)| *j == i) {
+                areas[i].role = "constraint".into();
+            } else if areas[i].role.is_empty() {
+                areas[i].role =
+                    "check (same area as a constraint whose window holds more of the storm)".into();
+            }
+        }
+    }
+    let mut hourly = Vec::new();
+    for (i, h) in s.rain.max_hourly.iter().enumerate() {
+        let f = format!("rain.max_hourly[{i}] ({})", h.name);
+        let t = storm.time(&h.time, &format!("{f}.time"))?.hours;
+        let loc = h.location();
+        let mut rep = SiteReport {
+            name: h.name.clone(),
+            reported: h.mm_per_h,
+            window: fmt_window(t, t + 1.0),
+            reconstructed: None,
+            event_equivalent_mm: None,
+            placement: String::new(),
+            role: "check".into(),
+        };
+        if loc.lon.is_none() && loc.place.is_none() {
+            rep.role = "not compared: not located".into();
+        } else {
+            match place_on_grid(storm, gaz, &g.spec, &loc, &f) {
+                Ok((r, c, placed)) => {
+                    rep.placement = format!("{} → cell ({r}, {c})", placed.how);
+                    rep.reconstructed = Some(total[(r, c)] * curve.fraction_between(t, t + 1.0));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        hourly.push(rep);
+    }
+    let step_h = s.simulation.rain_step_h;
+    let n = ((storm.end_h - storm.start_h) / step_h).round() as usize;
+    let fractions = curve.step_fractions(storm.start_h, step_h, n);
+    let method = vec![
+        format!(
+            "inverse-distance weighting (power {}) of {} station totals converted to storm totals by the temporal pattern, with a background of {} mm weighing as one station at {} km ({})",
+            params.power,
+            points.len(),
+            bg.mm,
+            bg.range_km,
+            bg.basis
+        ),
+        format!(
+            "{} areal means imposed by iterative proportional fitting ({} sweeps), station cells held where consistent",
+            constraints.len(),
+            rec.sweeps
+        ),
+        format!(
+            "temporal pattern: {} in {} steps of {} h",
+            match &s.pattern {
+                Pattern::MassCurve { reference, .. } =>
+                    format!("reported mass curve of {reference}"),
+                Pattern::Triangular { peak, .. } => format!("triangular, peak at {peak}"),
+                Pattern::Uniform { .. } => "uniform".into(),
+            },
+            n,
+            step_h
+        ),
+    ];
+    let mut fits = rec.areas.clone();
+    fits.extend(rec.stations.iter().cloned());
+    Ok(RainBuild {
+        total_mm: total,
+        fractions,
+        stations,
+        areas,
+        hourly,
+        fits,
+        method,
+    })
+}
+
+/// The text of a generated flood scenario with gridded rain and gauges at cell centres.
+fn scenario_text(
+    storm: &LoadedStorm,
+    op: Operation,
+    rain_nc: &Path,
+    gauges: &[(String, f64, f64)],
+) -> String {
+    let s = &storm.storm;
+    let q = |t: &str| toml::Value::String(t.to_string()).to_string();
+    let mut t = String::new();
+    t.push_str(&format!(
+        "# Generated by `haihe validate` from {}; operation variant: {}.\n",
+        storm.path.display(),
+        op.key()
+    ));
+    t.push_str(&format!(
+        "name = {}\n",
+        q(&format!("{} ({})", s.name, op.key()))
+    ));
+    t.push_str(&format!(
+        "description = {}\n",
+        q("historical storm: reconstructed rain (rain.nc), SCS curve-number losses (AMC II, λ = 0.2, the literature default), gauges snapped to the drainage")
+    ));
+    t.push_str(&format!(
+        "duration_h = {}\noutput_interval_h = 1.0\nstart_time = {}\n\n",
+        storm.end_h - storm.start_h + s.simulation.after_h,
+        q(&format_time(storm.start_h))
+    ));
+    t.push_str(&format!(
+        "[rain]\nkind = \"gridded\"\npath = {}\nvariable = \"rain_mm\"\n\n",
+        q(&rain_nc.display().to_string())
+    ));
+    t.push_str("[losses]\nmethod = \"curve_number\"\nlambda = 0.2\namc = \"II\"\n\n");
+    t.push_str("[routing]\n# CFL-limited on the 1000 m grid, as in the design-storm scenarios.\ndt_max_s = 120.0\n");
+    for (name, x, y) in gauges {
+        t.push_str(&format!(
+            "\n[[gauge]]\nname = {}\nx = {x}\ny = {y}\ncrs = \"grid\"\n",
+            q(name)
+        ));
+    }
+    t
+}
+
+/// Simulated hydrographs: times (h from the start) and discharge per gauge.
+fn read_hydrographs(path: &Path, n: usize) -> Result<(Vec<f64>, Vec<Vec<f64>>)> {
+    let mut rdr = csv::Reader::from_path(path)
+        .map_err(|e| Error::Data(format!("{}: {e}", path.display())))?;
+    let mut t = Vec::new();
+    let mut q = vec![Vec::new(); n];
+    for rec in rdr.records() {
+        let rec = rec.map_err(|e| Error::Data(format!("{}: {e}", path.display())))?;
+        let num = |k: usize| -> Result<f64> {
+            rec.get(k)
+                .and_then(|v| v.parse::<f64>().ok())
+                .ok_or_else(|| Error::Data(format!("{}: bad value in column {k}", path.display())))
+        };
+        t.push(num(0)?);
+        for (i, qi) in q.iter_mut().enumerate() {
+            qi.push(num(1 + 2 * i)?);
+        }
+    }
+    Ok((t, q))
+}
+
+/// A hydrograph plot (SVG): simulated line per variant and observed points.
+fn hydrograph_svg(
+    title: &str,
+    t_h: &[f64],
+    sims: &[(Operation, Vec<f64>)],
+    obs: &[(f64, f64)],
+) -> String {
+    let (w, h, m) = (720.0, 360.0, 50.0);
+    let tmax = t_h.last().copied().unwrap_or(1.0).max(1.0);
+    let qmax = sims
+        .iter()
+        .flat_map(|(_, q)| q.iter().copied())
+        .chain(obs.iter().map(|o| o.1))
+        .fold(1.0f64, f64::max)
+        * 1.1;
+    let x = |t: f64| m + (w - 2.0 * m) * t / tmax;
+    let y = |q: f64| h - m - (h - 2.0 * m) * q / qmax;
+    let mut s = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"{m}\" y=\"20\">{}</text>\n",
+        title.replace('&', "&amp;").replace('<', "&lt;")
+    );
+    s.push_str(&format!(
+        "<line x1=\"{m}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"black\"/><line x1=\"{m}\" y1=\"{m}\" x2=\"{m}\" y2=\"{}\" stroke=\"black\"/>\n",
+        h - m, w - m, h - m, h - m
+    ));
+    s.push_str(&format!(
+        "<text x=\"{}\" y=\"{}\">hours from start (max {tmax:.0} h)</text><text x=\"5\" y=\"{}\">m³/s (max {:.0})</text>\n",
+        w / 2.0 - 60.0,
+        h - 15.0,
+        m - 8.0,
+        qmax
+    ));
+    let colours = ["#1f77b4", "#ff7f0e"];
+    for (k, (op, q)) in sims.iter().enumerate() {
+        let pts: Vec<String> = t_h
+            .iter()
+            .zip(q)
+            .map(|(t, q)| format!("{:.1},{:.1}", x(*t), y(*q)))
+            .collect();
+        s.push_str(&format!(
+            "<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"1.5\" points=\"{}\"/>\n<text x=\"{}\" y=\"{}\" fill=\"{}\">simulated ({})</text>\n",
+            colours[k % 2],
+            pts.join(" "),
+            w - m - 160.0,
+            m + 15.0 * k as f64,
+            colours[k % 2],
+            op.key()
+        ));
+    }
+    for (t, q) in obs {
+        s.push_str(&format!(
+            "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"4\" fill=\"red\"/>\n",
+            x(*t),
+            y(*q)
+        ));
+    }
+    s.push_str(&format!(
+        "<text x=\"{}\" y=\"{}\" fill=\"red\">● observed</text>\n</svg>\n",
+        w - m - 160.0,
+        m + 15.0 * sims.len() as f64
+    ));
+    s
+}
+
+/// Runs one storm (see the module docs) into `out_dir`, written whole or not at all.
+pub fn validate_storm(
+    storm_path: &Path,
+    inputs: &ValidateInputs,
+    out_dir: &Path,
+    operations: &[Operation],
+) -> Result<ValidationReport> {
+    let storm = load_storm(storm_path)?;
+    let s = &storm.storm;
+    let gaz = Gazetteer::load(&inputs.places, &inputs.model_dir.join("counties.csv"))?;
+    let g = read_grids(&inputs.model_dir)?;
+    let cell_km = g.spec.transform.dx.abs() / 1000.0;
+    let rain = build_rain(&storm, &gaz, &g)?;
+    // Gauges.
+    let mut stations = Vec::new();
+    let mut gauge_xy = Vec::new();
+    let mut unused = Vec::new();
+    let mut used_obs = Vec::new();
+    for (i, o) in s.observations.iter().enumerate() {
+        let f = format!("observation[{i}] ({})", o.station);
+        if !o.used {
+            unused.push(format!(
+                "{} ({}): {} m³/s{} — {}",
+                o.station,
+                o.river,
+                o.peak_m3s,
+                o.peak_time
+                    .as_ref()
+                    .map(|t| format!(" at {t}"))
+                    .unwrap_or_default(),
+                o.note
+            ));
+            continue;
+        }
+        let (r, c, placed) = place_on_grid(&storm, &gaz, &g.spec, &o.location(), &f)?;
+        let (target, basis) = match (o.catchment_km2, o.catchment_parts.is_empty()) {
+            (Some(a), _) => (Some(a), format!("published ({})", o.catchment_source)),
+            (None, false) => {
+                let sum: f64 = o.catchment_parts.iter().map(|p| p.km2).sum();
+                let parts: Vec<String> = o
+                    .catchment_parts
+                    .iter()
+                    .map(|p| format!("{} {} km² ({})", p.name, p.km2, p.source))
+                    .collect();
+                (
+                    Some(sum),
+                    format!("derived: {} = {sum} km²", parts.join(" + ")),
+                )
+            }
+            (None, true) => (None, "no area known: largest upstream area in reach".into()),
+        };
+        let snap = snap_gauge(g.acc_km2.view(), r, c, cell_km, o.snap_radius_km, target)
+            .map_err(|e| storm.invalid(&f, e.to_string()))?;
+        let (x, y) = g.spec.transform.cell_center(snap.row, snap.col);
+        gauge_xy.push((o.station.clone(), x, y));
+        used_obs.push(o);
+        stations.push(StationReport {
+            station: o.station.clone(),
+            river: o.river.clone(),
+            placement: format!("{} → cell ({r}, {c})", placed.how),
+            snap,
+            area_basis: basis,
+            observed_peak_m3s: o.peak_m3s,
+            observed_peak_time: o.peak_time.clone(),
+            runs: Vec::new(),
+        });
+    }
+    let mut stage = Staged::new(out_dir)?;
+    // Rain outputs.
+    let step_s = s.simulation.rain_step_h * 3600.0;
+    let series = CfSeries {
+        spec: g.spec.clone(),
+        times: (0..rain.fractions.len())
+            .map(|k| k as f64 * step_s)
+            .collect(),
+        time_units: format!("seconds since {}", format_time(storm.start_h)),
+        name: "rain_mm".into(),
+        units: "mm".into(),
+        long_name: format!("reconstructed rain of {} (mm per step)", s.name),
+        data: reconstruct::spread(&rain.total_mm, &rain.fractions),
+    };
+    let rain_staged = stage.path("rain.nc");
+    write_cf(&series, &rain_staged)?;
+    write_geotiff(
+        &Grid::new(
+            rain.total_mm.mapv(|v| v as f32),
+            g.spec.transform,
+            g.spec.crs_wkt.clone(),
+            None,
+        ),
+        &stage.path("rain_total.tif"),
+    )?;
+    let cell_m2 = (g.spec.transform.dx * g.spec.transform.dy).abs();
+    let rain_volume_m3 = rain.total_mm.sum() * 1e-3 * cell_m2;
+    let rain_max_mm = rain.total_mm.iter().copied().fold(0.0, f64::max);
+    let final_rain = out_dir.join("rain.nc");
+    let mut volumes = Vec::new();
+    let mut sims: Vec<(Operation, Vec<f64>, Vec<Vec<f64>>)> = Vec::new();
+    let mut notes = vec![
+        "Detention basins and reservoir operation are not yet coupled into the flood engine: both operation variants run the same physics until they are; the variant is passed through in the scenario name.".to_string(),
+        "Structures of the era are listed for the record; the flood engine does not yet switch them.".to_string(),
+    ];
+    for &op in operations {
+        // The scenario that runs points at the staged rain.nc; the one kept points at
+        // its final place.
+        let text_run = scenario_text(&storm, op, &rain_staged, &gauge_xy);
+        let run_dir = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
+        let run_path = run_dir.path().join(format!("scenario_{}.toml", op.key()));
+        std::fs::write(&run_path, &text_run).map_err(|e| Error::io(&run_path, e))?;
+        let kept = stage.path(&format!("scenario_{}.toml", op.key()));
+        let text_kept = scenario_text(&storm, op, &final_rain, &gauge_xy);
+        std::fs::write(&kept, text_kept).map_err(|e| Error::io(&kept, e))?;
+        let flood_name = format!("flood_{}", op.key());
+        let flood_dir = stage.path(&flood_name);
+        let old = out_dir.join(&flood_name);
+        let clock = std::time::Instant::now();
+        let summary: FloodRunSummary = run_flood(&run_path, &inputs.root, &flood_dir)?;
+        if old.exists() {
+            std::fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))?;
+        }
+        volumes.push(VolumeReport {
+            operation: op,
+            rain_m3: summary.rain_m3,
+            loss_m3: summary.loss_m3,
+            boundary_out_m3: summary.boundary_out_m3,
+            storage_change_m3: summary.storage_change_m3,
+            relative_mass_error: summary.relative_mass_error,
+            seconds: clock.elapsed().as_secs_f64(),
+        });
+        notes.extend(summary.notes.iter().map(|n| format!("{}: {n}", op.key())));
+        let (t, q) = read_hydrographs(&flood_dir.join("hydrographs.csv"), gauge_xy.len())?;
+        sims.push((op, t, q));
+    }
+    // Comparison.
+    for (k, (st, o)) in stations.iter_mut().zip(&used_obs).enumerate() {
+        let peak_t = match &o.peak_time {
+            Some(p) => Some(parse_time(p).map_err(|m| storm.invalid("peak_time", m))?),
+            None => None,
+        };
+        let mut obs_pts: Vec<(f64, f64)> = Vec::new();
+        for p in &o.series {
+            let t = parse_time(&p.time).map_err(|m| storm.invalid("series", m))?;
+            obs_pts.push((t.hours - storm.start_h, p.discharge_m3s));
+        }
+        if let Some(pt) = peak_t.filter(|p| !p.date_only) {
+            obs_pts.push((pt.hours - storm.start_h, o.peak_m3s));
+        }
+        obs_pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+        for (op, t, q) in &sims {
+            let qs = &q[k];
+            let (ti, qp) = qs
+                .iter()
+                .enumerate()
+                .fold((0usize, f64::NEG_INFINITY), |a, (i, &v)| {
+                    if v > a.1 {
+                        (i, v)
+                    } else {
+                        a
+                    }
+                });
+            let sim_t = storm.start_h + t[ti];
+            let (te, on_day) = match peak_t {
+                Some(p) if !p.date_only => (Some(metrics::peak_time_error_h(p.hours, sim_t)), None),
+                Some(p) => (None, Some(sim_t >= p.hours && sim_t < p.hours + 24.0)),
+                None => (None, None),
+            };
+            let pairs: Vec<(f64, f64)> = obs_pts
+                .iter()
+                .filter_map(|&(ot, oq)| metrics::sample(t, qs, ot).map(|sq| (oq, sq)))
+                .collect();
+            let (ov, sv): (Vec<f64>, Vec<f64>) = pairs.iter().copied().unzip();
+            let enough = ov.len() >= 3;
+            st.runs.push(StationRun {
+                operation: *op,
+                simulated_peak_m3s: qp,
+                simulated_peak_time: format_time(sim_t)[..16].to_string(),
+                peak_error_pct: metrics::peak_error_pct(o.peak_m3s, qp),
+                peak_time_error_h: te,
+                peak_on_reported_day: on_day,
+                series_points: ov.len(),
+                nse: if enough { metrics::nse(&ov, &sv) } else { None },
+                kge: if enough { metrics::kge(&ov, &sv) } else { None },
+                volume_error_pct: if enough {
+                    metrics::volume_error_pct(&ov, &sv)
+                } else {
+                    None
+                },
+            });
+        }
+        let svg = hydrograph_svg(
+            &format!("{} ({}) — {}", st.station, st.river, s.name),
+            sims.first().map(|x| x.1.as_slice()).unwrap_or(&[]),
+            &sims
+                .iter()
+                .map(|(op, _, q)| (*op, q[k].clone()))
+                .collect::<Vec<_>>(),
+            &obs_pts,
+        );
+        let p = stage.path(&format!("hydrograph_{k}.svg"));
+        std::fs::write(&p, svg).map_err(|e| Error::io(&p, e))?;
+    }
+    let detention_basins = s
+        .detention_basins
+        .iter()
+        .map(|d| BasinReport {
+            name: d.name.clone(),
+            used: d.used,
+            opened: d.opened.clone(),
+            stored_1e8_m3: d.stored_1e8_m3,
+            in_domain: d.in_domain,
+            model: if d.in_domain {
+                "in the domain; not yet activated by the model (detention coupling pending)".into()
+            } else {
+                "outside the domain: not modelled".into()
+            },
+        })
+        .collect();
+    let report = ValidationReport {
+        storm: s.id.clone(),
+        name: s.name.clone(),
+        file: storm_path.display().to_string(),
+        window: (s.window.start.clone(), s.window.end.clone()),
+        rain_method: rain.method,
+        rain_volume_m3,
+        rain_max_mm,
+        rain_stations: rain.stations,
+        rain_areas: rain.areas,
+        rain_hourly: rain.hourly,
+        fits: rain.fits,
+        stations,
+        unused_observations: unused,
+        detention_basins,
+        structures: s
+            .structures
+            .iter()
+            .map(|x| (x.name.clone(), x.present, x.basis.clone()))
+            .collect(),
+        reservoirs: s
+            .reservoirs
+            .iter()
+            .map(|f| (f.what.clone(), f.value.clone()))
+            .collect(),
+        impacts: s
+            .impacts
+            .iter()
+            .map(|f| (f.what.clone(), f.value.clone()))
+            .collect(),
+        volumes,
+        notes,
+    };
+    let p = stage.path("validation.json");
+    let json = serde_json::to_string_pretty(&report).map_err(|e| Error::Data(e.to_string()))?;
+    std::fs::write(&p, json).map_err(|e| Error::io(&p, e))?;
+    let p = stage.path("validation.md");
+    std::fs::write(&p, report_markdown(&report)).map_err(|e| Error::io(&p, e))?;
+    stage.commit()?;
+    Ok(report)
+}
+
+fn opt(v: Option<f64>, digits: usize) -> String {
+    v.map(|x| format!("{x:.digits$}"))
+        .unwrap_or_else(|| "–".into())
+}
+
+/// `validation.md` of one storm.
+pub fn report_markdown(r: &ValidationReport) -> String {
+    let mut m = format!(
+        "# Validation: {}\n\nStorm file `{}`; rain window {} – {} (Beijing time).\n\n## Peaks\n\n",
+        r.name, r.file, r.window.0, r.window.1
+    );
+    m.push_str("| station | river | variant | observed m³/s | simulated m³/s | error % | observed time | simulated time | time error h | NSE | KGE | snapped / target km² |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    for s in &r.stations {
+        for run in &s.runs {
+            let te = match (run.peak_time_error_h, run.peak_on_reported_day) {
+                (Some(e), _) => format!("{e:+.1}"),
+                (None, Some(d)) => {
+                    format!("day only: {}", if d { "same day" } else { "other day" })
+                }
+                _ => "–".into(),
+            };
+            m.push_str(&format!(
+                "| {} | {} | {} | {:.0} | {:.0} | {:+.1} | {} | {} | {} | {} | {} | {:.0} / {} |\n",
+                s.station,
+                s.river,
+                run.operation.key(),
+                s.observed_peak_m3s,
+                run.simulated_peak_m3s,
+                run.peak_error_pct,
+                s.observed_peak_time.clone().unwrap_or_else(|| "–".into()),
+                run.simulated_peak_time,
+                te,
+                opt(run.nse, 2),
+                opt(run.kge, 2),
+                s.snap.area_km2,
+                opt(s.snap.target_km2, 0)
+            ));
+        }
+    }
+    m.push_str("\nHydrograph plots: `hydrograph_<n>.svg` in the order of the table.\n\n## Gauges on the grid\n\n| station | placed | moved km | upstream area at point km² | snapped km² | target km² | area error % | basis |\n|---|---|---|---|---|---|---|---|\n");
+    for s in &r.stations {
+        m.push_str(&format!(
+            "| {} | {} | {:.1} | {:.0} | {:.0} | {} | {} | {} |\n",
+            s.station,
+            s.placement,
+            s.snap.moved_km,
+            s.snap.at_point_km2,
+            s.snap.area_km2,
+            opt(s.snap.target_km2, 0),
+            opt(s.snap.area_error_pct, 1),
+            s.area_basis
+        ));
+    }
+    if !r.unused_observations.is_empty() {
+        m.push_str("\nObservations kept as facts only (not compared):\n\n");
+        for u in &r.unused_observations {
+            m.push_str(&format!("- {u}\n"));
+        }
+    }
+    m.push_str(&format!(
+        "\n## Rain\n\nRain on the grid: {:.3} ×10⁸ m³; largest storm total of a cell {:.0} mm (map: `rain_total.tif`; series: `rain.nc`).\n\n",
+        r.rain_volume_m3 / 1e8,
+        r.rain_max_mm
+    ));
+    for x in &r.rain_method {
+        m.push_str(&format!("- {x}\n"));
+    }
+    let table = |title: &str, rows: &[SiteReport], unit: &str| {
+        let mut t = format!("\n### {title}\n\n| name | reported {unit} | window | reconstructed | storm-total equivalent mm | role | placement / area |\n|---|---|---|---|---|---|---|\n");
+        for x in rows {
+            t.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} | {} |\n",
+                x.name,
+                x.reported,
+                x.window,
+                opt(x.reconstructed, 1),
+                opt(x.event_equivalent_mm, 1),
+                x.role,
+                x.placement
+            ));
+        }
+        t
+    };
+    m.push_str(&table("Station totals", &r.rain_stations, "mm"));
+    m.push_str(&table("Areal means", &r.rain_areas, "mm"));
+    m.push_str(&table("Largest hourly intensities", &r.rain_hourly, "mm/h"));
+    m.push_str("\n## Detention basins\n\n| basin | used in the event | opened | stored 10⁸ m³ | in domain | model |\n|---|---|---|---|---|---|\n");
+    for b in &r.detention_basins {
+        m.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} |\n",
+            b.name,
+            if b.used { "yes" } else { "no" },
+            b.opened.clone().unwrap_or_else(|| "–".into()),
+            opt(b.stored_1e8_m3, 2),
+            if b.in_domain { "yes" } else { "no" },
+            b.model
+        ));
+    }
+    m.push_str("\n## Volume balance\n\n| variant | rain 10⁶ m³ | losses 10⁶ m³ | out 10⁶ m³ | storage change 10⁶ m³ | relative mass error | run s |\n|---|---|---|---|---|---|---|\n");
+    for v in &r.volumes {
+        m.push_str(&format!(
+            "| {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.2e} | {:.0} |\n",
+            v.operation.key(),
+            v.rain_m3 / 1e6,
+            v.loss_m3 / 1e6,
+            v.boundary_out_m3 / 1e6,
+            v.storage_change_m3 / 1e6,
+            v.relative_mass_error,
+            v.seconds
+        ));
+    }
+    if !r.structures.is_empty() {
+        m.push_str("\n## Structures of the era\n\n");
+        for (n, p, b) in &r.structures {
+            m.push_str(&format!("- {n}: {} ({b})\n", if *p { "on" } else { "off" }));
+        }
+    }
+    if !r.reservoirs.is_empty() {
+        m.push_str("\n## Reservoirs\n\n");
+        for (w, v) in &r.reservoirs {
+            m.push_str(&format!("- {w}: {v}\n"));
+        }
+    }
+    if !r.impacts.is_empty() {
+        m.push_str("\n## Impacts (reported)\n\n");
+        for (w, v) in &r.impacts {
+            m.push_str(&format!("- {w}: {v}\n"));
+        }
+    }
+    m.push_str("\n## Notes\n\n");
+    for n in &r.notes {
+        m.push_str(&format!("- {n}\n"));
+    }
+    m
+}
+
+/// Runs every `*.toml` of `storms_dir` (sorted) into `out_dir/<id>/` and writes
+/// `out_dir/summary.md` with one row per station and variant.
+pub fn validate_all(
+    storms_dir: &Path,
+    inputs: &ValidateInputs,
+    out_dir: &Path,
+    operations: &[Operation],
+) -> Result<Vec<ValidationReport>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(storms_dir)
+        .map_err(|e| Error::io(storms_dir, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    let mut reports = Vec::new();
+    for f in &files {
+        let id = load_storm(f)?.storm.id;
+        reports.push(validate_storm(f, inputs, &out_dir.join(&id), operations)?);
+    }
+    let mut m = String::from("# Validation summary (`haihe validate --all`)\n\n| storm | station | variant | observed m³/s | simulated m³/s | error % | time error h | NSE | KGE |\n|---|---|---|---|---|---|---|---|---|\n");
+    for r in &reports {
+        for s in &r.stations {
+            for run in &s.runs {
+                m.push_str(&format!(
+                    "| {} | {} | {} | {:.0} | {:.0} | {:+.1} | {} | {} | {} |\n",
+                    r.storm,
+                    s.station,
+                    run.operation.key(),
+                    s.observed_peak_m3s,
+                    run.simulated_peak_m3s,
+                    run.peak_error_pct,
+                    match (run.peak_time_error_h, run.peak_on_reported_day) {
+                        (Some(e), _) => format!("{e:+.1}"),
+                        (None, Some(true)) => "same day".into(),
+                        (None, Some(false)) => "other day".into(),
+                        _ => "–".into(),
+                    },
+                    opt(run.nse, 2),
+                    opt(run.kge, 2)
+                ));
+            }
+        }
+    }
+    let p = out_dir.join("summary.md");
+    std::fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
+    crate::grid::io::write_atomically(&p, |tmp| {
+        std::fs::write(tmp, &m).map_err(|e| Error::io(tmp, e))
+    })?;
+    Ok(reports)
+}
+
+/// Loads a storm and resolves every used entry against the model grids without running
+/// the flood engine: the checks behind the "bad input" errors (placement, domain,
+/// windows, areas). Returns the number of rain constraints and observations placed.
+pub fn check_storm(storm_path: &Path, inputs: &ValidateInputs) -> Result<(usize, usize)> {
+    let storm = load_storm(storm_path)?;
+    let gaz = Gazetteer::load(&inputs.places, &inputs.model_dir.join("counties.csv"))?;
+    let g = read_grids(&inputs.model_dir)?;
+    let rain = build_rain(&storm, &gaz, &g)?;
+    let mut n = 0;
+    for (i, o) in storm.storm.observations.iter().enumerate() {
+        if o.used {
+            place_on_grid(
+                &storm,
+                &gaz,
+                &g.spec,
+                &o.location(),
+                &format!("observation[{i}] ({})", o.station),
+            )?;
+            n += 1;
+        }
+    }
+    Ok((rain.fits.len(), n))
+}
