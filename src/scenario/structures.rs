@@ -58,6 +58,10 @@ pub struct StructuresSection {
     /// it, only the rule-based triggers (gauge discharge, stage) open gates.
     #[serde(default)]
     pub event: Option<String>,
+    /// Keep the rule-based triggers (gauge discharge, stage) of the basins; false for a
+    /// replay "as operated", where only the decisions listed in `open` open gates.
+    #[serde(default = "keep_rules")]
+    pub rule_triggers: bool,
     /// Gate openings decided by the scenario, at a calendar time.
     #[serde(default, rename = "open")]
     pub openings: Vec<OpeningSection>,
@@ -67,6 +71,10 @@ pub struct StructuresSection {
     /// Search radius for snapping structures to streams, cells.
     #[serde(default = "snap_radius")]
     pub snap_radius_cells: usize,
+}
+
+fn keep_rules() -> bool {
+    true
 }
 
 fn structures_dir() -> PathBuf {
@@ -419,6 +427,7 @@ pub fn build_works(
                         triggers.push(t.clone());
                     }
                 }
+                TriggerKind::GaugeDischarge | TriggerKind::Stage if !section.rule_triggers => {}
                 TriggerKind::GaugeDischarge | TriggerKind::Stage => {
                     let name = trec
                         .gauge

@@ -605,6 +605,7 @@ fn scenario_text(
     op: Operation,
     rain_nc: &Path,
     gauges: &[(String, f64, f64)],
+    structures: &StructureNames,
 ) -> String {
     let s = &storm.storm;
     let q = |t: &str| toml::Value::String(t.to_string()).to_string();
@@ -638,6 +639,102 @@ fn scenario_text(
             "\n[[gauge]]\nname = {}\nx = {x}\ny = {y}\ncrs = \"grid\"\n",
             q(name)
         ));
+    }
+    t.push_str(&structures_text(storm, op, structures));
+    t
+}
+
+/// Names of the structures in `models/structures/`, by kind.
+#[derive(Debug, Clone, Default)]
+pub struct StructureNames {
+    /// Reservoirs.
+    pub reservoirs: Vec<String>,
+    /// Detention basins.
+    pub basins: Vec<String>,
+    /// Diversions to the sea.
+    pub diversions: Vec<String>,
+}
+
+impl StructureNames {
+    /// Reads the names from the structure files under `dir`.
+    pub fn load(dir: &Path) -> Result<Self> {
+        use crate::flood::structures as st;
+        Ok(StructureNames {
+            reservoirs: st::load_reservoirs(&dir.join("reservoirs.toml"))?
+                .into_iter()
+                .map(|r| r.name)
+                .collect(),
+            basins: st::load_detention_basins(&dir.join("detention_basins.toml"))?
+                .into_iter()
+                .filter(|b| !b.location.outside_domain && !b.link.outside_domain)
+                .map(|b| b.name)
+                .collect(),
+            diversions: st::load_diversions(&dir.join("diversions.toml"))?
+                .into_iter()
+                .map(|d| d.name)
+                .collect(),
+        })
+    }
+}
+
+/// The `[structures]` section of a generated scenario: the structures of the storm's era
+/// (`[[structure]] present = false` leaves one out) and, as operated, the basins opened at
+/// their reported times with the rule-based triggers off; rule-based, every basin on its
+/// triggers.
+fn structures_text(storm: &LoadedStorm, op: Operation, names: &StructureNames) -> String {
+    let s = &storm.storm;
+    let q = |t: &str| toml::Value::String(t.to_string()).to_string();
+    let absent: Vec<&str> = s
+        .structures
+        .iter()
+        .filter(|e| !e.present)
+        .map(|e| e.name.as_str())
+        .collect();
+    let list = |all: &[String], keep: &dyn Fn(&str) -> bool| {
+        let v: Vec<String> = all
+            .iter()
+            .filter(|n| !absent.contains(&n.as_str()) && keep(n))
+            .map(|n| q(n))
+            .collect();
+        format!("[{}]", v.join(", "))
+    };
+    let mut t = String::from("\n[structures]\n");
+    t.push_str(&format!("reservoirs = {}\n", list(&names.reservoirs, &|_| true)));
+    t.push_str(&format!("diversions = {}\n", list(&names.diversions, &|_| true)));
+    match op {
+        Operation::RuleBased => {
+            t.push_str(&format!("detention_basins = {}\n", list(&names.basins, &|_| true)));
+        }
+        Operation::AsOperated => {
+            let opened: Vec<(&str, String)> = s
+                .detention_basins
+                .iter()
+                .filter(|b| b.used && b.in_domain && names.basins.contains(&b.name))
+                .filter_map(|b| {
+                    b.opened.as_ref().map(|o| {
+                        let o = o.trim();
+                        let stamp = if o.contains(':') {
+                            o.to_string()
+                        } else {
+                            format!("{o} 00:00")
+                        };
+                        (b.name.as_str(), stamp)
+                    })
+                })
+                .collect();
+            let used: Vec<String> = opened.iter().map(|(n, _)| n.to_string()).collect();
+            t.push_str(&format!(
+                "detention_basins = {}\nrule_triggers = false\n",
+                list(&names.basins, &|n| used.iter().any(|u| u == n))
+            ));
+            for (name, time) in opened {
+                t.push_str(&format!(
+                    "\n[[structures.open]]\nbasin = {}\ntime = {}\n",
+                    q(name),
+                    q(&time)
+                ));
+            }
+        }
     }
     t
 }
@@ -825,19 +922,21 @@ pub fn validate_storm(
     let final_rain = out_dir.join("rain.nc");
     let mut volumes = Vec::new();
     let mut sims: Vec<(Operation, Vec<f64>, Vec<Vec<f64>>)> = Vec::new();
+    let mut openings: Vec<(Operation, Vec<(String, Option<f64>)>)> = Vec::new();
+    let names = StructureNames::load(&inputs.root.join("models/structures"))?;
     let mut notes = vec![
-        "Detention basins and reservoir operation are not yet coupled into the flood engine: both operation variants run the same physics until they are; the variant is passed through in the scenario name.".to_string(),
-        "Structures of the era are listed for the record; the flood engine does not yet switch them.".to_string(),
+        "Reservoirs start at their flood-limit levels; as operated, the detention basins open at their reported times (a date alone is read as 00:00) with the rule-based triggers off; rule-based, every basin in the domain opens on its triggers.".to_string(),
+        "Structures marked absent for the event's era ([[structure]] present = false) are left out of the run.".to_string(),
     ];
     for &op in operations {
         // The scenario that runs points at the staged rain.nc; the one kept points at
         // its final place.
-        let text_run = scenario_text(&storm, op, &rain_staged, &gauge_xy);
+        let text_run = scenario_text(&storm, op, &rain_staged, &gauge_xy, &names);
         let run_dir = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
         let run_path = run_dir.path().join(format!("scenario_{}.toml", op.key()));
         std::fs::write(&run_path, &text_run).map_err(|e| Error::io(&run_path, e))?;
         let kept = stage.path(&format!("scenario_{}.toml", op.key()));
-        let text_kept = scenario_text(&storm, op, &final_rain, &gauge_xy);
+        let text_kept = scenario_text(&storm, op, &final_rain, &gauge_xy, &names);
         std::fs::write(&kept, text_kept).map_err(|e| Error::io(&kept, e))?;
         let flood_name = format!("flood_{}", op.key());
         let flood_dir = stage.path(&flood_name);
@@ -857,6 +956,7 @@ pub fn validate_storm(
             seconds: clock.elapsed().as_secs_f64(),
         });
         notes.extend(summary.notes.iter().map(|n| format!("{}: {n}", op.key())));
+        openings.push((op, summary.basin_openings_h.clone()));
         let (t, q) = read_hydrographs(&flood_dir.join("hydrographs.csv"), gauge_xy.len())?;
         sims.push((op, t, q));
     }
@@ -938,7 +1038,20 @@ pub fn validate_storm(
             stored_1e8_m3: d.stored_1e8_m3,
             in_domain: d.in_domain,
             model: if d.in_domain {
-                "in the domain; not yet activated by the model (detention coupling pending)".into()
+                let said: Vec<String> = openings
+                    .iter()
+                    .map(|(op, list)| {
+                        let what = match list.iter().find(|(n, _)| n == &d.name) {
+                            None => "not in the run".to_string(),
+                            Some((_, None)) => "stayed shut".to_string(),
+                            Some((_, Some(h))) => {
+                                format!("opened {}", &format_time(storm.start_h + h)[..16])
+                            }
+                        };
+                        format!("{}: {what}", op.key())
+                    })
+                    .collect();
+                said.join("; ")
             } else {
                 "outside the domain: not modelled".into()
             },
