@@ -107,17 +107,10 @@ pub struct Simulation {
 }
 
 fn gauge_reading(domain: &Domain, state: &State, cell: usize) -> (f64, f64) {
-    let nc = domain.ncols();
-    let (r, c) = (cell / nc, cell % nc);
-    let dx = domain.dx_m();
-    let west = state.qx_m2s[r * (nc + 1) + c] as f64;
-    let east = state.qx_m2s[r * (nc + 1) + c + 1] as f64;
-    let north = state.qy_m2s[r * nc + c] as f64;
-    let south = state.qy_m2s[(r + 1) * nc + c] as f64;
-    // Outflow through each face (x positive east, y positive south).
-    let out = (-west).max(0.0) + east.max(0.0) + (-north).max(0.0) + south.max(0.0);
+    // Outflow through the four faces, floodplain and subgrid channel together.
+    let out = routing::cell_outflow_m3s(domain, state, cell).unwrap_or(f64::NAN);
     let stage = routing::stage_m(domain, state, cell).unwrap_or(f64::NAN);
-    (out * dx, stage)
+    (out, stage)
 }
 
 /// Runs the solver from `state` for `plan.duration_s`, with `forcing` for rain, losses
@@ -157,11 +150,12 @@ pub fn simulate(
     let storage0 = routing::storage_m3(domain, state);
     let mut volumes = Volumes::default();
     let mut sim = Simulation {
-        max_depth_m: state.depth_m.clone(),
+        // Depth above the floodplain: channel cells below bank hold negative depths.
+        max_depth_m: state.depth_m.iter().map(|h| h.max(0.0)).collect(),
         max_speed_ms: vec![0.0; n],
         arrival_h: vec![f32::NAN; n],
         duration_over_0p5m_h: vec![0.0; n],
-        snapshots: vec![state.depth_m.clone()],
+        snapshots: vec![state.depth_m.iter().map(|h| h.max(0.0)).collect()],
         records: Vec::new(),
         steps: 0,
         cell_updates: 0,
@@ -206,7 +200,8 @@ pub fn simulate(
         sim.cell_updates += rep.window_cells as u64;
         track_maxima(domain, state, &mut sim, rep.dt_s, dx);
         if state.time_s >= next_output - 1e-9 {
-            sim.snapshots.push(state.depth_m.clone());
+            sim.snapshots
+                .push(state.depth_m.iter().map(|h| h.max(0.0)).collect());
             sim.records.push(record(state, volumes));
             next_output += plan.output_interval_s;
         }

@@ -24,16 +24,24 @@ pub enum Face {
     },
 }
 
-/// Discharge through one face, m³/s (q × Δx), in the face's positive direction; `None` if
-/// the face is outside the grid.
+/// Discharge through one face, m³/s (q × Δx, or with a subgrid channel on the face
+/// q × (Δx − w) + Q_channel), in the face's positive direction; `None` if the face is
+/// outside the grid.
 pub fn face_discharge_m3s(domain: &Domain, state: &State, face: Face) -> Option<f64> {
     let (nr, nc) = (domain.nrows(), domain.ncols());
-    let q = match face {
-        Face::X { row, col } if row < nr && col <= nc => state.qx_m2s[row * (nc + 1) + col],
-        Face::Y { row, col } if row <= nr && col < nc => state.qy_m2s[row * nc + col],
+    let (x, f) = match face {
+        Face::X { row, col } if row < nr && col <= nc => (true, row * (nc + 1) + col),
+        Face::Y { row, col } if row <= nr && col < nc => (false, row * nc + col),
         _ => return None,
     };
-    Some(q as f64 * domain.dx_m())
+    Some(super::subgrid::face_discharge(domain, state, x, f))
+}
+
+/// Outflow of a cell through its four faces, floodplain and subgrid channel together,
+/// m³/s (the discharge a gauge at the cell reads); `None` for a cell outside the grid.
+pub fn cell_outflow_m3s(domain: &Domain, state: &State, cell: usize) -> Option<f64> {
+    (cell < domain.nrows() * domain.ncols())
+        .then(|| super::subgrid::cell_outflow(domain, state, cell))
 }
 
 /// Discharge through a gauge cross-section made of faces, m³/s: the sum of
@@ -45,7 +53,8 @@ pub fn line_discharge_m3s(domain: &Domain, state: &State, faces: &[Face]) -> Opt
         .try_fold(0.0, |s, &f| Some(s + face_discharge_m3s(domain, state, f)?))
 }
 
-/// Water-surface elevation (stage) at a cell, m; `None` for an inactive or missing cell.
+/// Water-surface elevation (stage) at a cell, m (on a channel cell the water surface in
+/// the channel, which may lie below the bank); `None` for an inactive or missing cell.
 pub fn stage_m(domain: &Domain, state: &State, cell: usize) -> Option<f64> {
     if cell >= domain.nrows() * domain.ncols() {
         return None;
@@ -55,20 +64,42 @@ pub fn stage_m(domain: &Domain, state: &State, cell: usize) -> Option<f64> {
         .map(|z| z as f64 + state.depth_m[cell] as f64)
 }
 
-/// Water stored on the grid, m³: depth plus its rounding residual, summed in f64 in row order.
+/// Water stored on the grid, m³: depth plus its rounding residual, summed in f64 in row
+/// order; on a subgrid channel cell the channel volume `V(η)` plus its residual.
 pub fn storage_m3(domain: &Domain, state: &State) -> f64 {
     let a = domain.dx_m() * domain.dx_m();
     let nc = domain.ncols();
-    state
-        .depth_m
-        .chunks(nc)
-        .zip(state.depth_residual_m.chunks(nc))
-        .map(|(h, e)| {
-            h.iter()
-                .zip(e)
-                .map(|(&h, &e)| h as f64 + e as f64)
+    match domain.channels.as_deref() {
+        None => {
+            state
+                .depth_m
+                .chunks(nc)
+                .zip(state.depth_residual_m.chunks(nc))
+                .map(|(h, e)| {
+                    h.iter()
+                        .zip(e)
+                        .map(|(&h, &e)| h as f64 + e as f64)
+                        .sum::<f64>()
+                })
                 .sum::<f64>()
-        })
-        .sum::<f64>()
-        * a
+                * a
+        }
+        Some(ch) => {
+            let mut total = 0.0f64;
+            for (i, (&h, &e)) in state
+                .depth_m
+                .iter()
+                .zip(&state.depth_residual_m)
+                .enumerate()
+            {
+                let k = ch.index[i];
+                total += if k == super::subgrid::NONE {
+                    (h as f64 + e as f64) * a
+                } else {
+                    ch.volume_m3(k as usize, h, a) + e as f64 * a
+                };
+            }
+            total
+        }
+    }
 }
