@@ -449,3 +449,21 @@ fn bad_channel_geometry_is_an_error() {
     let dc = d.with_channels(&ok).unwrap();
     assert!(dc.with_fixed_levels(vec![f32::NAN; 9]).is_err());
 }
+
+#[test]
+fn scenario_channel_section_rejects_unknown_keys_and_reads_the_geometry_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("s.toml");
+    let base = "name = \"x\"\nduration_h = 1.0\n[grid.channels]\nenabled = true\n";
+    std::fs::write(&p, format!("{base}widht = 3.0\n")).unwrap();
+    let e = haihe::scenario::flood::load_flood_scenario(&p).unwrap_err();
+    assert!(e.to_string().contains("widht"), "{e}");
+    std::fs::write(&p, base).unwrap();
+    let s = haihe::scenario::flood::load_flood_scenario(&p).unwrap();
+    assert!(s.grid.channels.is_some_and(|c| c.enabled));
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let g = haihe::flood::channels::load_hydraulic_geometry(&root.join("models/channels.toml"))
+        .unwrap();
+    // 2.0 · 10,151^0.5 ≈ 201 m at the 拒马河 above 白沟村 (reference bed width 200–1000 m).
+    assert!((g.width_m(10_151.0, 1000.0) - 201.5).abs() < 0.5);
+}

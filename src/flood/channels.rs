@@ -224,13 +224,13 @@ pub fn stream_channels(
         manning_n: vec![0.0; n],
         downstream: down,
     };
-    for i in 0..n {
-        if area[i].is_nan() {
+    for (i, &a) in area.iter().enumerate() {
+        if a.is_nan() {
             cc.downstream[i] = None;
             continue;
         }
-        cc.width_m[i] = geom.width_m(area[i], dx_m) as f32;
-        cc.bank_depth_m[i] = geom.depth_m(area[i]) as f32;
+        cc.width_m[i] = geom.width_m(a, dx_m) as f32;
+        cc.bank_depth_m[i] = geom.depth_m(a) as f32;
         cc.manning_n[i] = geom.manning_n as f32;
     }
     Ok(cc)

@@ -495,12 +495,12 @@ pub(crate) fn channel_factors(
     let dt_f = dt as f32;
     let dt_dx = (dt / d.dx_m) as f32 as f64;
     let mut any = false;
-    for k in 0..ch.cell.len() {
+    for (k, cf) in chan_factor.iter_mut().enumerate() {
         let i = ch.cell[k] as usize;
         let (_, out) = channel_fluxes(d, ch, s, k, dt_dx);
         let avail = ch.volume_m3(k, s.depth_m[i], area)
             + (s.depth_residual_m[i] as f64 + (dt_f * rain.at(i).max(0.0)) as f64) * area;
-        let f = if out > avail {
+        let f = if out > 0.0 && out > avail {
             any = true;
             let r = i / nc;
             if (win.r0..=win.r1).contains(&r) {
@@ -511,7 +511,7 @@ pub(crate) fn channel_factors(
             1.0
         };
         factor[i] = f;
-        chan_factor[k] = f;
+        *cf = f;
     }
     any
 }
