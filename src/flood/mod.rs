@@ -1,6 +1,7 @@
 //! Water on the grid: rain forcing ([`rain`]), runoff and infiltration ([`runoff`]),
 //! 2D local-inertial routing ([`routing`]) and hydraulic structures ([`structures`]).
 
+pub mod channels;
 pub mod outputs;
 pub mod rain;
 pub mod routing;

@@ -153,8 +153,10 @@ pub struct Simulation {
 }
 
 fn gauge_reading(domain: &Domain, state: &State, cell: usize) -> (f64, f64) {
+    // Outflow through the four faces, floodplain and subgrid channel together.
+    let out = routing::cell_outflow_m3s(domain, state, cell).unwrap_or(f64::NAN);
     let stage = routing::stage_m(domain, state, cell).unwrap_or(f64::NAN);
-    (routing::cell_outflow_m3s(domain, state, cell), stage)
+    (out, stage)
 }
 
 /// Runs the solver from `state` for `plan.duration_s`, with `forcing` for rain, losses
@@ -210,11 +212,12 @@ pub fn simulate_with_works(
     let mut works_out_m3 = 0.0f64;
     let works_cells = works.source_cells();
     let mut sim = Simulation {
-        max_depth_m: state.depth_m.clone(),
+        // Depth above the floodplain: channel cells below bank hold negative depths.
+        max_depth_m: state.depth_m.iter().map(|h| h.max(0.0)).collect(),
         max_speed_ms: vec![0.0; n],
         arrival_h: vec![f32::NAN; n],
         duration_over_0p5m_h: vec![0.0; n],
-        snapshots: vec![state.depth_m.clone()],
+        snapshots: vec![state.depth_m.iter().map(|h| h.max(0.0)).collect()],
         records: Vec::new(),
         steps: 0,
         cell_updates: 0,
@@ -268,7 +271,8 @@ pub fn simulate_with_works(
         sim.cell_updates += rep.window_cells as u64;
         track_maxima(domain, state, &mut sim, rep.dt_s, dx);
         if state.time_s >= next_output - 1e-9 {
-            sim.snapshots.push(state.depth_m.clone());
+            sim.snapshots
+                .push(state.depth_m.iter().map(|h| h.max(0.0)).collect());
             sim.records
                 .push(record(state, volumes, works, works_out_m3));
             next_output += plan.output_interval_s;

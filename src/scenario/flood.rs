@@ -5,6 +5,7 @@
 //! bring its own DEM (any GDAL raster), initial depth and roughness rasters and
 //! boundary conditions, so that benchmark cases run through the same command.
 
+use crate::flood::channels::{self, HydraulicGeometry};
 use crate::flood::outputs;
 use crate::flood::rain::{self, RainField, RainForcing};
 use crate::flood::routing::{Boundaries, Boundary, Domain, Params, State};
@@ -134,6 +135,26 @@ pub struct GridSection {
     /// 3 大清河, 4 海河下游); empty: everywhere.
     #[serde(default)]
     pub rain_on_basins: Vec<u8>,
+    /// Subgrid channels in the stream cells (Neal et al. 2012; regional grids only).
+    #[serde(default)]
+    pub channels: Option<ChannelsSection>,
+}
+
+/// `[grid.channels]`: subgrid channels in the stream cells of `streams.tif`, with width
+/// and bank depth from the upstream area of `flow_acc.tif` (see [`crate::flood::channels`]).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelsSection {
+    /// Switch; a scenario may keep the section and turn the channels off.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// The hydraulic geometry file (default `models/channels.toml`), used when no inline
+    /// `[grid.channels.geometry]` is given.
+    #[serde(default)]
+    pub geometry_file: Option<PathBuf>,
+    /// Inline hydraulic geometry (all keys of `models/channels.toml`).
+    #[serde(default)]
+    pub geometry: Option<HydraulicGeometry>,
 }
 
 fn three() -> f64 {
@@ -164,6 +185,7 @@ impl Default for GridSection {
             coastal_defence_m: three(),
             land_min_above_sea_m: one(),
             rain_on_basins: Vec::new(),
+            channels: None,
         }
     }
 }
@@ -487,6 +509,62 @@ fn setup(s: &FloodScenario, root: &Path, scenario_path: &Path) -> Result<Setup> 
             None => vec![default_n as f32; spec.rows * spec.cols],
         },
     };
+    let chan = match g.channels.as_ref().filter(|c| c.enabled) {
+        None => {
+            if g.dem.is_none() {
+                notes.push("no subgrid channels: rivers are as wide as a cell".into());
+            }
+            None
+        }
+        Some(_) if g.dem.is_some() => {
+            return Err(Error::Invalid {
+                path: scenario_path.to_path_buf(),
+                field: "grid.channels".into(),
+                message: "subgrid channels need the stream network of the regional model grids; remove them or the scenario's own dem".into(),
+            })
+        }
+        Some(c) => {
+            let geom = match (&c.geometry, &c.geometry_file) {
+                (Some(_), Some(_)) => {
+                    return Err(Error::Invalid {
+                        path: scenario_path.to_path_buf(),
+                        field: "grid.channels".into(),
+                        message: "give either geometry_file or an inline geometry, not both".into(),
+                    })
+                }
+                (Some(gm), None) => {
+                    gm.validate(scenario_path)?;
+                    *gm
+                }
+                (None, f) => {
+                    let f = f.clone().unwrap_or_else(|| PathBuf::from("models/channels.toml"));
+                    channels::load_hydraulic_geometry(&resolve(root, &f))?
+                }
+            };
+            let dir = resolve(root, &g.model_dir);
+            let fd = read_raster_as::<u8>(&dir.join("flow_dir.tif"), 1)?;
+            let st = read_raster_as::<u8>(&dir.join("streams.tif"), 1)?;
+            let acc = read_raster(&dir.join("flow_acc.tif"))?;
+            for (grid, name) in [(fd.spec(), "flow_dir.tif"), (st.spec(), "streams.tif"), (acc.spec(), "flow_acc.tif")] {
+                if !grid.is_aligned(&spec) {
+                    return Err(Error::Misaligned(format!(
+                        "{name} is not on the grid of dem_source.tif"
+                    )));
+                }
+            }
+            let bed_view = ndarray::ArrayView2::from_shape((spec.rows, spec.cols), &bed[..])
+                .map_err(|e| Error::Data(e.to_string()))?;
+            let cells = channels::stream_channels(
+                bed_view,
+                fd.data.view(),
+                st.data.view(),
+                acc.data.view(),
+                spec.transform.dx.abs(),
+                &geom,
+            )?;
+            Some((cells, geom))
+        }
+    };
     let mut domain = Domain::new(
         spec.rows,
         spec.cols,
@@ -499,7 +577,34 @@ fn setup(s: &FloodScenario, root: &Path, scenario_path: &Path) -> Result<Setup> 
     if let Some(levels) = sea {
         domain = domain.with_fixed_levels(levels)?;
     }
+    let mut fill = 0.0f32;
+    if let Some((cells, geom)) = &chan {
+        domain = domain.with_channels(cells)?;
+        fill = geom.initial_fill as f32;
+        notes.push(format!(
+            "subgrid channels (Neal et al. 2012) in {} stream cells, {} links, {} closed ends: w = {}·A^{} m (≤ {}·Δx), d = {}·A^{} m, n = {}, initial fill {} of bank depth",
+            domain.channel_cells(),
+            domain.channel_links(),
+            domain.channel_closed_ends(),
+            geom.width_coeff,
+            geom.width_exp,
+            geom.max_width_fraction,
+            geom.depth_coeff,
+            geom.depth_exp,
+            geom.manning_n,
+            geom.initial_fill
+        ));
+    }
     let mut state = State::dry(&domain);
+    if fill > 0.0 {
+        // Dry channels hold −d; fill them to a fraction of the bank depth.
+        for (i, h) in state.depth_m.iter_mut().enumerate() {
+            if let Some(zc) = domain.channel_bed_at(i) {
+                let z = domain.bed_at(i).unwrap_or(zc);
+                *h = (1.0 - fill) * (zc - z);
+            }
+        }
+    }
     // The sea starts at its level, so that its filling is not booked as inflow.
     if let Some(levels) = &sea_levels {
         for ((h, &l), i) in state.depth_m.iter_mut().zip(levels).zip(0..) {

@@ -699,11 +699,20 @@ fn structures_text(storm: &LoadedStorm, op: Operation, names: &StructureNames) -
         format!("[{}]", v.join(", "))
     };
     let mut t = String::from("\n[structures]\n");
-    t.push_str(&format!("reservoirs = {}\n", list(&names.reservoirs, &|_| true)));
-    t.push_str(&format!("diversions = {}\n", list(&names.diversions, &|_| true)));
+    t.push_str(&format!(
+        "reservoirs = {}\n",
+        list(&names.reservoirs, &|_| true)
+    ));
+    t.push_str(&format!(
+        "diversions = {}\n",
+        list(&names.diversions, &|_| true)
+    ));
     match op {
         Operation::RuleBased => {
-            t.push_str(&format!("detention_basins = {}\n", list(&names.basins, &|_| true)));
+            t.push_str(&format!(
+                "detention_basins = {}\n",
+                list(&names.basins, &|_| true)
+            ));
         }
         Operation::AsOperated => {
             let opened: Vec<(&str, String)> = s

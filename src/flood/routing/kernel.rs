@@ -2,6 +2,7 @@
 //! continuity. Each works on the rows of a window in parallel; every output element is a
 //! function of the previous state only, so thread count never changes a bit.
 
+use super::subgrid::NONE;
 use super::{Boundary, Domain, Params, Rate, RowSums, Sources, State, Window, INACTIVE_BED_M};
 use rayon::prelude::*;
 
@@ -202,8 +203,11 @@ pub(crate) fn flux_y(d: &Domain, s: &State, qy_new: &mut [f32], win: Window, k: 
 
 /// Outflow factor per cell of the window: 1, or (water present + rain) / outgoing volume
 /// when the cell would otherwise be overdrawn. Counts limited cells per row; returns
-/// whether any cell was limited.
-pub(crate) fn outflow_factors(
+/// whether any cell was limited. With `CH`, cells whose `chan` entry is not `NONE`
+/// (subgrid channel cells, done in volume elsewhere) are skipped; without, `chan` is
+/// unused and the loop is the plain one.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn outflow_factors<const CH: bool>(
     d: &Domain,
     s: &State,
     rain: &Rate,
@@ -211,6 +215,7 @@ pub(crate) fn outflow_factors(
     rows: &mut [RowSums],
     win: Window,
     dt: f64,
+    chan: &[u32],
 ) -> bool {
     let nc = d.ncols;
     let nf = nc + 1;
@@ -225,6 +230,9 @@ pub(crate) fn outflow_factors(
             let r = win.r0 + kr;
             let mut limited = 0u32;
             for c in win.c0..=win.c1 {
+                if CH && chan[r * nc + c] != NONE {
+                    continue;
+                }
                 let out = (-qx[r * nf + c]).max(0.0)
                     + qx[r * nf + c + 1].max(0.0)
                     + (-qy[r * nc + c]).max(0.0)
@@ -299,13 +307,15 @@ pub(crate) fn scale_outflows(
 /// Continuity for the window's cells: fluxes and rain, then losses limited by the water
 /// present, then fixed-level cells. Fills the per-row sums (volumes as depth over one
 /// cell, largest depth, wet columns); leaves `limited` as set by [`outflow_factors`].
-pub(crate) fn continuity(
+/// With `CH`, channel cells (`chan` not `NONE`) are skipped, as in [`outflow_factors`].
+pub(crate) fn continuity<const CH: bool>(
     d: &Domain,
     s: &mut State,
     src: &Sources,
     rows: &mut [RowSums],
     win: Window,
     dt: f64,
+    chan: &[u32],
 ) {
     let (nr, nc) = (d.nrows, d.ncols);
     let nf = nc + 1;
@@ -338,6 +348,9 @@ pub(crate) fn continuity(
                     continue;
                 }
                 let i = r * nc + c;
+                if CH && chan[i] != NONE {
+                    continue;
+                }
                 let dr = dt_f * rain.at(i);
                 // Σ q (f32) × Δt/Δx (f32) is exact in f64: what leaves one cell enters
                 // the next to the last bit.

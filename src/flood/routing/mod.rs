@@ -58,11 +58,13 @@
 
 mod gauges;
 mod kernel;
+mod subgrid;
 
 pub use gauges::{
     cell_outflow_m3s, cell_volume_m3, exchange_volume_m3, face_discharge_m3s, line_discharge_m3s,
     stage_m, storage_m3, Face,
 };
+pub use subgrid::{ChannelCells, Dir4};
 
 use crate::{Error, Result};
 use serde::Deserialize;
@@ -137,6 +139,8 @@ pub struct Domain {
     fixed_bounds: Option<Window>,
     /// Conditions on the four sides; may be changed between steps (e.g. a tide level).
     pub boundaries: Boundaries,
+    /// Subgrid channels (Neal et al. 2012), if any.
+    channels: Option<Box<subgrid::Channels>>,
 }
 
 impl Domain {
@@ -192,13 +196,50 @@ impl Domain {
             has_fixed: false,
             fixed_bounds: None,
             boundaries,
+            channels: None,
         })
+    }
+
+    /// Adds subgrid channels (Neal et al. 2012; see the `subgrid` section of the module
+    /// doc): per cell a rectangular channel of `width_m` and `bank_depth_m` below the
+    /// cell's bed (the bank), with its own Manning's n, linked to the face neighbour named
+    /// by `downstream`. Cells that are inactive or hold a fixed level get no channel.
+    /// Errors on wrong lengths or a channel with width ≥ Δx, depth ≤ 0 or n ≤ 0. Add
+    /// fixed levels first.
+    pub fn with_channels(mut self, cells: &ChannelCells) -> Result<Self> {
+        let ch = subgrid::build(&self, cells)?;
+        self.channels = (!ch.cell.is_empty()).then(|| Box::new(ch));
+        Ok(self)
+    }
+
+    /// Number of channel cells (0 without channels).
+    pub fn channel_cells(&self) -> usize {
+        self.channels.as_ref().map_or(0, |c| c.cell.len())
+    }
+    /// Number of channel links (faces carrying channel flow, edges and sea outlets included).
+    pub fn channel_links(&self) -> usize {
+        self.channels.as_ref().map_or(0, |c| c.links.len())
+    }
+    /// Channels whose downstream cell is inactive or has no channel (closed ends).
+    pub fn channel_closed_ends(&self) -> usize {
+        self.channels.as_ref().map_or(0, |c| c.closed_ends)
+    }
+    /// Channel bed elevation of a cell, m; `None` where the cell has no channel.
+    pub fn channel_bed_at(&self, cell: usize) -> Option<f32> {
+        let ch = self.channels.as_ref()?;
+        let k = *ch.index.get(cell)?;
+        (k != subgrid::NONE).then(|| ch.bed_m[k as usize])
     }
 
     /// Marks fixed-level cells (the sea, a large lake): `level_m` per cell, NaN = free.
     /// Each step ends by setting such a cell's depth to `max(level − bed, 0)`; the water this
     /// adds or removes is booked as boundary inflow or outflow.
     pub fn with_fixed_levels(mut self, level_m: Vec<f32>) -> Result<Self> {
+        if self.channels.is_some() {
+            return Err(Error::Data(
+                "routing domain: set fixed levels before adding channels".into(),
+            ));
+        }
         if level_m.len() != self.nrows * self.ncols {
             return Err(Error::Data(format!(
                 "routing domain: fixed levels need {} values, got {}",
@@ -262,28 +303,41 @@ pub struct State {
     pub qx_m2s: Vec<f32>,
     /// Discharge per unit width on y faces, m²/s, `(nrows+1) × ncols`, positive south.
     pub qy_m2s: Vec<f32>,
+    /// Discharge of each subgrid channel link, m³/s, positive east/south (empty without
+    /// channels). On a channel cell, `depth_m` is the water surface minus the bank (the
+    /// cell's bed): negative while the water stays in the channel, never below −bank depth.
+    pub channel_q_m3s: Vec<f32>,
     /// Simulated time, s.
     pub time_s: f64,
 }
 
 impl State {
-    /// A dry grid at rest at time 0.
+    /// A dry grid at rest at time 0 (empty channels: depth −bank depth).
     pub fn dry(domain: &Domain) -> Self {
         let (nr, nc) = (domain.nrows, domain.ncols);
-        Self {
+        let mut s = Self {
             depth_m: vec![0.0; nr * nc],
             depth_residual_m: vec![0.0; nr * nc],
             qx_m2s: vec![0.0; nr * (nc + 1)],
             qy_m2s: vec![0.0; (nr + 1) * nc],
+            channel_q_m3s: Vec::new(),
             time_s: 0.0,
+        };
+        if let Some(ch) = &domain.channels {
+            s.channel_q_m3s = vec![0.0; ch.links.len()];
+            for (k, &i) in ch.cell.iter().enumerate() {
+                s.depth_m[i as usize] = -ch.bank_depth_m[k];
+            }
         }
+        s
     }
-    /// Still water at a uniform surface level (m): depth `max(level − bed, 0)` on active cells.
+    /// Still water at a uniform surface level (m): depth `max(level − bed, 0)` on active
+    /// cells; channels filled to the level (or empty where it lies below their bed).
     pub fn at_level(domain: &Domain, level_m: f32) -> Self {
         let mut s = Self::dry(domain);
         for (h, &z) in s.depth_m.iter_mut().zip(&domain.bed_m) {
             if z < INACTIVE_BED_M {
-                *h = (level_m - z).max(0.0);
+                *h = (level_m - z).max(*h);
             }
         }
         s
@@ -517,6 +571,8 @@ pub(crate) struct RowSums {
 pub struct Scratch {
     qx_new: Vec<f32>,
     qy_new: Vec<f32>,
+    qc_new: Vec<f32>,
+    chan_factor: Vec<f32>,
     factor: Vec<f32>,
     rows: Vec<RowSums>,
     window: Option<Window>,
@@ -530,6 +586,8 @@ impl Scratch {
         let mut s = Self {
             qx_new: vec![0.0; nr * (nc + 1)],
             qy_new: vec![0.0; (nr + 1) * nc],
+            qc_new: vec![0.0; domain.channel_links()],
+            chan_factor: vec![1.0; domain.channel_cells()],
             factor: vec![1.0; nr * nc],
             rows: vec![RowSums::default(); nr],
             window: None,
@@ -623,8 +681,21 @@ pub fn step(
     check_sources(domain, sources)?;
     let dx = domain.dx_m;
 
-    // 1. Window and time step.
+    // 1. Window and time step. Channels are updated as compact lists outside the window;
+    // while only they hold water, the window shrinks to their first cell.
+    let ch = domain.channels.as_deref();
+    let (chan_h_max, chan_wet) = match ch {
+        Some(ch) => subgrid::channel_depth_max(ch, state),
+        None => (0.0, false),
+    };
     let (window, ghost_h_max) = update_window(domain, sources, params, scratch);
+    let window = match (window, ch) {
+        (None, Some(ch)) if chan_wet => {
+            let i = ch.cell[0] as usize;
+            Some(Window::cell(i / domain.ncols, i % domain.ncols))
+        }
+        (w, _) => w,
+    };
     let Some(win) = window else {
         // Nothing wet, no source: the state is still; just advance time.
         let dt = params.dt_max_s.min(t_limit_s - state.time_s);
@@ -640,7 +711,7 @@ pub fn step(
             window_cells: 0,
         });
     };
-    let mut h_max = ghost_h_max as f64;
+    let mut h_max = (ghost_h_max as f64).max(chan_h_max);
     for rs in &scratch.rows[win.r0..=win.r1] {
         h_max = h_max.max(rs.h_max as f64);
     }
@@ -658,27 +729,86 @@ pub fn step(
     kernel::flux_y(domain, state, &mut scratch.qy_new, win, &k);
     std::mem::swap(&mut state.qx_m2s, &mut scratch.qx_new);
     std::mem::swap(&mut state.qy_m2s, &mut scratch.qy_new);
+    if let Some(ch) = ch {
+        let lk = subgrid::LinkCoeffs {
+            theta: params.theta,
+            w: (1.0 - params.theta) / 2.0,
+            g_dt: params.g_ms2 * dt,
+            dx,
+            h_min: params.h_min_flow_m,
+        };
+        subgrid::flux_links(domain, ch, state, &mut scratch.qc_new, &lk);
+        std::mem::swap(&mut state.channel_q_m3s, &mut scratch.qc_new);
+    }
 
     // 3. Point and line sources, serially in list order.
     let mut vol = Volumes::default();
     apply_sources(domain, state, sources, dt, &mut vol);
 
     // 4. Positivity: outflow factors per cell, then scale the outgoing faces.
-    let any_limited = kernel::outflow_factors(
-        domain,
-        state,
-        &sources.rain_ms,
-        &mut scratch.factor,
-        &mut scratch.rows,
-        win,
-        dt,
-    );
+    let mut any_limited = match ch {
+        None => kernel::outflow_factors::<false>(
+            domain,
+            state,
+            &sources.rain_ms,
+            &mut scratch.factor,
+            &mut scratch.rows,
+            win,
+            dt,
+            &[],
+        ),
+        Some(ch) => kernel::outflow_factors::<true>(
+            domain,
+            state,
+            &sources.rain_ms,
+            &mut scratch.factor,
+            &mut scratch.rows,
+            win,
+            dt,
+            &ch.index,
+        ),
+    };
+    if let Some(ch) = ch {
+        let chan_limited = subgrid::channel_factors(
+            domain,
+            ch,
+            state,
+            &sources.rain_ms,
+            &mut scratch.factor,
+            &mut scratch.chan_factor,
+            &mut scratch.rows,
+            win,
+            dt,
+        );
+        if chan_limited {
+            subgrid::scale_links(ch, &mut state.channel_q_m3s, &scratch.chan_factor);
+        }
+        any_limited |= chan_limited;
+    }
     if any_limited {
         kernel::scale_outflows(domain, state, &scratch.factor, &scratch.rows, win);
     }
 
-    // 5. Continuity, losses, fixed-level cells; per-row sums.
-    kernel::continuity(domain, state, sources, &mut scratch.rows, win, dt);
+    // 5. Continuity, losses, fixed-level cells; per-row sums. Channel cells in volume.
+    let mut chan_vol = subgrid::ChannelVolumes::default();
+    match ch {
+        None => {
+            kernel::continuity::<false>(domain, state, sources, &mut scratch.rows, win, dt, &[])
+        }
+        Some(ch) => {
+            kernel::continuity::<true>(
+                domain,
+                state,
+                sources,
+                &mut scratch.rows,
+                win,
+                dt,
+                &ch.index,
+            );
+            chan_vol =
+                subgrid::continuity_channels(domain, ch, state, sources, &mut scratch.rows, dt);
+        }
+    }
 
     let cell_area = dx * dx;
     let mut limited = 0usize;
@@ -689,6 +819,10 @@ pub fn step(
         vol.boundary_out_m3 += rs.bnd_out_m * cell_area;
         limited += rs.limited as usize;
     }
+    vol.rain_in_m3 += chan_vol.rain_m3;
+    vol.loss_m3 += chan_vol.loss_m3;
+    vol.boundary_in_m3 += chan_vol.bnd_in_m3;
+    vol.boundary_out_m3 += chan_vol.bnd_out_m3;
     state.time_s += dt;
     Ok(StepReport {
         dt_s: dt,
@@ -794,7 +928,20 @@ fn check_sources(domain: &Domain, s: &Sources) -> Result<()> {
 /// Adds (or withdraws, limited by the water present) point and line sources.
 fn apply_sources(domain: &Domain, state: &mut State, s: &Sources, dt: f64, vol: &mut Volumes) {
     let area = domain.dx_m * domain.dx_m;
+    let ch = domain.channels.as_deref();
     let mut apply = |i: usize, q: f64| {
+        if let Some(ch) = ch {
+            let k = ch.index[i];
+            if k != subgrid::NONE {
+                let v = subgrid::add_volume(ch, k as usize, &mut state.depth_m[i], q * dt, area);
+                if v >= 0.0 {
+                    vol.inflow_m3 += v;
+                } else {
+                    vol.withdrawal_m3 -= v;
+                }
+                return;
+            }
+        }
         let h = state.depth_m[i] as f64;
         if q >= 0.0 {
             let new = (h + q * dt / area) as f32;

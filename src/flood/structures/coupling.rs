@@ -202,7 +202,7 @@ impl Works {
 /// What the river can spare at a cell within a step, m³/s: its outflow, and never more
 /// than the cell holds over the step.
 fn offered_m3s(domain: &Domain, state: &State, cell: usize, dt_s: f64) -> f64 {
-    let out = routing::cell_outflow_m3s(domain, state, cell);
+    let out = routing::cell_outflow_m3s(domain, state, cell).unwrap_or(0.0);
     let held = routing::cell_volume_m3(domain, state, cell) / dt_s;
     out.min(held).max(0.0)
 }
@@ -221,7 +221,7 @@ impl Exchange for Works {
             .map(|p| {
                 (
                     p.name.clone(),
-                    routing::cell_outflow_m3s(domain, state, p.cell),
+                    routing::cell_outflow_m3s(domain, state, p.cell).unwrap_or(f64::NAN),
                     routing::stage_m(domain, state, p.cell).unwrap_or(f64::NAN),
                 )
             })
