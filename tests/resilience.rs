@@ -6,8 +6,8 @@ use haihe::lifelines::LifelineType;
 use haihe::resilience::indicators::{normalise, N_INDICATORS};
 use haihe::resilience::score::{self, nominal_params, Params};
 use haihe::resilience::{
-    composite, monte_carlo, raw_indicators, ExceedanceCurve, GroupData, IndicatorId,
-    LifelineData, Quantity, ResilienceModel, Weights,
+    composite, monte_carlo, raw_indicators, ExceedanceCurve, GroupData, IndicatorId, LifelineData,
+    Quantity, ResilienceModel, Weights,
 };
 use haihe::Error;
 use std::path::{Path, PathBuf};
@@ -37,7 +37,10 @@ fn group(pop: f64, flooded_05: f64, water_paths: f64) -> GroupData {
             persons: vec![flooded_05 * 2.0, flooded_05, flooded_05 / 2.0],
         }),
         quake: None,
-        lifelines: vec![ll(LifelineType::WaterSupply, water_paths), ll(LifelineType::Power, 2.0)],
+        lifelines: vec![
+            ll(LifelineType::WaterSupply, water_paths),
+            ll(LifelineType::Power, 2.0),
+        ],
         refuge_m2: Some(1.0 * pop),
         storage_m3: Some(5e6),
         flood_water_m3: Some(1e7),
@@ -71,7 +74,11 @@ fn normalisation_and_weighting_by_hand_three_groups() {
     use IndicatorId::*;
     let w = weights(
         [0.5, 0.0, 0.0, 0.5, 0.0],
-        &[(PopSafeFlood, 0.6), (LifelineServiceKept, 0.4), (DaysTo90pct, 1.0)],
+        &[
+            (PopSafeFlood, 0.6),
+            (LifelineServiceKept, 0.4),
+            (DaysTo90pct, 1.0),
+        ],
     );
     // raw (share safe, service kept, days) → normalised with days worst 30, best 0.
     let raws = [(0.9, 0.5, 15.0), (0.5, 1.0, 0.0), (1.0, 0.0, 30.0)];
@@ -150,7 +157,11 @@ fn losing_the_only_water_path_scores_lower_on_redundancy() {
 }
 
 fn three_groups() -> Vec<Vec<GroupData>> {
-    vec![vec![group(1e5, 1e4, 1.0), group(2e5, 8e4, 2.0), group(5e4, 0.0, 0.0)]]
+    vec![vec![
+        group(1e5, 1e4, 1.0),
+        group(2e5, 8e4, 2.0),
+        group(5e4, 0.0, 0.0),
+    ]]
 }
 
 #[test]
@@ -161,9 +172,17 @@ fn monte_carlo_p50_converges_between_seeds() {
     // Stated tolerance: 1 score point between two seeds at N = 2000 (the spread p05–p95
     // is about 10–20 points, so the sampling error of the median is well below 1).
     for (x, y) in a.iter().zip(&b) {
-        assert!((x.score_p50 - y.score_p50).abs() < 1.0, "{} vs {}", x.score_p50, y.score_p50);
+        assert!(
+            (x.score_p50 - y.score_p50).abs() < 1.0,
+            "{} vs {}",
+            x.score_p50,
+            y.score_p50
+        );
         assert!(x.score_p05 <= x.score_p50 && x.score_p50 <= x.score_p95);
-        assert!(x.score_p95 - x.score_p05 > 1.0, "the Monte Carlo should vary the score");
+        assert!(
+            x.score_p95 - x.score_p05 > 1.0,
+            "the Monte Carlo should vary the score"
+        );
     }
 }
 
@@ -208,11 +227,23 @@ fn weights_not_summing_to_one_name_the_file() {
     let e = ResilienceModel::from_toml(&bad, &p).unwrap_err();
     let msg = e.to_string();
     assert!(matches!(e, Error::Invalid { .. }), "{msg}");
-    assert!(msg.contains("my-weights.toml") && msg.contains("sum to 1"), "{msg}");
+    assert!(
+        msg.contains("my-weights.toml") && msg.contains("sum to 1"),
+        "{msg}"
+    );
     // An indicator level that does not sum to 1 is refused too.
-    let bad2 = text.replacen("weight = { value = 0.1, range = [0.05, 0.15]", "weight = { value = 0.3, range = [0.05, 0.35]", 1);
-    let msg2 = ResilienceModel::from_toml(&bad2, &p).unwrap_err().to_string();
-    assert!(msg2.contains("redundancy") && msg2.contains("sum to 1"), "{msg2}");
+    let bad2 = text.replacen(
+        "weight = { value = 0.1, range = [0.05, 0.15]",
+        "weight = { value = 0.3, range = [0.05, 0.35]",
+        1,
+    );
+    let msg2 = ResilienceModel::from_toml(&bad2, &p)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg2.contains("redundancy") && msg2.contains("sum to 1"),
+        "{msg2}"
+    );
 }
 
 fn write(path: &Path, text: &str) {
@@ -226,12 +257,17 @@ const LIFE_HEADER: &str = "group_id,lifeline,components,length_km,exposed,expect
 /// A flood run on the model grid: max_depth.tif (1 m on the first 20 rows), the
 /// exposure tables for two counties, and run.json.
 fn flood_run(dir: &Path, name: &str, flooded: f64) {
-    let pop = haihe::grid::read_raster_as::<f32>(Path::new("rasters/model/population.tif"), 1).unwrap();
+    let pop =
+        haihe::grid::read_raster_as::<f32>(Path::new("rasters/model/population.tif"), 1).unwrap();
     let mut d = pop.data.mapv(|_| 0.0f32);
     for r in 0..20.min(d.nrows()) {
         d.row_mut(r).fill(1.0);
     }
-    haihe::grid::write_geotiff(&pop.with_data(d, Some(f64::NAN)), &dir.join("max_depth.tif")).unwrap();
+    haihe::grid::write_geotiff(
+        &pop.with_data(d, Some(f64::NAN)),
+        &dir.join("max_depth.tif"),
+    )
+    .unwrap();
     write(
         &dir.join("exposure_population.csv"),
         &format!(
@@ -247,7 +283,10 @@ fn flood_run(dir: &Path, name: &str, flooded: f64) {
         &dir.join("exposure_redline.csv"),
         "group_id,redline_km2,redline_flooded_km2,redline_shaken_km2,wetland_storage_m3\ncounty-110101,0,0,,0\ncounty-110112,50,3,,1e7\n",
     );
-    write(&dir.join("run.json"), &format!("{{\"scenario\": \"{name}\"}}"));
+    write(
+        &dir.join("run.json"),
+        &format!("{{\"scenario\": \"{name}\"}}"),
+    );
 }
 
 #[test]
@@ -319,15 +358,28 @@ fn end_to_end_two_scenarios_with_user_groups_and_an_ensemble() {
     assert_eq!(r.scenarios.len(), 2);
     assert_eq!(r.scenarios[1].members, 2);
     // The two user groups share 通州区: reported, not refused.
-    assert!(r.overlaps.iter().any(|(x, y, n)| x == "east" && y == "tz" && *n > 0));
-    for f in ["flood-a/scores.csv", "flood-a/scores.json", "flood-a/scores.tif", "ens/scores.csv", "summary.csv", "summary.json"] {
+    assert!(r
+        .overlaps
+        .iter()
+        .any(|(x, y, n)| x == "east" && y == "tz" && *n > 0));
+    for f in [
+        "flood-a/scores.csv",
+        "flood-a/scores.json",
+        "flood-a/scores.tif",
+        "ens/scores.csv",
+        "summary.csv",
+        "summary.json",
+    ] {
         assert!(out.join(f).exists(), "{f}");
     }
     let s = &r.scenarios[0];
     let dc = s.groups.iter().find(|g| g.id == "county-110101").unwrap();
     let tz = s.groups.iter().find(|g| g.id == "county-110112").unwrap();
     // 东城: 300,000 of 708,829 flooded, no water path; 通州: none flooded, two paths.
-    assert!((dc.raw[IndicatorId::PopSafeFlood.index()].unwrap() - (1.0 - 300000.0 / 708829.0)).abs() < 1e-9);
+    assert!(
+        (dc.raw[IndicatorId::PopSafeFlood.index()].unwrap() - (1.0 - 300000.0 / 708829.0)).abs()
+            < 1e-9
+    );
     assert_eq!(dc.raw[IndicatorId::PathsWaterSupply.index()], Some(0.0));
     assert!(dc.monte_carlo.score_p50 < tz.monte_carlo.score_p50);
     assert!(dc.missing.iter().any(|(id, _)| id == "pop_safe_quake"));
@@ -335,12 +387,19 @@ fn end_to_end_two_scenarios_with_user_groups_and_an_ensemble() {
     // User group 'tz' has the lifelines of 通州 but no path count (not derivable).
     let user = s.groups.iter().find(|g| g.id == "tz").unwrap();
     assert!(user.raw[IndicatorId::LifelineServiceKept.index()].is_some());
-    assert!(user.missing.iter().any(|(id, _)| id == "paths_water_supply"));
+    assert!(user
+        .missing
+        .iter()
+        .any(|(id, _)| id == "paths_water_supply"));
     // The tif has a counties band and one band per other group.
     let ds = gdal::Dataset::open(out.join("flood-a/scores.tif")).unwrap();
     assert!(ds.raster_count() >= 3);
     // Ensemble: the spread covers both members.
-    let e = r.scenarios[1].groups.iter().find(|g| g.id == "county-110101").unwrap();
+    let e = r.scenarios[1]
+        .groups
+        .iter()
+        .find(|g| g.id == "county-110101")
+        .unwrap();
     assert!(e.monte_carlo.score_p95 > e.monte_carlo.score_p05);
     let header = std::fs::read_to_string(out.join("flood-a/scores.csv")).unwrap();
     assert!(header.starts_with("id,name,kind,population,score_p05,score_p50,score_p95"));

@@ -271,7 +271,10 @@ fn run(cli: Cli) -> Result<()> {
             out,
         } => {
             let t = Instant::now();
-            println!("haihe score: {} run dir(s), {samples} samples, seed {seed}", runs.len());
+            println!(
+                "haihe score: {} run dir(s), {samples} samples, seed {seed}",
+                runs.len()
+            );
             let opts = haihe::resilience::ScoreOptions {
                 runs,
                 groups,
@@ -294,17 +297,31 @@ fn run(cli: Cli) -> Result<()> {
                     s.members,
                     s.groups.len()
                 );
-                let mut v: Vec<_> = s.groups.iter().filter(|g| g.monte_carlo.score_p50.is_finite()).collect();
+                let mut v: Vec<_> = s
+                    .groups
+                    .iter()
+                    .filter(|g| g.monte_carlo.score_p50.is_finite())
+                    .collect();
                 v.sort_by(|a, b| a.monte_carlo.score_p50.total_cmp(&b.monte_carlo.score_p50));
                 for g in v.iter().take(3) {
                     let d: Vec<&str> = g.drivers.iter().map(|d| d.0.as_str()).collect();
                     println!(
                         "    low: {} {} {:.1} [{:.1}–{:.1}] drivers {}",
-                        g.id, g.name, g.monte_carlo.score_p50, g.monte_carlo.score_p05, g.monte_carlo.score_p95, d.join(", ")
+                        g.id,
+                        g.name,
+                        g.monte_carlo.score_p50,
+                        g.monte_carlo.score_p05,
+                        g.monte_carlo.score_p95,
+                        d.join(", ")
                     );
                 }
             }
-            println!("wrote {} files to {} in {:.1} s", r.files.len(), out.display(), t.elapsed().as_secs_f64());
+            println!(
+                "wrote {} files to {} in {:.1} s",
+                r.files.len(),
+                out.display(),
+                t.elapsed().as_secs_f64()
+            );
         }
         Command::Lifelines {
             action: LifelinesCommand::Build { railways },

@@ -133,7 +133,10 @@ fn check_ranged(path: &Path, field: &str, r: &Ranged, min: f64, max: f64) -> Res
             return Err(invalid(
                 path,
                 field,
-                format!("range [{lo}, {hi}] must be finite and contain the value {}", r.value),
+                format!(
+                    "range [{lo}, {hi}] must be finite and contain the value {}",
+                    r.value
+                ),
             ));
         }
         if lo < min || hi > max {
@@ -193,8 +196,20 @@ impl ResilienceModel {
 
     fn from_file(mut file: ModelFile, path: &Path) -> Result<Self> {
         let t = &file.thresholds;
-        check_ranged(path, "thresholds.flood_depth_m", &t.flood_depth_m, 0.15, 1.5)?;
-        check_ranged(path, "thresholds.pga_damaging_g", &t.pga_damaging_g, 0.05, 0.40)?;
+        check_ranged(
+            path,
+            "thresholds.flood_depth_m",
+            &t.flood_depth_m,
+            0.15,
+            1.5,
+        )?;
+        check_ranged(
+            path,
+            "thresholds.pga_damaging_g",
+            &t.pga_damaging_g,
+            0.05,
+            0.40,
+        )?;
         if !(file.refuge.max_depth_m.is_finite() && file.refuge.max_depth_m >= 0.0) {
             return Err(invalid(
                 path,
@@ -242,9 +257,10 @@ impl ResilienceModel {
         let mut indicators = Vec::new();
         for id in IndicatorId::ALL {
             let f = format!("indicator.{}", id.as_str());
-            let spec = file.indicator.remove(id.as_str()).ok_or_else(|| {
-                invalid(path, &f, "missing: every indicator needs a spec".into())
-            })?;
+            let spec = file
+                .indicator
+                .remove(id.as_str())
+                .ok_or_else(|| invalid(path, &f, "missing: every indicator needs a spec".into()))?;
             if spec.dimension != id.dimension().as_str() {
                 return Err(invalid(
                     path,
@@ -260,8 +276,14 @@ impl ResilienceModel {
             check_ranged(path, &format!("{f}.worst"), &spec.worst, f64::MIN, f64::MAX)?;
             check_ranged(path, &format!("{f}.best"), &spec.best, f64::MIN, f64::MAX)?;
             // Every sampled (worst, best) pair must keep its direction.
-            let (wl, wh) = spec.worst.range.map_or((spec.worst.value, spec.worst.value), |r| (r[0], r[1]));
-            let (bl, bh) = spec.best.range.map_or((spec.best.value, spec.best.value), |r| (r[0], r[1]));
+            let (wl, wh) = spec
+                .worst
+                .range
+                .map_or((spec.worst.value, spec.worst.value), |r| (r[0], r[1]));
+            let (bl, bh) = spec
+                .best
+                .range
+                .map_or((spec.best.value, spec.best.value), |r| (r[0], r[1]));
             if !(bl > wh || bh < wl) {
                 return Err(invalid(
                     path,
@@ -287,7 +309,11 @@ impl ResilienceModel {
                 .filter(|i| i.dimension() == d)
                 .map(|i| (i.as_str().to_string(), indicators[i.index()].weight.value))
                 .collect();
-            check_sum(path, &format!("indicator weights of dimension {}", d.as_str()), &w)?;
+            check_sum(
+                path,
+                &format!("indicator weights of dimension {}", d.as_str()),
+                &w,
+            )?;
         }
         Ok(ResilienceModel {
             path: path.to_path_buf(),

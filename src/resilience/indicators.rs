@@ -327,11 +327,18 @@ pub fn raw_indicators(g: &GroupData, d: &Draw) -> [Option<f64>; N_INDICATORS] {
     }
     let u = d.u_fragility;
     let ll = &g.lifelines;
-    out[2] = mean(ll.iter().filter_map(|l| l.service_kept_share.map(|q| q.at(1.0 - u).clamp(0.0, 1.0))));
-    let (dam, comp) = ll.iter().fold((0.0, 0.0), |(a, b), l| match l.expected_damaged {
-        Some(q) if l.components > 0.0 => (a + q.at(u).clamp(0.0, l.components), b + l.components),
-        _ => (a, b),
-    });
+    out[2] = mean(
+        ll.iter()
+            .filter_map(|l| l.service_kept_share.map(|q| q.at(1.0 - u).clamp(0.0, 1.0))),
+    );
+    let (dam, comp) = ll
+        .iter()
+        .fold((0.0, 0.0), |(a, b), l| match l.expected_damaged {
+            Some(q) if l.components > 0.0 => {
+                (a + q.at(u).clamp(0.0, l.components), b + l.components)
+            }
+            _ => (a, b),
+        });
     if comp > 0.0 {
         out[3] = Some(1.0 - dam / comp);
     }
@@ -355,14 +362,19 @@ pub fn raw_indicators(g: &GroupData, d: &Draw) -> [Option<f64>; N_INDICATORS] {
         });
     }
     // Higher u = worse lifeline outcome: more damage, fewer paths, slower recovery.
-    out[12] = mean(ll.iter().filter_map(|l| l.days_to_90pct.map(|q| q.at(u).max(0.0))));
+    out[12] = mean(
+        ll.iter()
+            .filter_map(|l| l.days_to_90pct.map(|q| q.at(u).max(0.0))),
+    );
     out[13] = mean(
         ll.iter()
             .filter_map(|l| l.resilience_loss_pct_days.map(|q| q.at(u).max(0.0))),
     );
     if g.area_km2 > 0.0 {
         out[14] = g.redline_km2.map(|r| (r / g.area_km2).clamp(0.0, 1.0));
-        out[15] = g.wetland_storage_m3.map(|s| s / (g.area_km2 * 1e6) * 1000.0);
+        out[15] = g
+            .wetland_storage_m3
+            .map(|s| s / (g.area_km2 * 1e6) * 1000.0);
     }
     out
 }
@@ -376,8 +388,9 @@ pub fn missing_reason(g: &GroupData, id: IndicatorId) -> &'static str {
         PopSafeFlood | PopSafeQuake | RefugeM2PerPerson if g.population <= 0.0 => "no residents",
         StorageRatio if g.flood_water_m3.is_none() => "no flood hazard in this run",
         RedlineShare | WetlandStorageMm if g.area_km2 <= 0.0 => "the group has no cells",
-        PathsWaterSupply | PathsPower | PathsGas | PathsRoad | PathsRail
-        | PathsCommunications => "no path count for this lifeline (no component in the group, or not assessed)",
+        PathsWaterSupply | PathsPower | PathsGas | PathsRoad | PathsRail | PathsCommunications => {
+            "no path count for this lifeline (no component in the group, or not assessed)"
+        }
         LifelineServiceKept | LifelineIntact | DaysTo90pct | ResilienceLossPctDays => {
             "no assessed lifeline component in the group"
         }

@@ -134,7 +134,11 @@ pub fn load_model(
         groups::validate_groups(&file.group, &infos, path)?;
         let known: std::collections::HashSet<String> =
             groups.iter().map(|g| g.id.clone()).collect();
-        let dem = if file.group.iter().any(|d| d.counties.iter().any(|c| c.has_elevation_rule())) {
+        let dem = if file
+            .group
+            .iter()
+            .any(|d| d.counties.iter().any(|c| c.has_elevation_rule()))
+        {
             let d = read_raster_as::<f64>(&model_dir.join("dem_source.tif"), 1)?;
             counties.check_aligned(&d, "counties.tif and dem_source.tif")?;
             Some(d)
@@ -163,7 +167,9 @@ pub fn load_model(
                     return Err(Error::Invalid {
                         path: layer.path.clone(),
                         field: "geometry".into(),
-                        message: format!("feature {i} is not a polygon; user groups must be polygons"),
+                        message: format!(
+                            "feature {i} is not a polygon; user groups must be polygons"
+                        ),
                     });
                 }
                 let id = f.fields.get(&layer.id_field).cloned().unwrap_or_default();
@@ -174,7 +180,11 @@ pub fn load_model(
                         message: format!("feature {i} has no id in `{}`", layer.id_field),
                     });
                 }
-                let z = crate::grid::vector::rasterize_polygons(std::slice::from_ref(f), &[1.0], &spec)?;
+                let z = crate::grid::vector::rasterize_polygons(
+                    std::slice::from_ref(f),
+                    &[1.0],
+                    &spec,
+                )?;
                 let mask = z.data.mapv(|v| v == 1.0);
                 groups.push(ScoreGroup {
                     id,
@@ -244,10 +254,16 @@ fn works_storage(dir: &Path, spec: &GridSpec) -> Result<Vec<(usize, f64)>> {
     use crate::flood::structures::{load_detention_basins, load_reservoirs};
     let mut pts = Vec::new();
     for r in load_reservoirs(&dir.join("reservoirs.toml"))? {
-        pts.push(((r.location.lon, r.location.lat), r.total_storage_1e8_m3.value * 1e8));
+        pts.push((
+            (r.location.lon, r.location.lat),
+            r.total_storage_1e8_m3.value * 1e8,
+        ));
     }
     for b in load_detention_basins(&dir.join("detention_basins.toml"))? {
-        pts.push(((b.location.lon, b.location.lat), b.capacity_1e8_m3.value * 1e8));
+        pts.push((
+            (b.location.lon, b.location.lat),
+            b.capacity_1e8_m3.value * 1e8,
+        ));
     }
     let lonlat: Vec<(f64, f64)> = pts.iter().map(|p| p.0).collect();
     let xy = crate::grid::warp::transform_points(&lonlat, "EPSG:4326", &spec.crs_wkt)?;
@@ -360,7 +376,10 @@ fn curve(
         return Err(Error::Invalid {
             path: t.path.clone(),
             field: cols[k].to_string(),
-            message: format!("row {}: empty while the other classes of this hazard have values", row + 2),
+            message: format!(
+                "row {}: empty while the other classes of this hazard have values",
+                row + 2
+            ),
         });
     }
     Ok(Some(ExceedanceCurve {
@@ -413,15 +432,19 @@ pub fn read_lifelines_csv(path: &Path) -> Result<HashMap<String, Vec<LifelineDat
         if components <= 0.0 || skipped {
             continue;
         }
-        out.entry(t.text(r, id).to_string()).or_default().push(LifelineData {
-            lifeline,
-            components,
-            expected_damaged: t.quantity(r, "expected_damaged")?,
-            service_kept_share: t.quantity(r, "service_kept_share")?,
-            paths_after: t.quantity(r, "paths_after_p50")?.or(t.quantity(r, "paths_after")?),
-            days_to_90pct: t.quantity(r, "days_to_90pct")?,
-            resilience_loss_pct_days: t.quantity(r, "resilience_loss_pct_days")?,
-        });
+        out.entry(t.text(r, id).to_string())
+            .or_default()
+            .push(LifelineData {
+                lifeline,
+                components,
+                expected_damaged: t.quantity(r, "expected_damaged")?,
+                service_kept_share: t.quantity(r, "service_kept_share")?,
+                paths_after: t
+                    .quantity(r, "paths_after_p50")?
+                    .or(t.quantity(r, "paths_after")?),
+                days_to_90pct: t.quantity(r, "days_to_90pct")?,
+                resilience_loss_pct_days: t.quantity(r, "resilience_loss_pct_days")?,
+            });
     }
     Ok(out)
 }
@@ -454,7 +477,10 @@ pub struct RunMeta {
 /// Reads a `run.json` (required).
 pub fn read_run_json(dir: &Path) -> Result<RunMeta> {
     let path = dir.join("run.json");
-    let text = crate::error::read_text(&path, "score needs the run's run.json; run `haihe flood` or `haihe quake` into this folder")?;
+    let text = crate::error::read_text(
+        &path,
+        "score needs the run's run.json; run `haihe flood` or `haihe quake` into this folder",
+    )?;
     let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::Invalid {
         path: path.clone(),
         field: "json".into(),
@@ -483,7 +509,8 @@ pub fn run_members(dir: &Path) -> Result<Vec<PathBuf>> {
     if !dir.is_dir() {
         return Err(Error::MissingFile {
             path: dir.to_path_buf(),
-            fix: "give a run directory written by `haihe flood`, `haihe quake` or `haihe batch`".into(),
+            fix: "give a run directory written by `haihe flood`, `haihe quake` or `haihe batch`"
+                .into(),
         });
     }
     let mut members: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -541,7 +568,9 @@ pub struct MemberData {
 }
 
 fn slice<'a, T>(g: &'a Grid<T>, what: &Path) -> Result<&'a [T]> {
-    g.data.as_slice().ok_or_else(|| Error::Data(format!("{}: grid not in row-major layout", what.display())))
+    g.data
+        .as_slice()
+        .ok_or_else(|| Error::Data(format!("{}: grid not in row-major layout", what.display())))
 }
 
 /// Reads one run directory: the exposure tables, `run.json`, and `max_depth.tif` /
@@ -573,11 +602,14 @@ pub fn read_member(
         });
     }
     let fix_depth = "a flood run must hold max_depth.tif (m), written by `haihe flood`";
-    let fix_pga = "an earthquake run must hold pga.tif (g, band 1 the median), written by `haihe quake`";
+    let fix_pga =
+        "an earthquake run must hold pga.tif (g, band 1 the median), written by `haihe quake`";
     let depth = if has_flood || depth_path.exists() {
         need(&depth_path, fix_depth)?;
         let g = read_raster_as::<f32>(&depth_path, 1)?;
-        model.population.check_aligned(&g, "population.tif and max_depth.tif")?;
+        model
+            .population
+            .check_aligned(&g, "population.tif and max_depth.tif")?;
         Some(g)
     } else {
         None
@@ -585,7 +617,9 @@ pub fn read_member(
     let pga = if has_quake || pga_path.exists() {
         need(&pga_path, fix_pga)?;
         let g = read_raster_as::<f32>(&pga_path, 1)?;
-        model.population.check_aligned(&g, "population.tif and pga.tif")?;
+        model
+            .population
+            .check_aligned(&g, "population.tif and pga.tif")?;
         Some(g)
     } else {
         None
@@ -604,7 +638,12 @@ pub fn read_member(
             area_km2: g.cells.len() as f64 * cell_m2 / 1e6,
             ..Default::default()
         };
-        let raster_pop: f64 = g.cells.iter().map(|&i| pop[i] as f64).filter(|p| p.is_finite()).sum();
+        let raster_pop: f64 = g
+            .cells
+            .iter()
+            .map(|&i| pop[i] as f64)
+            .filter(|p| p.is_finite())
+            .sum();
         if let (false, Some(row)) = (g.user, pop_rows.get(&g.id)) {
             d.population = row.population;
             d.flood = row.flood.clone();
@@ -631,7 +670,11 @@ pub fn read_member(
         d.redline_km2 = redline_km2;
         d.wetland_storage_m3 = wetland;
         d.lifelines = if g.user {
-            aggregate_lifelines(g.counties.iter().filter_map(|c| life.get(&format!("county-{c}"))))
+            aggregate_lifelines(
+                g.counties
+                    .iter()
+                    .filter_map(|c| life.get(&format!("county-{c}"))),
+            )
         } else {
             life.get(&g.id).cloned().unwrap_or_default()
         };
@@ -641,7 +684,10 @@ pub fn read_member(
             let depth_i = dep.map_or(0.0, |h| if h[i].is_finite() { h[i] as f64 } else { 0.0 });
             let pga_i = pg.map_or(0.0, |h| if h[i].is_finite() { h[i] as f64 } else { 0.0 });
             water += depth_i.max(0.0) * cell_m2;
-            if refuge_classes.contains(&lc[i]) && depth_i < refuge_max_depth_m && pga_i < pga_damaging_g {
+            if refuge_classes.contains(&lc[i])
+                && depth_i < refuge_max_depth_m
+                && pga_i < pga_damaging_g
+            {
                 refuge += cell_m2;
             }
         }
@@ -673,7 +719,9 @@ pub fn read_member(
 /// Lifelines of several counties merged: components, expected damage summed; service
 /// kept, days to 90 % and resilience loss averaged weighted by components (medians
 /// only); paths are not derivable from county rows and stay missing.
-pub fn aggregate_lifelines<'a>(rows: impl Iterator<Item = &'a Vec<LifelineData>>) -> Vec<LifelineData> {
+pub fn aggregate_lifelines<'a>(
+    rows: impl Iterator<Item = &'a Vec<LifelineData>>,
+) -> Vec<LifelineData> {
     let mut by: BTreeMap<usize, Vec<&LifelineData>> = BTreeMap::new();
     for v in rows {
         for l in v {
@@ -690,7 +738,10 @@ pub fn aggregate_lifelines<'a>(rows: impl Iterator<Item = &'a Vec<LifelineData>>
                 });
                 (w > 0.0).then(|| Quantity::fixed(s / w))
             };
-            let dam: Vec<f64> = ls.iter().filter_map(|l| l.expected_damaged.map(|q| q.p50)).collect();
+            let dam: Vec<f64> = ls
+                .iter()
+                .filter_map(|l| l.expected_damaged.map(|q| q.p50))
+                .collect();
             LifelineData {
                 lifeline: ls[0].lifeline,
                 components: comp,

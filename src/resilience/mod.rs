@@ -154,9 +154,7 @@ pub fn score_scenario(
                 population: members[0][g].population,
                 monte_carlo: mc[g].clone(),
                 score_nominal: c.as_ref().map(|c| c.score),
-                sub_scores_nominal: c
-                    .as_ref()
-                    .map_or(vec![None; 5], |c| c.sub_scores.to_vec()),
+                sub_scores_nominal: c.as_ref().map_or(vec![None; 5], |c| c.sub_scores.to_vec()),
                 raw: raw.to_vec(),
                 normalised: norm.to_vec(),
                 effective_weights: c
@@ -184,13 +182,19 @@ pub struct ScoreReport {
 /// each scenario and writes the outputs (see [`output`]) all or nothing.
 pub fn run_score(opts: &ScoreOptions) -> Result<ScoreReport> {
     if opts.runs.is_empty() {
-        return Err(Error::Data("give at least one run directory to score".into()));
+        return Err(Error::Data(
+            "give at least one run directory to score".into(),
+        ));
     }
     if opts.samples == 0 {
         return Err(Error::Data("--samples must be at least 1".into()));
     }
     let model = ResilienceModel::read(&opts.model_file)?;
-    let grids = inputs::load_model(&opts.model_dir, &opts.structures_dir, opts.groups.as_deref())?;
+    let grids = inputs::load_model(
+        &opts.model_dir,
+        &opts.structures_dir,
+        opts.groups.as_deref(),
+    )?;
     let names: Vec<(String, String, String)> = grids
         .groups
         .iter()
@@ -242,7 +246,13 @@ pub fn run_score(opts: &ScoreOptions) -> Result<ScoreReport> {
 pub fn scenario_slug(name: &str, k: usize) -> String {
     let s: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if s.trim_matches('_').is_empty() {
         format!("scenario-{k}")

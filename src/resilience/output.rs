@@ -29,8 +29,18 @@ fn csv_err(path: &Path) -> impl Fn(csv::Error) -> Error + '_ {
 /// The header of `scores.csv`.
 pub fn scores_header() -> Vec<String> {
     let mut h: Vec<String> = [
-        "id", "name", "kind", "population", "score_p05", "score_p50", "score_p95",
-        "score_nominal", "rank_p50", "rank_p05", "rank_p95", "samples",
+        "id",
+        "name",
+        "kind",
+        "population",
+        "score_p05",
+        "score_p50",
+        "score_p95",
+        "score_nominal",
+        "rank_p50",
+        "rank_p05",
+        "rank_p95",
+        "samples",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -117,13 +127,17 @@ pub fn write_scores_tif(path: &Path, s: &ScenarioScores, grids: &ModelGrids) -> 
     for (g, sc) in grids.groups.iter().zip(&s.groups) {
         let v = sc.monte_carlo.score_p50 as f32;
         if g.kind == "county" {
-            let flat = counties.as_slice_mut().ok_or_else(|| Error::Data("layout".into()))?;
+            let flat = counties
+                .as_slice_mut()
+                .ok_or_else(|| Error::Data("layout".into()))?;
             for &i in &g.cells {
                 flat[i] = v;
             }
         } else {
             let mut a = blank();
-            let flat = a.as_slice_mut().ok_or_else(|| Error::Data("layout".into()))?;
+            let flat = a
+                .as_slice_mut()
+                .ok_or_else(|| Error::Data("layout".into()))?;
             for &i in &g.cells {
                 flat[i] = v;
             }
@@ -172,11 +186,20 @@ fn write_scenario(
 
 /// Writes the all-scenario summary: per group, each scenario's median score and rank,
 /// the mean of the medians, and the scenario where the group scores lowest.
-pub fn write_summary_csv(path: &Path, scenarios: &[ScenarioScores], slugs: &[String]) -> Result<()> {
+pub fn write_summary_csv(
+    path: &Path,
+    scenarios: &[ScenarioScores],
+    slugs: &[String],
+) -> Result<()> {
     write_atomically(path, |tmp| {
         let err = csv_err(path);
         let mut w = csv::Writer::from_path(tmp).map_err(&err)?;
-        let mut h = vec!["id".to_string(), "name".into(), "kind".into(), "population".into()];
+        let mut h = vec![
+            "id".to_string(),
+            "name".into(),
+            "kind".into(),
+            "population".into(),
+        ];
         for s in slugs {
             h.push(format!("{s}_score_p50"));
             h.push(format!("{s}_rank_p50"));
@@ -202,7 +225,8 @@ pub fn write_summary_csv(path: &Path, scenarios: &[ScenarioScores], slugs: &[Str
                     vals.push((m.score_p50, k));
                 }
             }
-            let mean = (!vals.is_empty()).then(|| vals.iter().map(|v| v.0).sum::<f64>() / vals.len() as f64);
+            let mean = (!vals.is_empty())
+                .then(|| vals.iter().map(|v| v.0).sum::<f64>() / vals.len() as f64);
             r.push(fmt(mean, 2));
             r.push(
                 vals.iter()

@@ -135,10 +135,7 @@ pub fn drivers(
 }
 
 /// Normalised values of raw indicators under `p`'s bounds.
-pub fn normalised(
-    raw: &[Option<f64>; N_INDICATORS],
-    p: &Params,
-) -> [Option<f64>; N_INDICATORS] {
+pub fn normalised(raw: &[Option<f64>; N_INDICATORS], p: &Params) -> [Option<f64>; N_INDICATORS] {
     let mut out = [None; N_INDICATORS];
     for i in 0..N_INDICATORS {
         out[i] = raw[i].map(|r| normalise(r, p.worst[i], p.best[i]));
@@ -314,9 +311,15 @@ pub fn monte_carlo(
     (0..n_groups)
         .into_par_iter()
         .map(|g| {
-            let mut sc: Vec<f64> = per_sample.iter().filter_map(|c| c[g].map(|c| c.0)).collect();
+            let mut sc: Vec<f64> = per_sample
+                .iter()
+                .filter_map(|c| c[g].map(|c| c.0))
+                .collect();
             sc.sort_by(f64::total_cmp);
-            let mut rk: Vec<f64> = sample_ranks.iter().filter_map(|r| r[g].map(|x| x as f64)).collect();
+            let mut rk: Vec<f64> = sample_ranks
+                .iter()
+                .filter_map(|r| r[g].map(|x| x as f64))
+                .collect();
             rk.sort_by(f64::total_cmp);
             let mut sub_p50 = [f64::NAN; N_DIMENSIONS];
             for (d, slot) in sub_p50.iter_mut().enumerate() {
