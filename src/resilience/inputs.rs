@@ -449,8 +449,11 @@ pub fn read_lifelines_csv(path: &Path) -> Result<HashMap<String, Vec<LifelineDat
     Ok(out)
 }
 
+/// Red-line area (km²) and wetland storage (m³) of one group; None where empty.
+pub type RedlineRow = (Option<f64>, Option<f64>);
+
 /// Reads `exposure_redline.csv`: per group id, (red-line km², wetland storage m³).
-pub fn read_redline_csv(path: &Path) -> Result<HashMap<String, (Option<f64>, Option<f64>)>> {
+pub fn read_redline_csv(path: &Path) -> Result<HashMap<String, RedlineRow>> {
     let t = Table::read(path)?;
     let id = t.need_col("group_id")?;
     let rk = t.need_col("redline_km2")?;
