@@ -57,6 +57,37 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Resilience per spatial group: indicators (robustness, redundancy,
+    /// resourcefulness, rapidity, ecological buffer), a 0–100 composite with Monte
+    /// Carlo p05/p50/p95, ranks and drivers. Writes scores.csv, scores.json and
+    /// scores.tif (several run dirs: one subfolder per scenario plus summary.csv).
+    Score {
+        /// Run directories (from `haihe flood`, `haihe quake` or an ensemble of
+        /// member-*/ folders); see README "Resilience scores" for what each must hold.
+        #[arg(required = true, num_args = 1..)]
+        runs: Vec<PathBuf>,
+        /// A group TOML (format of models/groups/capital_plan.toml) of extra groups.
+        #[arg(long)]
+        groups: Option<PathBuf>,
+        /// Model grids folder.
+        #[arg(long, default_value = "rasters/model")]
+        model_dir: PathBuf,
+        /// Weights, bounds and ranges.
+        #[arg(long, default_value = "models/resilience.toml")]
+        weights: PathBuf,
+        /// Hydraulic structures (reservoir and detention storage).
+        #[arg(long, default_value = "models/structures")]
+        structures: PathBuf,
+        /// Monte Carlo seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Monte Carlo samples.
+        #[arg(long, default_value_t = 2000)]
+        samples: usize,
+        /// Output folder (written whole or not at all).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Lifeline networks (water supply, power, gas, road, rail).
     Lifelines {
         #[command(subcommand)]
@@ -247,6 +278,69 @@ fn run(cli: Cli) -> Result<()> {
                 println!("  note: {n}");
             }
             println!("wrote {} files to {}", r.files.len(), out.display());
+        }
+        Command::Score {
+            runs,
+            groups,
+            model_dir,
+            weights,
+            structures,
+            seed,
+            samples,
+            out,
+        } => {
+            let t = Instant::now();
+            println!(
+                "haihe score: {} run dir(s), {samples} samples, seed {seed}",
+                runs.len()
+            );
+            let opts = haihe::resilience::ScoreOptions {
+                runs,
+                groups,
+                model_dir,
+                structures_dir: structures,
+                model_file: weights,
+                seed,
+                samples,
+                out: out.clone(),
+            };
+            let r = haihe::resilience::run_score(&opts)?;
+            for (a, b, n) in &r.overlaps {
+                println!("  note: user groups {a} and {b} overlap on {n} cells (allowed; each is scored on its own)");
+            }
+            for s in &r.scenarios {
+                println!(
+                    "  {} ({}; {} member(s)): {} groups scored",
+                    s.scenario,
+                    s.hazards.join("+"),
+                    s.members,
+                    s.groups.len()
+                );
+                let mut v: Vec<_> = s
+                    .groups
+                    .iter()
+                    .filter(|g| g.monte_carlo.score_p50.is_finite())
+                    .collect();
+                v.sort_by(|a, b| a.monte_carlo.score_p50.total_cmp(&b.monte_carlo.score_p50));
+                for g in v.iter().take(3) {
+                    let d: Vec<&str> = g.drivers.iter().map(|d| d.0.as_str()).collect();
+                    println!(
+                        "    low: {} {} {:.1} [{:.1}–{:.1}] drivers {}",
+                        g.id,
+                        g.name,
+                        g.monte_carlo.score_p50,
+                        g.monte_carlo.score_p05,
+                        g.monte_carlo.score_p95,
+                        d.join(", ")
+                    );
+                }
+            }
+            println!(
+                "wrote {} files to {} in {:.1} s",
+                r.files.len(),
+                out.display(),
+                t.elapsed().as_secs_f64()
+            );
         }
         Command::Lifelines {
             action: LifelinesCommand::Build { railways },
