@@ -61,7 +61,12 @@ fn three_groups(spec: GridSpec) -> GroupZones {
         vec![
             ("g-top".into(), "top".into(), "core".into(), m(&[0, 1, 2])),
             ("g-left".into(), "left".into(), "core".into(), m(&[0, 3])),
-            ("g-all".into(), "all".into(), "circle".into(), m(&[0, 1, 2, 3, 4, 5])),
+            (
+                "g-all".into(),
+                "all".into(),
+                "circle".into(),
+                m(&[0, 1, 2, 3, 4, 5]),
+            ),
         ],
     )
 }
@@ -101,7 +106,9 @@ fn population_classes_by_hand() {
     );
     // Without hazards the columns are absent, not zero.
     let none = population_cumulative(&zones, &pop, None, None).unwrap();
-    assert!(none.iter().all(|r| r.depth_gt.is_none() && r.pga_ge.is_none()));
+    assert!(none
+        .iter()
+        .all(|r| r.depth_gt.is_none() && r.pga_ge.is_none()));
 
     // Red line: classes > 0 on cells 0, 2, 4; 1 km² each.
     let red = small(array![[1u8, 0, 3], [0, 2, 0]]);
@@ -212,8 +219,16 @@ fn link(id: &str, net: &Network, from: usize, to: usize) -> Link {
 /// Source S and substations A, B on 40° N, 0.1° apart; links S–A, A–B, S–B.
 fn triangle() -> Network {
     let mut net = Network::default();
-    net.nodes = vec![node("S", 116.0, true), node("A", 116.1, false), node("B", 116.2, false)];
-    net.links = vec![link("SA", &net, 0, 1), link("AB", &net, 1, 2), link("SB", &net, 0, 2)];
+    net.nodes = vec![
+        node("S", 116.0, true),
+        node("A", 116.1, false),
+        node("B", 116.2, false),
+    ];
+    net.links = vec![
+        link("SA", &net, 0, 1),
+        link("AB", &net, 1, 2),
+        link("SB", &net, 0, 2),
+    ];
     net
 }
 
@@ -266,8 +281,18 @@ fn case(dir: &Path) -> Case {
         spec.clone(),
         vec![
             ("g-b".into(), "B".into(), "core".into(), mask(&|i| i == b)),
-            ("g-all".into(), "all".into(), "circle".into(), mask(&|_| true)),
-            ("g-none".into(), "none".into(), "core".into(), mask(&|_| false)),
+            (
+                "g-all".into(),
+                "all".into(),
+                "circle".into(),
+                mask(&|_| true),
+            ),
+            (
+                "g-none".into(),
+                "none".into(),
+                "core".into(),
+                mask(&|_| false),
+            ),
         ],
     );
     Case {
@@ -336,11 +361,15 @@ fn lifeline_rows_on_a_hand_built_network() {
     let all = row("g-all", LifelineType::Power);
     assert_eq!(all.components, 6);
     let len: f64 = c.net.links.iter().map(|l| l.length_km).sum();
-    assert!((all.length_km - len).abs() < 1e-9, "{} {len}", all.length_km);
+    assert!(
+        (all.length_km - len).abs() < 1e-9,
+        "{} {len}",
+        all.length_km
+    );
     assert_eq!(all.exposed, Some(3));
     assert!((all.expected_damaged.unwrap() - (2.0 * p_ext + 1.0)).abs() < 1e-9);
     assert_eq!(all.not_assessed, Some(3)); // the three links
-    // The source lies inside the group: one local source, no outside source.
+                                           // The source lies inside the group: one local source, no outside source.
     assert_eq!(all.paths_intact, Some(1));
     // Group B: the node B plus the ends of A–B and S–B in its cell.
     let gb = row("g-b", LifelineType::Power);
@@ -438,7 +467,9 @@ fn identical_on_one_and_two_threads() {
         ..Default::default()
     };
     let pop = Grid::new(
-        Array2::from_shape_fn((c.spec.rows, c.spec.cols), |(r, k)| (r * 7 + k) as f32 * 1.1),
+        Array2::from_shape_fn((c.spec.rows, c.spec.cols), |(r, k)| {
+            (r * 7 + k) as f32 * 1.1
+        }),
         c.spec.transform,
         utm(),
         None,
@@ -488,7 +519,8 @@ fn csv_rows(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
 }
 
 fn num(s: &str) -> f64 {
-    s.parse().unwrap_or_else(|_| panic!("'{s}' is not a number"))
+    s.parse()
+        .unwrap_or_else(|_| panic!("'{s}' is not a number"))
 }
 
 #[test]
@@ -542,7 +574,11 @@ fn quake_run_writes_every_product_for_every_group() {
         .filter(|r| r[0] == "beijing-central-city" && (r[1] == "power" || r[1] == "water_supply"))
     {
         println!("central city {}: {}", r[1], r.join(","));
-        assert!(!r[6].is_empty(), "the central city has {} nodes: {r:?}", r[1]);
+        assert!(
+            !r[6].is_empty(),
+            "the central city has {} nodes: {r:?}",
+            r[1]
+        );
         let s = num(&r[6]);
         assert!((0.0..=1.0).contains(&s));
     }
@@ -553,11 +589,9 @@ fn quake_run_writes_every_product_for_every_group() {
     // Combined: a flood run on the model grid (2 m over the central city) plus the quake.
     let flood = dir.join("flood");
     std::fs::create_dir_all(&flood).unwrap();
-    let model = haihe::grid::io::read_raster_as::<f32>(
-        &root().join("rasters/model/population.tif"),
-        1,
-    )
-    .unwrap();
+    let model =
+        haihe::grid::io::read_raster_as::<f32>(&root().join("rasters/model/population.tif"), 1)
+            .unwrap();
     let central = groups
         .zones
         .iter()
@@ -635,7 +669,11 @@ fn bad_input_is_refused_and_nothing_is_written() {
     // A hazard grid that is not on the model grid.
     let off = dir.join("off");
     std::fs::create_dir_all(&off).unwrap();
-    write_geotiff(&small(Array2::from_elem((2, 3), 0.3f32)), &off.join("pga.tif")).unwrap();
+    write_geotiff(
+        &small(Array2::from_elem((2, 3), 0.3f32)),
+        &off.join("pga.tif"),
+    )
+    .unwrap();
     let e = assess_run(&off, &root(), &ExposureOptions::default()).unwrap_err();
     assert_refused(e, "pga.tif", &["gdalwarp", "model grid"]);
     nothing_written(&off);
@@ -646,7 +684,11 @@ fn bad_input_is_refused_and_nothing_is_written() {
     let model =
         haihe::grid::io::read_raster_as::<f32>(&root().join("rasters/model/population.tif"), 1)
             .unwrap();
-    write_geotiff(&model.spec().filled(0.0f32, None), &flood.join("max_depth.tif")).unwrap();
+    write_geotiff(
+        &model.spec().filled(0.0f32, None),
+        &flood.join("max_depth.tif"),
+    )
+    .unwrap();
     let e = assess_run(
         &flood,
         &root(),
