@@ -24,6 +24,7 @@ use super::population::{self, PopulationRow, RedlineRow, DEPTH_CLASSES_M};
 use super::{GroupZones, PGA_CLASSES_G};
 use crate::grid::io::{read_raster_as, write_atomically};
 use crate::lifelines::{assess, read_network_dir, Fragility, Intensity};
+use crate::scenario::quake::{fnv1a64, resolve, InputFile};
 use crate::{Error, Grid, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -92,15 +93,6 @@ impl ExposureOptions {
     }
 }
 
-/// An input file and its FNV-1a 64-bit hash (hex).
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct HashedInput {
-    /// Path as used.
-    pub path: String,
-    /// FNV-1a 64 of the file's bytes (Fowler, Noll, Vo).
-    pub fnv1a64: String,
-}
-
 /// Totals over the counties (which tile the domain without overlap), persons and km².
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct ExposureTotals {
@@ -128,7 +120,7 @@ pub struct ExposureSummary {
     /// Which hazards were present.
     pub hazards: HazardsPresent,
     /// Inputs with hashes.
-    pub inputs: Vec<HashedInput>,
+    pub inputs: Vec<InputFile>,
     /// The options.
     pub options: ExposureOptions,
     /// The restoration time grid: first, step, last, days.
@@ -158,28 +150,6 @@ pub struct ExposureSummary {
     /// Rows of `exposure_redline.csv`.
     #[serde(skip)]
     pub redline: Vec<RedlineRow>,
-}
-
-fn resolve(root: &Path, p: &Path) -> PathBuf {
-    if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        root.join(p)
-    }
-}
-
-/// FNV-1a 64-bit hash of a file (Fowler, Noll, Vo).
-fn hash_file(path: &Path) -> Result<HashedInput> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    Ok(HashedInput {
-        path: path.display().to_string(),
-        fnv1a64: format!("{h:016x}"),
-    })
 }
 
 /// The hazard grids of one run folder.
@@ -614,9 +584,9 @@ pub fn assess_run(run_dir: &Path, root: &Path, opts: &ExposureOptions) -> Result
     // Inputs and totals.
     let mut inputs = Vec::new();
     for p in [&hz.depth, &hz.pga, &hz.pgv].into_iter().flatten() {
-        inputs.push(hash_file(&p.0)?);
+        inputs.push(fnv1a64(&p.0)?);
     }
-    inputs.push(hash_file(&frag_path)?);
+    inputs.push(fnv1a64(&frag_path)?);
     for f in [
         "counties.tif",
         "counties.csv",
@@ -628,7 +598,7 @@ pub fn assess_run(run_dir: &Path, root: &Path, opts: &ExposureOptions) -> Result
     ] {
         let p = dir.join(f);
         if p.is_file() {
-            inputs.push(hash_file(&p)?);
+            inputs.push(fnv1a64(&p)?);
         }
     }
     let counties = |k: &str| k == "county";

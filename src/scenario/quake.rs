@@ -219,7 +219,8 @@ pub struct QuakeRunSummary {
     pub notes: Vec<String>,
 }
 
-fn resolve(root: &Path, p: &Path) -> PathBuf {
+/// `p` under `root` unless absolute.
+pub(crate) fn resolve(root: &Path, p: &Path) -> PathBuf {
     if p.is_absolute() {
         p.to_path_buf()
     } else {
@@ -228,7 +229,7 @@ fn resolve(root: &Path, p: &Path) -> PathBuf {
 }
 
 /// FNV-1a 64-bit hash of a file (Fowler, Noll, Vo).
-fn fnv1a64(path: &Path) -> Result<InputFile> {
+pub(crate) fn fnv1a64(path: &Path) -> Result<InputFile> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in bytes {
