@@ -88,6 +88,28 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Per-group exposure and damage of a finished flood or quake run, written into its
+    /// folder: exposure_population.csv (residents above depth and PGA thresholds),
+    /// exposure_lifelines.csv (lifeline exposure, damage, service, paths, restoration),
+    /// exposure_redline.csv (red-line km² flooded or shaken) and exposure.json.
+    Exposure {
+        /// Run folder holding max_depth.tif (haihe flood) and/or pga.tif + pgv.tif
+        /// (haihe quake).
+        run_dir: PathBuf,
+        /// Folder of the model grids.
+        #[arg(long, default_value = "rasters/model")]
+        model_dir: PathBuf,
+        /// A second run folder whose hazard strikes at the same time (a quake run for a
+        /// flood run, or the reverse).
+        #[arg(long, value_name = "RUN_DIR")]
+        combine: Option<PathBuf>,
+        /// Seed of the lifeline damage realisations.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Number of lifeline damage realisations.
+        #[arg(long, default_value_t = 200)]
+        realisations: usize,
+    },
     /// Lifeline networks (water supply, power, gas, road, rail).
     Lifelines {
         #[command(subcommand)]
@@ -341,6 +363,49 @@ fn run(cli: Cli) -> Result<()> {
                 out.display(),
                 t.elapsed().as_secs_f64()
             );
+        }
+        Command::Exposure {
+            run_dir,
+            model_dir,
+            combine,
+            seed,
+            realisations,
+        } => {
+            let root = std::env::current_dir()?;
+            println!("haihe exposure: {}", run_dir.display());
+            let opts = haihe::exposure::ExposureOptions {
+                model_dir,
+                combine_with: combine,
+                seed,
+                realisations,
+                ..Default::default()
+            };
+            let r = haihe::exposure::assess_run(&run_dir, &root, &opts)?;
+            println!(
+                "  hazards from {}: flood {}, PGA {}, PGV {}; {} groups",
+                r.run_dirs.join(" + "),
+                r.hazards.flood,
+                r.hazards.pga,
+                r.hazards.pgv,
+                r.groups
+            );
+            for l in &r.totals.lifelines {
+                println!(
+                    "  {}: {} components, {} exposed, {:.1} expected out of service, {} not assessed",
+                    l.lifeline.as_str(),
+                    l.components,
+                    l.exposed,
+                    l.expected_damaged,
+                    l.not_assessed
+                );
+            }
+            println!(
+                "  {:.1} s on {} threads ({} realisations)",
+                r.seconds.get("total").copied().unwrap_or(0.0),
+                r.threads,
+                opts.realisations
+            );
+            println!("wrote {} files to {}", r.files.len(), run_dir.display());
         }
         Command::Lifelines {
             action: LifelinesCommand::Build { railways },

@@ -12,9 +12,22 @@
 //! 18306-2015 ([`PGA_CLASSES_G`]); flood depth classes, lifeline lengths and red-line
 //! areas are further kernels of the same shape.
 //!
+//! [`assess_run`] (`haihe exposure <run dir>`) turns a finished flood or earthquake run
+//! into the per-group products: residents above depth and PGA thresholds
+//! ([`population`]), lifeline exposure, damage, service and restoration per lifeline type
+//! ([`lifeline`]), and red-line area exposed ([`population::redline_exposure`]).
+//!
 //! # Reference
 //! The hazard–exposure split follows CLIMADA (Aznar-Siguan and Bresch 2019, Geosci.
 //! Model Dev. 12, 3085–3097): hazard and exposure are separate objects, met per cell.
+
+pub mod lifeline;
+pub mod population;
+pub mod run;
+
+pub use lifeline::{LifelineRow, LifelineSettings};
+pub use population::{PopulationRow, RedlineRow};
+pub use run::{assess_run, ExposureOptions, ExposureSummary, EXPOSURE_FILES};
 
 use crate::grid::io::{read_raster_as, write_atomically};
 use crate::grid::warp::GridSpec;

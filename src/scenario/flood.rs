@@ -1005,5 +1005,18 @@ pub fn run_flood(scenario_path: &Path, root: &Path, out_dir: &Path) -> Result<Fl
     let json = serde_json::to_string_pretty(&summary).map_err(|e| Error::Data(e.to_string()))?;
     std::fs::write(&p, json).map_err(|e| Error::io(&p, e))?;
     summary.files = stage.commit()?;
+    // Per-group exposure and lifeline damage (regional grids only: an own DEM is not on
+    // the model grid), written into the run folder.
+    if s.grid.dem.is_none() {
+        let ex = crate::exposure::assess_run(
+            out_dir,
+            root,
+            &crate::exposure::ExposureOptions {
+                model_dir: resolve(root, &s.grid.model_dir),
+                ..Default::default()
+            },
+        )?;
+        summary.files.extend(ex.files);
+    }
     Ok(summary)
 }

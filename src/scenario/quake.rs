@@ -11,7 +11,10 @@
 //! - `pgv.tif`: the same for PGV (cm/s), which pipeline repair rates need;
 //! - `exposure.csv`: residents per group and PGA class (GB 18306-2015 zone values) for
 //!   the median map, each percentile map, and the Monte Carlo mean;
-//! - `run.json`: inputs (with FNV-1a hashes), parameters, strike, timings, threads.
+//! - `run.json`: inputs (with FNV-1a hashes), parameters, strike, timings, threads;
+//! - then, once those are in place, the per-group exposure products of
+//!   [`crate::exposure::assess_run`] (`exposure_population.csv`,
+//!   `exposure_lifelines.csv`, `exposure_redline.csv`, `exposure.json`).
 //!
 //! Monte Carlo: ε is drawn once per realisation (seeded by (seed, index)) and applied
 //! to the whole field, ln Y = ln Y_median + σ·ε. The model gives a total σ only, with no
@@ -216,7 +219,8 @@ pub struct QuakeRunSummary {
     pub notes: Vec<String>,
 }
 
-fn resolve(root: &Path, p: &Path) -> PathBuf {
+/// `p` under `root` unless absolute.
+pub(crate) fn resolve(root: &Path, p: &Path) -> PathBuf {
     if p.is_absolute() {
         p.to_path_buf()
     } else {
@@ -225,7 +229,7 @@ fn resolve(root: &Path, p: &Path) -> PathBuf {
 }
 
 /// FNV-1a 64-bit hash of a file (Fowler, Noll, Vo).
-fn fnv1a64(path: &Path) -> Result<InputFile> {
+pub(crate) fn fnv1a64(path: &Path) -> Result<InputFile> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in bytes {
@@ -461,6 +465,17 @@ pub fn run_quake(scenario_path: &Path, root: &Path, out_dir: &Path) -> Result<Qu
         std::fs::write(p, &json).map_err(|e| Error::io(p, e))
     })?;
     summary.files = stage.commit()?;
+    // Per-group exposure and lifeline damage, written into the run folder.
+    let ex = exposure::assess_run(
+        out_dir,
+        root,
+        &exposure::ExposureOptions {
+            model_dir: s.model_dir.clone(),
+            seed: mc.seed,
+            ..Default::default()
+        },
+    )?;
+    summary.files.extend(ex.files);
     Ok(summary)
 }
 
