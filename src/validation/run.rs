@@ -632,6 +632,7 @@ fn scenario_text(
         "[rain]\nkind = \"gridded\"\npath = {}\nvariable = \"rain_mm\"\n\n",
         q(&rain_nc.display().to_string())
     ));
+    t.push_str("[grid.channels]\n# Subgrid channels in the stream cells (models/channels.toml).\nenabled = true\n\n");
     t.push_str("[losses]\nmethod = \"curve_number\"\nlambda = 0.2\namc = \"II\"\n\n");
     t.push_str("[routing]\n# CFL-limited on the 1000 m grid, as in the design-storm scenarios.\ndt_max_s = 120.0\n");
     for (name, x, y) in gauges {
