@@ -932,7 +932,9 @@ pub fn validate_storm(
     let final_rain = out_dir.join("rain.nc");
     let mut volumes = Vec::new();
     let mut sims: Vec<(Operation, Vec<f64>, Vec<Vec<f64>>)> = Vec::new();
-    let mut openings: Vec<(Operation, Vec<(String, Option<f64>)>)> = Vec::new();
+    // Per variant: each basin's opening time, h after the start (None: stayed shut).
+    type Openings = Vec<(String, Option<f64>)>;
+    let mut openings: Vec<(Operation, Openings)> = Vec::new();
     let names = StructureNames::load(&inputs.root.join("models/structures"))?;
     let mut notes = vec![
         "Reservoirs start at their flood-limit levels; as operated, the detention basins open at their reported times (a date alone is read as 00:00) with the rule-based triggers off; rule-based, every basin in the domain opens on its triggers.".to_string(),
