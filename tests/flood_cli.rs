@@ -259,3 +259,51 @@ fn every_shipped_scenario_loads_and_builds_its_rain() {
         "design storms of 10, 50, 100 and 500 years for the three systems: {n} found"
     );
 }
+
+#[test]
+fn an_ensemble_writes_its_members_with_reproducible_draws() {
+    let d = tmp("flood-ensemble");
+    let s = scenario(&d, "");
+    let out = d.join("ens");
+    let o = Command::new(env!("CARGO_BIN_EXE_haihe"))
+        .current_dir(root())
+        .args(["flood"])
+        .arg(&s)
+        .arg("--out")
+        .arg(&out)
+        .args(["--ensemble", "3", "--seed", "7"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for k in 1..=3 {
+        let m = out.join(format!("member-{k:03}"));
+        for f in ["max_depth.tif", "hydrographs.csv", "run.json"] {
+            assert!(m.join(f).exists(), "{}/{f} missing", m.display());
+        }
+    }
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("ensemble.json")).unwrap()).unwrap();
+    let draws = j["draws"].as_array().unwrap();
+    assert_eq!(draws.len(), 3);
+    // Draws lie in the stated ranges, and member k's draw does not depend on the size of
+    // the ensemble.
+    let five = haihe::scenario::flood::ensemble_draws(5, 7);
+    for (k, dj) in draws.iter().enumerate() {
+        let f = dj["manning_factor"].as_f64().unwrap();
+        let c = dj["cn_shift"].as_f64().unwrap();
+        assert!((0.7..=1.3).contains(&f) && (-5.0..=5.0).contains(&c));
+        assert_eq!(f, five[k].manning_factor);
+        assert_eq!(c, five[k].cn_shift);
+    }
+    // Rougher members pass a lower, later peak: the outlet peaks differ between members.
+    let peaks: Vec<f64> = j["gauge_peaks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m[0][1].as_f64().unwrap())
+        .collect();
+    assert!(
+        peaks.windows(2).any(|w| (w[0] - w[1]).abs() > 1e-6),
+        "{peaks:?}"
+    );
+}

@@ -352,7 +352,12 @@ fn f32_vec(a: &ndarray::Array2<f64>) -> Vec<f32> {
     a.iter().map(|&v| v as f32).collect()
 }
 
-fn setup(s: &FloodScenario, root: &Path, scenario_path: &Path) -> Result<Setup> {
+fn setup(
+    s: &FloodScenario,
+    root: &Path,
+    scenario_path: &Path,
+    member: Option<&EnsembleDraw>,
+) -> Result<Setup> {
     let g = &s.grid;
     let mut notes = Vec::new();
     let default_n = g.manning_n.unwrap_or(0.035);
@@ -565,6 +570,19 @@ fn setup(s: &FloodScenario, root: &Path, scenario_path: &Path) -> Result<Setup> 
             Some((cells, geom))
         }
     };
+    let manning = match member {
+        Some(d) => {
+            notes.push(format!(
+                "ensemble member {}: Manning's n × {:.4}, CN {:+.3}",
+                d.member, d.manning_factor, d.cn_shift
+            ));
+            manning
+                .iter()
+                .map(|&n| n * d.manning_factor as f32)
+                .collect()
+        }
+        None => manning,
+    };
     let mut domain = Domain::new(
         spec.rows,
         spec.cols,
@@ -767,9 +785,116 @@ impl Forcing for ScenarioForcing<'_> {
 /// Runs a flood scenario and writes its outputs into `out_dir` (all or nothing).
 /// Paths in the scenario are relative to `root` (the project root).
 pub fn run_flood(scenario_path: &Path, root: &Path, out_dir: &Path) -> Result<FloodRunSummary> {
+    run_flood_member(scenario_path, root, out_dir, None)
+}
+
+/// One ensemble member's draw: a shift of every curve number and a factor on every
+/// Manning's n.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct EnsembleDraw {
+    /// Member number, from 1.
+    pub member: usize,
+    /// Added to every curve number (clamped to [1, 100]).
+    pub cn_shift: f64,
+    /// Multiplies every Manning's n.
+    pub manning_factor: f64,
+}
+
+/// Half-width of the uniform CN shift of an ensemble. ASSUMPTION: ±5 CN units, the order
+/// of the spread of curve numbers fitted to observed events around the tabulated value
+/// (Hawkins, Hjelmfelt & Zevenbergen 1985; USDA NEH-630 ch. 10 gives AMC I/III as the
+/// bounds of that spread, which is wider).
+pub const ENSEMBLE_CN_HALF_WIDTH: f64 = 5.0;
+/// Range of the log-uniform factor on Manning's n. ASSUMPTION: 0.7–1.3, the spread of
+/// Chow's (1959) minimum–maximum for one floodplain class around its normal value.
+pub const ENSEMBLE_MANNING_RANGE: (f64, f64) = (0.7, 1.3);
+
+/// The draws of an `n`-member ensemble with `seed`: member k draws from SplitMix64 seeded
+/// by (seed, k), so a member's draw does not depend on how many members there are.
+pub fn ensemble_draws(n: usize, seed: u64) -> Vec<EnsembleDraw> {
+    (1..=n)
+        .map(|k| {
+            let mut rng = crate::lifelines::damage::SplitMix64::for_realisation(seed, k as u64);
+            let u_cn = rng.uniform();
+            let u_n = rng.uniform();
+            let (lo, hi) = ENSEMBLE_MANNING_RANGE;
+            EnsembleDraw {
+                member: k,
+                cn_shift: ENSEMBLE_CN_HALF_WIDTH * (2.0 * u_cn - 1.0),
+                manning_factor: (lo.ln() + u_n * (hi.ln() - lo.ln())).exp(),
+            }
+        })
+        .collect()
+}
+
+/// Runs an ensemble of `n` members of a scenario, CN and roughness drawn by
+/// [`ensemble_draws`], members in parallel (rayon), each written whole into
+/// `out_dir/member-NNN/` (a member already there with the same draw is kept, so an
+/// interrupted ensemble resumes), then `ensemble.json` with the draws and each member's
+/// gauge peaks.
+pub fn run_flood_ensemble(
+    scenario_path: &Path,
+    root: &Path,
+    out_dir: &Path,
+    n: usize,
+    seed: u64,
+) -> Result<Vec<FloodRunSummary>> {
+    use rayon::prelude::*;
+    if n == 0 {
+        return Err(Error::Invalid {
+            path: scenario_path.to_path_buf(),
+            field: "--ensemble".into(),
+            message: "the ensemble needs at least one member".into(),
+        });
+    }
+    load_flood_scenario(scenario_path)?;
+    std::fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
+    let draws = ensemble_draws(n, seed);
+    let summaries = draws
+        .par_iter()
+        .map(|d| {
+            let dir = out_dir.join(format!("member-{:03}", d.member));
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+            }
+            run_flood_member(scenario_path, root, &dir, Some(d))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    #[derive(serde::Serialize)]
+    struct EnsembleFile<'a> {
+        scenario_file: String,
+        members: usize,
+        seed: u64,
+        cn_half_width: f64,
+        manning_range: (f64, f64),
+        draws: &'a [EnsembleDraw],
+        gauge_peaks: Vec<Vec<(String, f64, f64)>>,
+    }
+    let file = EnsembleFile {
+        scenario_file: scenario_path.display().to_string(),
+        members: n,
+        seed,
+        cn_half_width: ENSEMBLE_CN_HALF_WIDTH,
+        manning_range: ENSEMBLE_MANNING_RANGE,
+        draws: &draws,
+        gauge_peaks: summaries.iter().map(|s| s.gauge_peaks.clone()).collect(),
+    };
+    let json = serde_json::to_string_pretty(&file).map_err(|e| Error::Data(e.to_string()))?;
+    crate::grid::io::write_atomically(&out_dir.join("ensemble.json"), |p| {
+        std::fs::write(p, &json).map_err(|e| Error::io(p, e))
+    })?;
+    Ok(summaries)
+}
+
+fn run_flood_member(
+    scenario_path: &Path,
+    root: &Path,
+    out_dir: &Path,
+    member: Option<&EnsembleDraw>,
+) -> Result<FloodRunSummary> {
     let clock = std::time::Instant::now();
     let s = load_flood_scenario(scenario_path)?;
-    let mut set = setup(&s, root, scenario_path)?;
+    let mut set = setup(&s, root, scenario_path, member)?;
     let spec = set.spec.clone();
     let gauges = s
         .gauges
@@ -887,6 +1012,13 @@ pub fn run_flood(scenario_path: &Path, root: &Path, out_dir: &Path) -> Result<Fl
                 message: "the curve-number method needs the land cover of the regional model grids; with an own DEM use method = \"initial_constant\"".into(),
             })
         }
+    };
+    let losses = match (losses, member) {
+        (Some(mut lg), Some(d)) => {
+            lg.shift_curve_numbers(d.cn_shift);
+            Some(lg)
+        }
+        (l, _) => l,
     };
     let mut forcing = ScenarioForcing {
         rain: field.as_ref(),

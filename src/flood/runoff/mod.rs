@@ -135,6 +135,21 @@ impl LossGrid {
         }
     }
 
+    /// Shifts every curve number by `delta` (clamped to [1, 100]), for ensemble members
+    /// that sample the uncertainty of the CN table; no effect on the initial/constant
+    /// method.
+    pub fn shift_curve_numbers(&mut self, delta: f64) {
+        if let Method::CurveNumber { cn, .. } = &mut self.method {
+            cn.mapv_inplace(|c| {
+                if c.is_finite() {
+                    (c + delta).clamp(1.0, 100.0)
+                } else {
+                    c
+                }
+            });
+        }
+    }
+
     /// Splits the rain of one step (`rain_mm` per cell, over `step_h` hours) into runoff
     /// and loss (mm per cell, written into the two outputs; runoff + loss = rain), and
     /// advances the state. Shapes must match the grid (internal invariant).
