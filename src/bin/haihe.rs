@@ -293,7 +293,11 @@ fn run(cli: Cli) -> Result<()> {
         })?,
         Command::Report { dirs, out } => {
             let root = std::env::current_dir()?;
-            println!("haihe report: {} folder(s) into {}", dirs.len(), out.display());
+            println!(
+                "haihe report: {} folder(s) into {}",
+                dirs.len(),
+                out.display()
+            );
             let s = haihe::scenario::batch::merge_and_report(&dirs, &out, &root)?;
             for r in &s.runs {
                 println!("  {:<40} {:<8} {}", r.id, r.kind.as_str(), r.status);
@@ -396,7 +400,11 @@ fn run_batch_command(a: BatchArgs) -> Result<()> {
             .unwrap_or_else(|| batch::shard_scenarios(&b, None).len());
         let exe = std::env::current_exe()?;
         let p = batch::emit_slurm(&b, &a.out, &root, &exe, n, a.jobs.unwrap_or(2), a.resume)?;
-        println!("wrote {} ({n} array tasks); submit with `bash {}`", p.display(), p.display());
+        println!(
+            "wrote {} ({n} array tasks); submit with `bash {}`",
+            p.display(),
+            p.display()
+        );
         return Ok(());
     }
     println!(
@@ -448,7 +456,8 @@ struct Bars {
 
 impl Bars {
     fn new() -> Self {
-        let multi = indicatif::MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::stderr());
+        let multi =
+            indicatif::MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::stderr());
         let overall = multi.add(indicatif::ProgressBar::new(0));
         overall.set_style(
             indicatif::ProgressStyle::with_template(
@@ -477,8 +486,7 @@ impl haihe::scenario::batch::Progress for Bars {
     fn planned(&self, runs: &[(String, haihe::scenario::batch::ScenarioKind, bool)]) {
         let total: u64 = runs.iter().filter(|r| !r.2).map(|r| r.1.work_units()).sum();
         self.overall.set_length(total);
-        for (id, _, done) in runs.iter().filter(|r| r.2) {
-            let _ = done;
+        for (id, _, _) in runs.iter().filter(|r| r.2) {
             self.line(format!("  {id}: done earlier, skipped"));
         }
     }

@@ -46,12 +46,18 @@ pub fn report(out: &Path, record: &BatchRecord, risk: &BatchRisk) -> String {
         record.monte_carlo.seed,
         record
             .ensemble
-            .map(|e| format!("; flood ensemble of {} members (seed {}) requested", e.members, e.seed))
+            .map(|e| format!(
+                "; flood ensemble of {} members (seed {}) requested",
+                e.members, e.seed
+            ))
             .unwrap_or_default()
     );
 
     let _ = writeln!(s, "## Scenarios\n");
-    let _ = writeln!(s, "| id | kind | file or parts | return period (yr) | system | run |");
+    let _ = writeln!(
+        s,
+        "| id | kind | file or parts | return period (yr) | system | run |"
+    );
     let _ = writeln!(s, "|---|---|---|---|---|---|");
     for e in &record.scenarios {
         let what = match e.kind {
@@ -60,7 +66,11 @@ pub fn report(out: &Path, record: &BatchRecord, risk: &BatchRisk) -> String {
                 e.flood.as_deref().unwrap_or("?"),
                 e.quake.as_deref().unwrap_or("?")
             ),
-            _ => e.file.as_ref().map(|f| format!("`{}`", f.display())).unwrap_or_default(),
+            _ => e
+                .file
+                .as_ref()
+                .map(|f| format!("`{}`", f.display()))
+                .unwrap_or_default(),
         };
         let status = if read_manifest(&out.join("runs").join(&e.id)).is_some() {
             "done"
@@ -73,13 +83,19 @@ pub fn report(out: &Path, record: &BatchRecord, risk: &BatchRisk) -> String {
             cell(&e.id),
             e.kind.as_str(),
             cell(&what),
-            e.return_period_yr.map(|t| format!("{t}")).unwrap_or_default(),
+            e.return_period_yr
+                .map(|t| format!("{t}"))
+                .unwrap_or_default(),
             cell(e.system.as_deref().unwrap_or("")),
             status
         );
     }
 
-    let floods: Vec<_> = record.scenarios.iter().filter(|e| e.kind == ScenarioKind::Flood).collect();
+    let floods: Vec<_> = record
+        .scenarios
+        .iter()
+        .filter(|e| e.kind == ScenarioKind::Flood)
+        .collect();
     if !floods.is_empty() {
         let _ = writeln!(s, "\n## Floods\n");
         let _ = writeln!(s, "| id | largest depth (m) | mass-balance error | peak discharge at gauges | detention basins | breaches |");
@@ -98,7 +114,7 @@ pub fn report(out: &Path, record: &BatchRecord, risk: &BatchRisk) -> String {
             };
             let peaks = list("gauge_peaks", &|g| {
                 Some(format!(
-                    "{}: {} m³/s at {:.0} h",
+                    "{}: {} m³/s at {:.1} h",
                     g.get(0)?.as_str()?,
                     num(g.get(1)?.as_f64()?),
                     g.get(2)?.as_f64()?
@@ -118,7 +134,9 @@ pub fn report(out: &Path, record: &BatchRecord, risk: &BatchRisk) -> String {
                 "| {} | {} | {} | {} | {} | {} |",
                 cell(&e.id),
                 f("max_depth_m").map(num).unwrap_or_default(),
-                f("relative_mass_error").map(|v| format!("{v:.1e}")).unwrap_or_default(),
+                f("relative_mass_error")
+                    .map(|v| format!("{v:.1e}"))
+                    .unwrap_or_default(),
                 cell(&peaks),
                 cell(&opened("basin_openings_h", "opened")),
                 cell(&opened("breach_starts_h", "breached").replace("stayed shut", "held")),
@@ -132,7 +150,8 @@ pub fn report(out: &Path, record: &BatchRecord, risk: &BatchRisk) -> String {
         let _ = writeln!(s, "| id | Ms | largest median PGA (g) | largest median PGV (cm/s) | persons ≥ 0.10 g | persons ≥ 0.20 g | annual rate (1/yr) | expected persons ≥ 0.20 g per yr |");
         let _ = writeln!(s, "|---|---|---|---|---|---|---|---|");
         for q in &risk.quakes {
-            let o = |v: Option<f64>, f: &dyn Fn(f64) -> String| v.map(f).unwrap_or_else(|| "–".into());
+            let o =
+                |v: Option<f64>, f: &dyn Fn(f64) -> String| v.map(f).unwrap_or_else(|| "–".into());
             let _ = writeln!(
                 s,
                 "| {} | {} | {} | {} | {:.0} | {:.0} | {} | {} |",
@@ -147,11 +166,18 @@ pub fn report(out: &Path, record: &BatchRecord, risk: &BatchRisk) -> String {
             );
         }
         if risk.quakes.iter().all(|q| q.annual_rate.is_none()) {
-            let _ = writeln!(s, "\nNo annual rates were given: the earthquakes are scenario outcomes, not risk.");
+            let _ = writeln!(
+                s,
+                "\nNo annual rates were given: the earthquakes are scenario outcomes, not risk."
+            );
         }
     }
 
-    let combined: Vec<_> = record.scenarios.iter().filter(|e| e.kind == ScenarioKind::Combined).collect();
+    let combined: Vec<_> = record
+        .scenarios
+        .iter()
+        .filter(|e| e.kind == ScenarioKind::Combined)
+        .collect();
     if !combined.is_empty() {
         let _ = writeln!(s, "\n## Combined cases\n");
         for e in combined {
@@ -171,7 +197,10 @@ pub fn report(out: &Path, record: &BatchRecord, risk: &BatchRisk) -> String {
             s,
             "- {}: {}",
             sys,
-            ev.iter().map(|e| format!("{} ({} yr)", e.id, e.return_period_yr)).collect::<Vec<_>>().join(", ")
+            ev.iter()
+                .map(|e| format!("{} ({} yr)", e.id, e.return_period_yr))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     let totals: Vec<&GroupRisk> = risk
@@ -207,7 +236,9 @@ pub fn report(out: &Path, record: &BatchRecord, risk: &BatchRisk) -> String {
                 let v = risk
                     .groups
                     .iter()
-                    .find(|r| r.group_id == g.group_id && r.metric == HEADLINE_METRIC && r.system == **sys)
+                    .find(|r| {
+                        r.group_id == g.group_id && r.metric == HEADLINE_METRIC && r.system == **sys
+                    })
                     .map(|r| num(r.eae))
                     .unwrap_or_else(|| "–".into());
                 let _ = write!(line, " {v} |");
@@ -221,7 +252,14 @@ pub fn report(out: &Path, record: &BatchRecord, risk: &BatchRisk) -> String {
         for (id, src) in &risk.exposure_sources {
             by.entry(src.as_str()).or_default().push(id);
         }
-        let _ = writeln!(s, "\nExposure sources: {}.", by.iter().map(|(k, v)| format!("{k} ({})", v.join(", "))).collect::<Vec<_>>().join("; "));
+        let _ = writeln!(
+            s,
+            "\nExposure sources: {}.",
+            by.iter()
+                .map(|(k, v)| format!("{k} ({})", v.join(", ")))
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
     }
     if !risk.gaps.is_empty() {
         let _ = writeln!(s, "\n### Gaps\n");

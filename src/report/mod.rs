@@ -67,9 +67,21 @@ pub fn read_flood_exposure_csv(path: &Path) -> Result<Vec<GroupRow>> {
         message,
     };
     let mut r = csv::Reader::from_path(path).map_err(|e| bad("file", e.to_string()))?;
-    let h = r.headers().map_err(|e| bad("header", e.to_string()))?.clone();
-    let col = |n: &str| h.iter().position(|x| x.trim() == n).ok_or_else(|| bad("header", format!("no `{n}` column")));
-    let (ci, cn, ck, cp) = (col("group_id")?, col("name")?, col("kind")?, col("population")?);
+    let h = r
+        .headers()
+        .map_err(|e| bad("header", e.to_string()))?
+        .clone();
+    let col = |n: &str| {
+        h.iter()
+            .position(|x| x.trim() == n)
+            .ok_or_else(|| bad("header", format!("no `{n}` column")))
+    };
+    let (ci, cn, ck, cp) = (
+        col("group_id")?,
+        col("name")?,
+        col("kind")?,
+        col("population")?,
+    );
     let stat = h.iter().position(|x| x.trim() == "statistic");
     let metric_cols: Vec<(usize, String)> = h
         .iter()
@@ -91,7 +103,12 @@ pub fn read_flood_exposure_csv(path: &Path) -> Result<Vec<GroupRow>> {
             }
         }
         let num = |c: usize, name: &str| -> Result<f64> {
-            get(c).parse::<f64>().map_err(|_| bad(name, format!("row {}: '{}' is not a number", line + 2, get(c))))
+            get(c).parse::<f64>().map_err(|_| {
+                bad(
+                    name,
+                    format!("row {}: '{}' is not a number", line + 2, get(c)),
+                )
+            })
         };
         rows.push(GroupRow {
             group_id: get(ci),
@@ -109,7 +126,10 @@ pub fn read_flood_exposure_csv(path: &Path) -> Result<Vec<GroupRow>> {
 
 /// Column name of a depth threshold: 0.5 → `pop_depth_gt_0p5m`.
 pub fn depth_metric_name(threshold_m: f32) -> String {
-    format!("pop_depth_gt_{}m", format!("{threshold_m}").replace('.', "p"))
+    format!(
+        "pop_depth_gt_{}m",
+        format!("{threshold_m}").replace('.', "p")
+    )
 }
 
 /// Persons per group on cells whose maximum depth reaches each threshold (kernel over
@@ -126,7 +146,12 @@ pub fn flood_exposure_from_grids(
             metrics: DEPTH_THRESHOLDS_M
                 .iter()
                 .enumerate()
-                .map(|(k, &t)| (depth_metric_name(t), g.persons_by_class[k + 1..].iter().sum()))
+                .map(|(k, &t)| {
+                    (
+                        depth_metric_name(t),
+                        g.persons_by_class[k + 1..].iter().sum(),
+                    )
+                })
                 .collect(),
             group_id: g.id,
             name: g.name,
@@ -139,7 +164,12 @@ pub fn flood_exposure_from_grids(
 /// Groups and population of one model folder, read once per report.
 type ModelCache = BTreeMap<PathBuf, (GroupZones, Grid<f32>)>;
 
-fn flood_exposure(run_dir: &Path, entry: &ScenarioEntry, root: &Path, cache: &mut ModelCache) -> Result<std::result::Result<FloodExposure, String>> {
+fn flood_exposure(
+    run_dir: &Path,
+    entry: &ScenarioEntry,
+    root: &Path,
+    cache: &mut ModelCache,
+) -> Result<std::result::Result<FloodExposure, String>> {
     let csv = run_dir.join("exposure_population.csv");
     if csv.exists() {
         return Ok(Ok(FloodExposure {
@@ -150,15 +180,27 @@ fn flood_exposure(run_dir: &Path, entry: &ScenarioEntry, root: &Path, cache: &mu
     let Some(file) = &entry.file else {
         return Ok(Err("no scenario file".into()));
     };
-    let path = if file.is_absolute() { file.clone() } else { root.join(file) };
+    let path = if file.is_absolute() {
+        file.clone()
+    } else {
+        root.join(file)
+    };
     let s = match crate::scenario::flood::load_flood_scenario(&path) {
         Ok(s) => s,
-        Err(e) => return Ok(Err(format!("scenario file unreadable for the fallback exposure: {e}"))),
+        Err(e) => {
+            return Ok(Err(format!(
+                "scenario file unreadable for the fallback exposure: {e}"
+            )))
+        }
     };
     if s.grid.dem.is_some() {
         return Ok(Err("no exposure_population.csv, and the run is on its own DEM, not on the model grids with their groups".into()));
     }
-    let dir = if s.grid.model_dir.is_absolute() { s.grid.model_dir.clone() } else { root.join(&s.grid.model_dir) };
+    let dir = if s.grid.model_dir.is_absolute() {
+        s.grid.model_dir.clone()
+    } else {
+        root.join(&s.grid.model_dir)
+    };
     if !cache.contains_key(&dir) {
         let zones = GroupZones::load(&dir)?;
         let pop = read_raster_as::<f32>(&dir.join("population.tif"), 1)?;
@@ -266,29 +308,58 @@ pub fn flood_risk(
     }
     let mut per_system: Vec<GroupRisk> = Vec::new();
     for (sys, events) in systems {
-        let missing: Vec<&str> = events.iter().filter(|(id, _)| !tables.contains_key(id)).map(|(id, _)| id.as_str()).collect();
+        let missing: Vec<&str> = events
+            .iter()
+            .filter(|(id, _)| !tables.contains_key(id))
+            .map(|(id, _)| id.as_str())
+            .collect();
         if !missing.is_empty() {
-            gaps.push(format!("system {sys}: no exposure for {}; its risk is not computed", missing.join(", ")));
+            gaps.push(format!(
+                "system {sys}: no exposure for {}; its risk is not computed",
+                missing.join(", ")
+            ));
             continue;
         }
         let ev_tables: Vec<(f64, BTreeMap<&str, &GroupRow>)> = events
             .iter()
-            .map(|(id, t)| (*t, tables[id].iter().map(|r| (r.group_id.as_str(), r)).collect()))
+            .map(|(id, t)| {
+                (
+                    *t,
+                    tables[id]
+                        .iter()
+                        .map(|r| (r.group_id.as_str(), r))
+                        .collect(),
+                )
+            })
             .collect();
         // Metrics present in every event's table, in the first table's order.
         let metrics: Vec<String> = tables[&events[0].0]
             .first()
-            .map(|r| r.metrics.iter().map(|m| m.0.clone()).collect::<Vec<String>>())
+            .map(|r| {
+                r.metrics
+                    .iter()
+                    .map(|m| m.0.clone())
+                    .collect::<Vec<String>>()
+            })
             .unwrap_or_default()
             .into_iter()
-            .filter(|m| ev_tables.iter().all(|(_, t)| t.values().next().is_none_or(|r| r.metrics.iter().any(|x| x.0 == *m))))
+            .filter(|m| {
+                ev_tables.iter().all(|(_, t)| {
+                    t.values()
+                        .next()
+                        .is_none_or(|r| r.metrics.iter().any(|x| x.0 == *m))
+                })
+            })
             .collect();
         for (gid, name, kind) in &groups {
             for m in &metrics {
                 let pts: Vec<(f64, f64)> = ev_tables
                     .iter()
                     .map(|(t, tab)| {
-                        let v = tab.get(gid.as_str()).and_then(|r| r.metrics.iter().find(|x| x.0 == *m)).map_or(0.0, |x| x.1);
+                        let v = tab
+                            .get(gid.as_str())
+                            .and_then(|r| r.metrics.iter().find(|x| x.0 == *m))
+                            .map_or(0.0, |x| x.1);
                         (*t, v)
                     })
                     .collect();
@@ -354,18 +425,29 @@ fn quake_persons_at_least(path: &Path, g: f32) -> Result<f64> {
         .iter()
         .enumerate()
         .filter(|(k, _)| *k >= 1 && PGA_CLASSES_G[k - 1] >= g)
-        .map(|(_, n)| h.iter().position(|x| x == n.as_str()).ok_or_else(|| bad(format!("no `{n}` column"))))
+        .map(|(_, n)| {
+            h.iter()
+                .position(|x| x == n.as_str())
+                .ok_or_else(|| bad(format!("no `{n}` column")))
+        })
         .collect::<Result<_>>()?;
     let (cs, ck) = (
-        h.iter().position(|x| x == "statistic").ok_or_else(|| bad("no `statistic` column".into()))?,
-        h.iter().position(|x| x == "kind").ok_or_else(|| bad("no `kind` column".into()))?,
+        h.iter()
+            .position(|x| x == "statistic")
+            .ok_or_else(|| bad("no `statistic` column".into()))?,
+        h.iter()
+            .position(|x| x == "kind")
+            .ok_or_else(|| bad("no `kind` column".into()))?,
     );
     let mut sum = 0.0;
     for rec in r.records() {
         let rec = rec.map_err(|e| bad(e.to_string()))?;
         if rec.get(cs) == Some("median") && rec.get(ck) == Some("county") {
             for &c in &cols {
-                sum += rec.get(c).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+                sum += rec
+                    .get(c)
+                    .and_then(|v| v.parse::<f64>().ok())
+                    .unwrap_or(0.0);
             }
         }
     }
@@ -382,7 +464,10 @@ pub fn batch_risk(out: &Path, record: &BatchRecord, root: &Path) -> Result<Batch
     let mut systems: BTreeMap<String, Vec<(String, f64)>> = BTreeMap::new();
     for s in &record.scenarios {
         if let (Some(t), Some(sys)) = (s.return_period_yr, &s.system) {
-            systems.entry(sys.clone()).or_default().push((s.id.clone(), t));
+            systems
+                .entry(sys.clone())
+                .or_default()
+                .push((s.id.clone(), t));
         }
     }
     for v in systems.values_mut() {
@@ -391,7 +476,11 @@ pub fn batch_risk(out: &Path, record: &BatchRecord, root: &Path) -> Result<Batch
     let mut tables = BTreeMap::new();
     let mut sources = BTreeMap::new();
     let mut cache = ModelCache::new();
-    for s in record.scenarios.iter().filter(|s| s.kind == ScenarioKind::Flood && s.return_period_yr.is_some()) {
+    for s in record
+        .scenarios
+        .iter()
+        .filter(|s| s.kind == ScenarioKind::Flood && s.return_period_yr.is_some())
+    {
         let dir = out.join("runs").join(&s.id);
         if read_manifest(&dir).is_none() {
             gaps.push(format!("{}: no finished run", s.id));
@@ -407,16 +496,27 @@ pub fn batch_risk(out: &Path, record: &BatchRecord, root: &Path) -> Result<Batch
     }
     let groups = flood_risk(&systems, &tables, &mut gaps)?;
     let mut quakes = Vec::new();
-    for s in record.scenarios.iter().filter(|s| s.kind == ScenarioKind::Quake) {
+    for s in record
+        .scenarios
+        .iter()
+        .filter(|s| s.kind == ScenarioKind::Quake)
+    {
         let dir = out.join("runs").join(&s.id);
         if read_manifest(&dir).is_none() {
             gaps.push(format!("{}: no finished run", s.id));
             continue;
         }
         let run = read_json(&dir.join("run.json"));
-        let f = |k: &str| run.as_ref().and_then(|r| r.pointer(k)).and_then(|v| v.as_f64());
+        let f = |k: &str| {
+            run.as_ref()
+                .and_then(|r| r.pointer(k))
+                .and_then(|v| v.as_f64())
+        };
         let ex = dir.join("exposure.csv");
-        let (p10, p20) = (quake_persons_at_least(&ex, 0.10)?, quake_persons_at_least(&ex, 0.20)?);
+        let (p10, p20) = (
+            quake_persons_at_least(&ex, 0.10)?,
+            quake_persons_at_least(&ex, 0.20)?,
+        );
         quakes.push(QuakeOutcome {
             id: s.id.clone(),
             magnitude_ms: f("/source/ms"),
@@ -460,14 +560,21 @@ pub fn batch_risk(out: &Path, record: &BatchRecord, root: &Path) -> Result<Batch
 }
 
 fn write_text(path: &Path, text: &str) -> Result<()> {
-    write_atomically(path, |p| std::fs::write(p, text).map_err(|e| Error::io(p, e)))
+    write_atomically(path, |p| {
+        std::fs::write(p, text).map_err(|e| Error::io(p, e))
+    })
 }
 
 /// `risk.csv`: one row per group, metric and system (then `total`), with the persons
 /// at each return period of the batch (empty where a system has no such event, and on
 /// `total` rows) and the expected annual exposure with and without the rare tail.
 pub fn risk_csv(risk: &BatchRisk) -> String {
-    let mut ts: Vec<f64> = risk.systems.values().flatten().map(|e| e.return_period_yr).collect();
+    let mut ts: Vec<f64> = risk
+        .systems
+        .values()
+        .flatten()
+        .map(|e| e.return_period_yr)
+        .collect();
     ts.sort_by(f64::total_cmp);
     ts.dedup();
     let mut s = String::from("group_id,name,kind,system,metric");
@@ -483,7 +590,14 @@ pub fn risk_csv(risk: &BatchRisk) -> String {
         }
     };
     for g in &risk.groups {
-        s.push_str(&format!("{},{},{},{},{}", q(&g.group_id), q(&g.name), q(&g.kind), q(&g.system), q(&g.metric)));
+        s.push_str(&format!(
+            "{},{},{},{},{}",
+            q(&g.group_id),
+            q(&g.name),
+            q(&g.kind),
+            q(&g.system),
+            q(&g.metric)
+        ));
         for t in &ts {
             match g.by_return_period.iter().find(|p| p.0 == *t) {
                 Some(p) => s.push_str(&format!(",{:.1}", p.1)),
@@ -529,7 +643,10 @@ mod tests {
     #[test]
     fn systems_add_and_gaps_are_named() {
         let mut systems = BTreeMap::new();
-        systems.insert("A".to_string(), vec![("a10".to_string(), 10.0), ("a100".to_string(), 100.0)]);
+        systems.insert(
+            "A".to_string(),
+            vec![("a10".to_string(), 10.0), ("a100".to_string(), 100.0)],
+        );
         systems.insert("B".to_string(), vec![("b50".to_string(), 50.0)]);
         systems.insert("C".to_string(), vec![("c10".to_string(), 10.0)]);
         let mut tables = BTreeMap::new();

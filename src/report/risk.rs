@@ -47,11 +47,15 @@ pub enum RareTail {
 /// must be finite, above 1 year and distinct; values finite.
 pub fn exceedance_curve(points: &[(f64, f64)]) -> Result<Vec<(f64, f64)>> {
     if points.is_empty() {
-        return Err(Error::Data("an exceedance curve needs at least one event".into()));
+        return Err(Error::Data(
+            "an exceedance curve needs at least one event".into(),
+        ));
     }
     for &(t, v) in points {
         if !(t.is_finite() && t > 1.0) {
-            return Err(Error::Data(format!("return period {t} yr: must exceed 1 year")));
+            return Err(Error::Data(format!(
+                "return period {t} yr: must exceed 1 year"
+            )));
         }
         if !v.is_finite() {
             return Err(Error::Data(format!("value {v} at {t} yr: must be finite")));
@@ -86,7 +90,9 @@ pub fn event_expectation(events: &[(f64, f64)]) -> Result<f64> {
     let mut sum = 0.0;
     for &(rate, v) in events {
         if !(rate.is_finite() && rate >= 0.0) || !v.is_finite() {
-            return Err(Error::Data(format!("event rate {rate}/yr, value {v}: must be finite and the rate non-negative")));
+            return Err(Error::Data(format!(
+                "event rate {rate}/yr, value {v}: must be finite and the rate non-negative"
+            )));
         }
         sum += rate * v;
     }
@@ -112,8 +118,13 @@ mod tests {
     #[test]
     fn single_event_and_bad_input() {
         // One 100-year event of 50: only the rare tail contributes, 0.01·50.
-        assert!((expected_annual(&[(100.0, 50.0)], RareTail::Constant).unwrap() - 0.5).abs() < 1e-12);
-        assert_eq!(expected_annual(&[(100.0, 50.0)], RareTail::Zero).unwrap(), 0.0);
+        assert!(
+            (expected_annual(&[(100.0, 50.0)], RareTail::Constant).unwrap() - 0.5).abs() < 1e-12
+        );
+        assert_eq!(
+            expected_annual(&[(100.0, 50.0)], RareTail::Zero).unwrap(),
+            0.0
+        );
         assert!(expected_annual(&[], RareTail::Zero).is_err());
         assert!(expected_annual(&[(1.0, 5.0)], RareTail::Zero).is_err());
         assert!(expected_annual(&[(10.0, 5.0), (10.0, 6.0)], RareTail::Zero).is_err());

@@ -226,7 +226,10 @@ fn resolve(root: &Path, p: &Path) -> PathBuf {
 /// files present, combined cases naming a flood and an earthquake of the batch, return
 /// periods above one year, rates positive, one scenario per (system, return period).
 pub fn load_batch(path: &Path, root: &Path) -> Result<Batch> {
-    let text = crate::error::read_text(path, "give a batch file such as models/batches/default.toml")?;
+    let text = crate::error::read_text(
+        path,
+        "give a batch file such as models/batches/default.toml",
+    )?;
     let def: BatchFile = toml::from_str(&text).map_err(|e| Error::Toml {
         path: path.to_path_buf(),
         message: e.to_string(),
@@ -254,7 +257,10 @@ pub fn load_batch(path: &Path, root: &Path) -> Result<Batch> {
         }
     }
     if def.scenarios.is_empty() {
-        return Err(bad("scenario".into(), "the batch lists no [[scenario]]".into()));
+        return Err(bad(
+            "scenario".into(),
+            "the batch lists no [[scenario]]".into(),
+        ));
     }
     let mut seen = std::collections::BTreeMap::new();
     for (i, s) in def.scenarios.iter().enumerate() {
@@ -268,13 +274,19 @@ pub fn load_batch(path: &Path, root: &Path) -> Result<Batch> {
         {
             return Err(bad(
                 f("id"),
-                format!("'{}': use letters, digits, '-', '_' and '.' (it names the run folder)", s.id),
+                format!(
+                    "'{}': use letters, digits, '-', '_' and '.' (it names the run folder)",
+                    s.id
+                ),
             ));
         }
         if let Some(j) = seen.insert(s.id.clone(), i) {
             return Err(bad(
                 f("id"),
-                format!("duplicate id '{}' (also scenario[{j}]); ids must be unique", s.id),
+                format!(
+                    "duplicate id '{}' (also scenario[{j}]); ids must be unique",
+                    s.id
+                ),
             ));
         }
         match s.kind {
@@ -286,11 +298,18 @@ pub fn load_batch(path: &Path, root: &Path) -> Result<Batch> {
                 if !p.is_file() {
                     return Err(bad(
                         f("file"),
-                        format!("{}: file not found (paths are relative to the project root, {})", file.display(), root.display()),
+                        format!(
+                            "{}: file not found (paths are relative to the project root, {})",
+                            file.display(),
+                            root.display()
+                        ),
                     ));
                 }
                 if s.flood.is_some() || s.quake.is_some() {
-                    return Err(bad(f("flood"), "only combined scenarios name a flood and a quake".into()));
+                    return Err(bad(
+                        f("flood"),
+                        "only combined scenarios name a flood and a quake".into(),
+                    ));
                 }
             }
             ScenarioKind::Combined => {
@@ -298,27 +317,46 @@ pub fn load_batch(path: &Path, root: &Path) -> Result<Batch> {
                     return Err(bad(f("file"), "a combined scenario has no file: name `flood` and `quake` ids of the batch".into()));
                 }
                 if s.flood.is_none() || s.quake.is_none() {
-                    return Err(bad(f("flood"), "a combined scenario names both `flood` and `quake` (ids of the batch)".into()));
+                    return Err(bad(
+                        f("flood"),
+                        "a combined scenario names both `flood` and `quake` (ids of the batch)"
+                            .into(),
+                    ));
                 }
             }
         }
         if s.kind != ScenarioKind::Flood && (s.return_period_yr.is_some() || s.system.is_some()) {
-            return Err(bad(f("return_period_yr"), "return periods and systems belong to flood scenarios".into()));
+            return Err(bad(
+                f("return_period_yr"),
+                "return periods and systems belong to flood scenarios".into(),
+            ));
         }
         if s.kind != ScenarioKind::Quake && s.annual_rate.is_some() {
-            return Err(bad(f("annual_rate"), "annual rates belong to earthquake scenarios".into()));
+            return Err(bad(
+                f("annual_rate"),
+                "annual rates belong to earthquake scenarios".into(),
+            ));
         }
         if let Some(t) = s.return_period_yr {
             if !(t.is_finite() && t > 1.0) {
-                return Err(bad(f("return_period_yr"), format!("{t}: must be a number of years above 1")));
+                return Err(bad(
+                    f("return_period_yr"),
+                    format!("{t}: must be a number of years above 1"),
+                ));
             }
             if s.system.is_none() {
-                return Err(bad(f("system"), "a return period needs the `system` whose risk curve it belongs to".into()));
+                return Err(bad(
+                    f("system"),
+                    "a return period needs the `system` whose risk curve it belongs to".into(),
+                ));
             }
         }
         if let Some(r) = s.annual_rate {
             if !(r.is_finite() && r > 0.0) {
-                return Err(bad(f("annual_rate"), format!("{r}: must be a positive rate per year")));
+                return Err(bad(
+                    f("annual_rate"),
+                    format!("{r}: must be a positive rate per year"),
+                ));
             }
         }
     }
@@ -326,7 +364,10 @@ pub fn load_batch(path: &Path, root: &Path) -> Result<Batch> {
     let mut curve_points = std::collections::BTreeSet::new();
     for (i, s) in def.scenarios.iter().enumerate() {
         if s.kind == ScenarioKind::Combined {
-            for (k, want) in [(&s.flood, ScenarioKind::Flood), (&s.quake, ScenarioKind::Quake)] {
+            for (k, want) in [
+                (&s.flood, ScenarioKind::Flood),
+                (&s.quake, ScenarioKind::Quake),
+            ] {
                 let id = k.as_deref().unwrap_or_default();
                 if kind_of(id) != Some(want) {
                     return Err(bad(
@@ -511,17 +552,18 @@ pub fn scenario_hash(batch: &BatchRecord, entry: &ScenarioEntry, root: &Path) ->
         ScenarioKind::Combined => {
             let part = |id: &Option<String>| -> Result<String> {
                 let id = id.as_deref().unwrap_or_default();
-                let e = batch
-                    .scenarios
-                    .iter()
-                    .find(|s| s.id == id)
-                    .ok_or_else(|| Error::Data(format!("combined '{}': no scenario '{id}'", entry.id)))?;
+                let e = batch.scenarios.iter().find(|s| s.id == id).ok_or_else(|| {
+                    Error::Data(format!("combined '{}': no scenario '{id}'", entry.id))
+                })?;
                 scenario_hash(batch, e, root)
             };
             let joint = format!("combined:{}:{}", part(&entry.flood)?, part(&entry.quake)?);
             Ok(fnv1a64_hex(joint.as_bytes()))
         }
-        _ => hash_file(&resolve(root, entry.file.as_deref().unwrap_or(Path::new("")))),
+        _ => hash_file(&resolve(
+            root,
+            entry.file.as_deref().unwrap_or(Path::new("")),
+        )),
     }
 }
 
@@ -532,7 +574,8 @@ pub fn read_manifest(run_dir: &Path) -> Option<Manifest> {
 }
 
 fn manifest_matches(run_dir: &Path, entry: &ScenarioEntry, hash: &str) -> bool {
-    read_manifest(run_dir).is_some_and(|m| m.kind == entry.kind && m.scenario_hash == hash && m.id == entry.id)
+    read_manifest(run_dir)
+        .is_some_and(|m| m.kind == entry.kind && m.scenario_hash == hash && m.id == entry.id)
 }
 
 fn read_record(out: &Path) -> Result<Option<BatchRecord>> {
@@ -541,16 +584,20 @@ fn read_record(out: &Path) -> Result<Option<BatchRecord>> {
         return Ok(None);
     }
     let text = std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))?;
-    serde_json::from_str(&text).map(Some).map_err(|e| Error::Invalid {
-        path: p.clone(),
-        field: "batch.json".into(),
-        message: format!("{e}: not a batch record; choose another output folder"),
-    })
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| Error::Invalid {
+            path: p.clone(),
+            field: "batch.json".into(),
+            message: format!("{e}: not a batch record; choose another output folder"),
+        })
 }
 
 fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     let json = serde_json::to_string_pretty(value).map_err(|e| Error::Data(e.to_string()))?;
-    crate::grid::io::write_atomically(path, |p| std::fs::write(p, &json).map_err(|e| Error::io(p, e)))
+    crate::grid::io::write_atomically(path, |p| {
+        std::fs::write(p, &json).map_err(|e| Error::io(p, e))
+    })
 }
 
 /// Whether a folder has any finished run.
@@ -655,7 +702,8 @@ fn list_files(dir: &Path) -> Result<Vec<(String, u64, String)>> {
 
 /// The folder holding a run in progress.
 fn partial_dir(out: &Path, id: &str) -> PathBuf {
-    out.join(".partial").join(format!("{id}.{}", std::process::id()))
+    out.join(".partial")
+        .join(format!("{id}.{}", std::process::id()))
 }
 
 /// Moves a finished folder to `<out>/runs/<id>`, replacing an older run of that id.
@@ -664,7 +712,9 @@ fn install(out: &Path, id: &str, from: &Path) -> Result<PathBuf> {
     std::fs::create_dir_all(&runs).map_err(|e| Error::io(&runs, e))?;
     let to = runs.join(id);
     if to.exists() {
-        let old = out.join(".partial").join(format!("{id}.{}.old", std::process::id()));
+        let old = out
+            .join(".partial")
+            .join(format!("{id}.{}.old", std::process::id()));
         let _ = std::fs::remove_dir_all(&old);
         std::fs::rename(&to, &old).map_err(|e| Error::io(&to, e))?;
         std::fs::rename(from, &to).map_err(|e| Error::io(&to, e))?;
@@ -690,7 +740,13 @@ pub struct CombinedRun {
 
 /// Runs one scenario into a partial folder, calls [`after_run`], writes the manifest
 /// and installs the folder as `<out>/runs/<id>`.
-fn execute(record: &BatchRecord, entry: &ScenarioEntry, hash: &str, out: &Path, root: &Path) -> Result<(PathBuf, f64)> {
+fn execute(
+    record: &BatchRecord,
+    entry: &ScenarioEntry,
+    hash: &str,
+    out: &Path,
+    root: &Path,
+) -> Result<(PathBuf, f64)> {
     let clock = Instant::now();
     let dir = partial_dir(out, &entry.id);
     if dir.exists() {
@@ -819,35 +875,79 @@ fn run_all(
 
 /// Combined cases whose parts are both finished in `out` and that are not yet done
 /// (or are out of date): runs them; the rest are reported as pending or skipped.
-pub fn run_combined(record: &BatchRecord, out: &Path, root: &Path, progress: &dyn Progress) -> Result<Vec<RunRecord>> {
+pub fn run_combined(
+    record: &BatchRecord,
+    out: &Path,
+    root: &Path,
+    progress: &dyn Progress,
+) -> Result<Vec<RunRecord>> {
     let mut recs = Vec::new();
-    for e in record.scenarios.iter().filter(|s| s.kind == ScenarioKind::Combined) {
+    for e in record
+        .scenarios
+        .iter()
+        .filter(|s| s.kind == ScenarioKind::Combined)
+    {
         let dir = out.join("runs").join(&e.id);
         let hash = match scenario_hash(record, e, root) {
             Ok(h) => h,
             Err(err) => {
-                recs.push(RunRecord { id: e.id.clone(), kind: e.kind, status: format!("failed: {err}"), wall_seconds: 0.0, dir });
+                recs.push(RunRecord {
+                    id: e.id.clone(),
+                    kind: e.kind,
+                    status: format!("failed: {err}"),
+                    wall_seconds: 0.0,
+                    dir,
+                });
                 continue;
             }
         };
         if manifest_matches(&dir, e, &hash) {
-            recs.push(RunRecord { id: e.id.clone(), kind: e.kind, status: "skipped".into(), wall_seconds: 0.0, dir });
+            recs.push(RunRecord {
+                id: e.id.clone(),
+                kind: e.kind,
+                status: "skipped".into(),
+                wall_seconds: 0.0,
+                dir,
+            });
             continue;
         }
         let parts_ready = [&e.flood, &e.quake].iter().all(|id| {
             let id = id.as_deref().unwrap_or_default();
-            record.scenarios.iter().find(|s| s.id == id).is_some_and(|p| {
-                scenario_hash(record, p, root).is_ok_and(|h| manifest_matches(&out.join("runs").join(id), p, &h))
-            })
+            record
+                .scenarios
+                .iter()
+                .find(|s| s.id == id)
+                .is_some_and(|p| {
+                    scenario_hash(record, p, root)
+                        .is_ok_and(|h| manifest_matches(&out.join("runs").join(id), p, &h))
+                })
         });
         if !parts_ready {
-            recs.push(RunRecord { id: e.id.clone(), kind: e.kind, status: "pending".into(), wall_seconds: 0.0, dir });
+            recs.push(RunRecord {
+                id: e.id.clone(),
+                kind: e.kind,
+                status: "pending".into(),
+                wall_seconds: 0.0,
+                dir,
+            });
             continue;
         }
         progress.started(&e.id, e.kind);
         let rec = match execute(record, e, &hash, out, root) {
-            Ok((dir, secs)) => RunRecord { id: e.id.clone(), kind: e.kind, status: "ran".into(), wall_seconds: secs, dir },
-            Err(err) => RunRecord { id: e.id.clone(), kind: e.kind, status: format!("failed: {err}"), wall_seconds: 0.0, dir },
+            Ok((dir, secs)) => RunRecord {
+                id: e.id.clone(),
+                kind: e.kind,
+                status: "ran".into(),
+                wall_seconds: secs,
+                dir,
+            },
+            Err(err) => RunRecord {
+                id: e.id.clone(),
+                kind: e.kind,
+                status: format!("failed: {err}"),
+                wall_seconds: 0.0,
+                dir,
+            },
         };
         progress.finished(&rec);
         recs.push(rec);
@@ -860,7 +960,11 @@ pub fn run_combined(record: &BatchRecord, out: &Path, root: &Path, progress: &dy
 /// ([`crate::report::write_batch_report`]). A scenario that fails leaves no run folder
 /// and does not stop the others; the summary lists it, and the call returns an error
 /// naming the failures after the rest have finished.
-pub fn run_batch(batch: &Batch, opts: &BatchOptions, progress: &dyn Progress) -> Result<BatchSummary> {
+pub fn run_batch(
+    batch: &Batch,
+    opts: &BatchOptions,
+    progress: &dyn Progress,
+) -> Result<BatchSummary> {
     let clock = Instant::now();
     let record = batch.record();
     claim_output(&opts.out, &record, opts.resume)?;
@@ -874,7 +978,13 @@ pub fn run_batch(batch: &Batch, opts: &BatchOptions, progress: &dyn Progress) ->
         let done = opts.resume && manifest_matches(&dir, e, &h);
         planned.push((e.id.clone(), e.kind, done));
         if done {
-            skipped.push(RunRecord { id: e.id.clone(), kind: e.kind, status: "skipped".into(), wall_seconds: 0.0, dir });
+            skipped.push(RunRecord {
+                id: e.id.clone(),
+                kind: e.kind,
+                status: "skipped".into(),
+                wall_seconds: 0.0,
+                dir,
+            });
         } else {
             todo.push((e, h));
         }
@@ -942,18 +1052,27 @@ pub fn merge_and_report(inputs: &[PathBuf], out: &Path, root: &Path) -> Result<B
             record = Some(r);
         }
     }
-    let record = record.ok_or_else(|| Error::Data("give at least one batch output folder".into()))?;
+    let record =
+        record.ok_or_else(|| Error::Data("give at least one batch output folder".into()))?;
     claim_output(out, &record, true)?;
     let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
         (Ok(x), Ok(y)) => x == y,
         _ => false,
     };
     for d in inputs.iter().filter(|d| !same(d, out)) {
-        let Ok(rd) = std::fs::read_dir(d.join("runs")) else { continue };
-        let mut dirs: Vec<PathBuf> = rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_dir()).collect();
+        let Ok(rd) = std::fs::read_dir(d.join("runs")) else {
+            continue;
+        };
+        let mut dirs: Vec<PathBuf> = rd
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.is_dir())
+            .collect();
         dirs.sort();
         for src in dirs {
-            let Some(m) = read_manifest(&src) else { continue };
+            let Some(m) = read_manifest(&src) else {
+                continue;
+            };
             let dst = out.join("runs").join(&m.id);
             if let Some(have) = read_manifest(&dst) {
                 if have.scenario_hash != m.scenario_hash || have.kind != m.kind {
@@ -971,7 +1090,10 @@ pub fn merge_and_report(inputs: &[PathBuf], out: &Path, root: &Path) -> Result<B
             let tmp = partial_dir(out, &m.id);
             let _ = std::fs::remove_dir_all(&tmp);
             std::fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
-            for f in std::fs::read_dir(&src).map_err(|e| Error::io(&src, e))?.filter_map(|e| e.ok()) {
+            for f in std::fs::read_dir(&src)
+                .map_err(|e| Error::io(&src, e))?
+                .filter_map(|e| e.ok())
+            {
                 if f.path().is_file() {
                     let to = tmp.join(f.file_name());
                     std::fs::copy(f.path(), &to).map_err(|e| Error::io(&to, e))?;
@@ -981,13 +1103,23 @@ pub fn merge_and_report(inputs: &[PathBuf], out: &Path, root: &Path) -> Result<B
         }
     }
     let mut runs: Vec<RunRecord> = Vec::new();
-    for e in record.scenarios.iter().filter(|s| s.kind != ScenarioKind::Combined) {
+    for e in record
+        .scenarios
+        .iter()
+        .filter(|s| s.kind != ScenarioKind::Combined)
+    {
         let dir = out.join("runs").join(&e.id);
         let status = match read_manifest(&dir) {
             Some(_) => "present",
             None => "missing",
         };
-        runs.push(RunRecord { id: e.id.clone(), kind: e.kind, status: status.into(), wall_seconds: 0.0, dir });
+        runs.push(RunRecord {
+            id: e.id.clone(),
+            kind: e.kind,
+            status: status.into(),
+            wall_seconds: 0.0,
+            dir,
+        });
     }
     runs.extend(run_combined(&record, out, root, &NoProgress)?);
     runs.sort_by(|a, b| a.id.cmp(&b.id));
@@ -1039,7 +1171,13 @@ pub fn emit_slurm(
         .def
         .name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let text = format!(
         r#"#!/bin/bash
@@ -1075,7 +1213,9 @@ export RAYON_NUM_THREADS="${{SLURM_CPUS_PER_TASK:-{cpus}}}"
         script = shell_quote(&script_path),
     );
     let p = out.join("batch.slurm");
-    crate::grid::io::write_atomically(&p, |t| std::fs::write(t, &text).map_err(|e| Error::io(t, e)))?;
+    crate::grid::io::write_atomically(&p, |t| {
+        std::fs::write(t, &text).map_err(|e| Error::io(t, e))
+    })?;
     Ok(p)
 }
 
@@ -1088,7 +1228,10 @@ mod tests {
         assert!("4/3".parse::<Shard>().is_err());
         assert!("0/3".parse::<Shard>().is_err());
         assert!("x".parse::<Shard>().is_err());
-        assert_eq!("2/3".parse::<Shard>().unwrap(), Shard { index: 2, count: 3 });
+        assert_eq!(
+            "2/3".parse::<Shard>().unwrap(),
+            Shard { index: 2, count: 3 }
+        );
     }
 
     #[test]
