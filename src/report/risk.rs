@@ -17,9 +17,9 @@
 //!   with T: constant is a lower bound of any curve that keeps growing, zero a lower
 //!   bound of all. Reports give both (`eae` and `eae_no_tail`).
 //!
-//! Hazus computes annualised flood losses from the losses of a handful of return
-//! periods (10 to 500 years) by exactly this trapezoid over exceedance probability
-//! (FEMA Hazus Flood Technical Manual, "Average Annualized Loss"); CLIMADA reports the
+//! Hazus annualises flood losses from the losses of a handful of return periods (10 to
+//! 500 years) by integrating over exceedance probability between them (FEMA, Hazus
+//! Flood Technical Manual, average annualized loss); CLIMADA reports the
 //! expected annual impact `aai_agg` as Σ fᵢ·Dᵢ over events of frequency fᵢ, and its
 //! exceedance-frequency curve (Aznar-Siguan and Bresch 2019, Geosci. Model Dev. 12,
 //! 3085–3097). How much the tail choice moves the result is discussed by Olsen et al.
@@ -89,7 +89,7 @@ pub fn expected_annual(points: &[(f64, f64)], tail: RareTail) -> Result<f64> {
 pub fn event_expectation(events: &[(f64, f64)]) -> Result<f64> {
     let mut sum = 0.0;
     for &(rate, v) in events {
-        if !(rate.is_finite() && rate >= 0.0) || !v.is_finite() {
+        if !(rate.is_finite() && rate >= 0.0 && v.is_finite()) {
             return Err(Error::Data(format!(
                 "event rate {rate}/yr, value {v}: must be finite and the rate non-negative"
             )));

@@ -17,8 +17,8 @@
 //!   carries the same kind and scenario hash, and reruns the rest (a run whose
 //!   scenario file changed is replaced).
 //! - **parallel**: with more scenarios to run than threads, scenario-level
-//!   parallelism (a rayon pool of `jobs` threads, each run inside its own one-thread
-//!   pool); otherwise grid-level (one run at a time with all threads). The flood solver
+//!   parallelism (`jobs` workers take the scenarios from a queue, floods first, and
+//!   run each inside a one-thread rayon pool of its own); otherwise grid-level (one run at a time with all threads). The flood solver
 //!   and the earthquake exposure sums are bit-identical across thread counts, so the
 //!   outputs are the same either way (tested in `tests/batch.rs`; only the timings and
 //!   thread counts inside `run.json` differ).
@@ -33,7 +33,6 @@
 //! inside scenario files are.
 
 use crate::{Error, Result};
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -423,7 +422,7 @@ impl std::str::FromStr for Shard {
 /// The flood and earthquake scenarios of a shard: those whose 0-based position in the
 /// byte-wise sorted list of flood and earthquake ids is ≡ index − 1 (mod count). All of
 /// them without a shard. Returned in that sorted order.
-pub fn shard_scenarios<'a>(batch: &'a Batch, shard: Option<Shard>) -> Vec<&'a ScenarioEntry> {
+pub fn shard_scenarios(batch: &Batch, shard: Option<Shard>) -> Vec<&ScenarioEntry> {
     let mut v: Vec<&ScenarioEntry> = batch
         .def
         .scenarios
@@ -853,22 +852,42 @@ fn run_all(
         progress.finished(&rec);
         rec
     };
-    let outer = pool(threads)?;
     if scenario_level {
-        let inner = pool(1)?;
-        // Longest first, for a better balance; the result order is that of `todo`.
+        // A queue in order of decreasing cost (floods first, for a better balance),
+        // served by `threads` workers; each run gets a one-thread pool of its own. The
+        // result order is that of `todo`.
         let mut order: Vec<usize> = (0..todo.len()).collect();
         order.sort_by_key(|&k| std::cmp::Reverse(todo[k].0.kind.work_units()));
-        let mut recs: Vec<(usize, RunRecord)> = outer.install(|| {
-            order
-                .par_iter()
-                .with_max_len(1)
-                .map(|&k| (k, inner.install(|| one(&todo[k]))))
-                .collect()
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let done = std::sync::Mutex::new(Vec::with_capacity(todo.len()));
+        std::thread::scope(|scope| {
+            for _ in 0..threads.min(todo.len()) {
+                scope.spawn(|| loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let Some(&k) = order.get(i) else { break };
+                    let rec = match pool(1) {
+                        Ok(inner) => inner.install(|| one(&todo[k])),
+                        Err(e) => RunRecord {
+                            id: todo[k].0.id.clone(),
+                            kind: todo[k].0.kind,
+                            status: format!("failed: {e}"),
+                            wall_seconds: 0.0,
+                            dir: opts.out.join("runs").join(&todo[k].0.id),
+                        },
+                    };
+                    if let Ok(mut d) = done.lock() {
+                        d.push((k, rec));
+                    }
+                });
+            }
         });
+        let mut recs = done
+            .into_inner()
+            .map_err(|_| Error::Data("a scenario worker panicked".into()))?;
         recs.sort_by_key(|r| r.0);
         Ok(recs.into_iter().map(|r| r.1).collect())
     } else {
+        let outer = pool(threads)?;
         Ok(outer.install(|| todo.iter().map(one).collect()))
     }
 }
