@@ -13,6 +13,7 @@ pub mod grid;
 pub mod groups;
 pub mod lifelines;
 pub mod prepare;
+pub mod report;
 pub mod resilience;
 pub mod scenario;
 pub mod seismic;

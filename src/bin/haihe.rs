@@ -118,6 +118,49 @@ enum Command {
         #[arg(long, default_value_t = 200)]
         realisations: usize,
     },
+    /// Run a batch of scenarios (models/batches/*.toml) in parallel into <out>/runs/<id>/
+    /// (each written whole, with a manifest.json), then the risk report: risk.csv,
+    /// risk.json (expected annual exposure, persons/yr) and report.md.
+    Batch {
+        /// Batch file.
+        batch: PathBuf,
+        /// Output folder; refused if it holds another batch's results.
+        #[arg(long)]
+        out: PathBuf,
+        /// Run only shard i of n (1 ≤ i ≤ n): the flood and earthquake scenarios whose
+        /// position in their id-sorted list is i−1 modulo n. Merge with `haihe report`.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
+        /// Continue a batch in --out: skip runs whose manifest matches the scenario
+        /// file's hash, rerun the rest.
+        #[arg(long)]
+        resume: bool,
+        /// Write <out>/batch.slurm (a Slurm job array over the shards, then a merge
+        /// job) instead of running.
+        #[arg(long)]
+        emit_slurm: bool,
+        /// Number of array tasks for --emit-slurm (default: one per flood or
+        /// earthquake scenario).
+        #[arg(long, value_name = "N")]
+        slurm_tasks: Option<usize>,
+        /// Threads (default: RAYON_NUM_THREADS or the number of cores).
+        #[arg(long, value_name = "N")]
+        jobs: Option<usize>,
+        /// auto (scenario-level when more scenarios than threads, else grid-level),
+        /// scenarios, or grid. Outputs are the same either way.
+        #[arg(long, default_value = "auto", value_name = "MODE")]
+        parallel: String,
+    },
+    /// Merge batch outputs (e.g. the shards of `haihe batch --shard`) and write the
+    /// report: risk.csv, risk.json and report.md.
+    Report {
+        /// Batch output folders (each with batch.json and runs/).
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Output folder (may be one of the inputs).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Lifeline networks (water supply, power, gas, road, rail).
     Lifelines {
         #[command(subcommand)]
@@ -443,6 +486,40 @@ fn run(cli: Cli) -> Result<()> {
             );
             println!("wrote {} files to {}", r.files.len(), run_dir.display());
         }
+        Command::Batch {
+            batch,
+            out,
+            shard,
+            resume,
+            emit_slurm,
+            slurm_tasks,
+            jobs,
+            parallel,
+        } => run_batch_command(BatchArgs {
+            batch,
+            out,
+            shard,
+            resume,
+            emit_slurm,
+            slurm_tasks,
+            jobs,
+            parallel,
+        })?,
+        Command::Report { dirs, out } => {
+            let root = std::env::current_dir()?;
+            println!(
+                "haihe report: {} folder(s) into {}",
+                dirs.len(),
+                out.display()
+            );
+            let s = haihe::scenario::batch::merge_and_report(&dirs, &out, &root)?;
+            for r in &s.runs {
+                println!("  {:<40} {:<8} {}", r.id, r.kind.as_str(), r.status);
+            }
+            for f in &s.files {
+                println!("wrote {}", f.display());
+            }
+        }
         Command::Lifelines {
             action: LifelinesCommand::Build { railways },
         } => {
@@ -553,4 +630,162 @@ fn run(cli: Cli) -> Result<()> {
     }
     eprintln!("done in {:.1} s", start.elapsed().as_secs_f64());
     Ok(())
+}
+
+struct BatchArgs {
+    batch: PathBuf,
+    out: PathBuf,
+    shard: Option<String>,
+    resume: bool,
+    emit_slurm: bool,
+    slurm_tasks: Option<usize>,
+    jobs: Option<usize>,
+    parallel: String,
+}
+
+fn run_batch_command(a: BatchArgs) -> Result<()> {
+    use haihe::scenario::batch::{self, Parallelism};
+    let root = std::env::current_dir()?;
+    let b = batch::load_batch(&a.batch, &root)?;
+    let shard = a
+        .shard
+        .as_deref()
+        .map(str::parse::<batch::Shard>)
+        .transpose()?;
+    let parallelism = match a.parallel.as_str() {
+        "auto" => Parallelism::Auto,
+        "scenarios" => Parallelism::Scenarios,
+        "grid" => Parallelism::Grid,
+        other => anyhow::bail!("--parallel {other}: use auto, scenarios or grid"),
+    };
+    if let Some(0) = a.jobs {
+        anyhow::bail!("--jobs must be at least 1");
+    }
+    if a.emit_slurm {
+        let n = a
+            .slurm_tasks
+            .unwrap_or_else(|| batch::shard_scenarios(&b, None).len());
+        let exe = std::env::current_exe()?;
+        let p = batch::emit_slurm(&b, &a.out, &root, &exe, n, a.jobs.unwrap_or(2), a.resume)?;
+        println!(
+            "wrote {} ({n} array tasks); submit with `bash {}`",
+            p.display(),
+            p.display()
+        );
+        return Ok(());
+    }
+    println!(
+        "haihe batch: {} ({} scenarios{}) into {}",
+        b.def.name,
+        b.def.scenarios.len(),
+        shard
+            .map(|s| format!(", shard {}/{}", s.index, s.count))
+            .unwrap_or_default(),
+        a.out.display()
+    );
+    let opts = batch::BatchOptions {
+        out: a.out.clone(),
+        root,
+        shard,
+        resume: a.resume,
+        jobs: a.jobs,
+        parallelism,
+    };
+    let progress = Bars::new();
+    let s = batch::run_batch(&b, &opts, &progress)?;
+    progress.overall.finish_and_clear();
+    let ran = s.runs.iter().filter(|r| r.status == "ran").count();
+    let skipped = s.runs.iter().filter(|r| r.status == "skipped").count();
+    let pending = s.runs.iter().filter(|r| r.status == "pending").count();
+    println!(
+        "  {ran} ran, {skipped} skipped (already done){} in {:.1} s",
+        if pending > 0 {
+            format!(", {pending} combined pending (parts in other shards; `haihe report` finishes them)")
+        } else {
+            String::new()
+        },
+        s.wall_seconds
+    );
+    for f in &s.files {
+        println!("wrote {}", f.display());
+    }
+    Ok(())
+}
+
+/// indicatif bars: one spinner per running scenario and an overall bar (weighted by the
+/// rough cost of each kind) with an ETA; hidden when stderr is not a terminal, in which
+/// case one line per finished scenario is printed instead.
+struct Bars {
+    multi: indicatif::MultiProgress,
+    overall: indicatif::ProgressBar,
+    running: std::sync::Mutex<std::collections::HashMap<String, indicatif::ProgressBar>>,
+}
+
+impl Bars {
+    fn new() -> Self {
+        let multi =
+            indicatif::MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::stderr());
+        let overall = multi.add(indicatif::ProgressBar::new(0));
+        overall.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{prefix:>8} [{bar:30}] {pos}/{len} work units, {elapsed} elapsed, ETA {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        overall.set_prefix("batch");
+        Bars {
+            multi,
+            overall,
+            running: Default::default(),
+        }
+    }
+    fn line(&self, text: String) {
+        if self.multi.is_hidden() {
+            println!("{text}");
+        } else {
+            let _ = self.multi.println(text);
+        }
+    }
+}
+
+impl haihe::scenario::batch::Progress for Bars {
+    fn planned(&self, runs: &[(String, haihe::scenario::batch::ScenarioKind, bool)]) {
+        let total: u64 = runs.iter().filter(|r| !r.2).map(|r| r.1.work_units()).sum();
+        self.overall.set_length(total);
+        for (id, _, _) in runs.iter().filter(|r| r.2) {
+            self.line(format!("  {id}: done earlier, skipped"));
+        }
+    }
+    fn started(&self, id: &str, kind: haihe::scenario::batch::ScenarioKind) {
+        let pb = self
+            .multi
+            .insert_before(&self.overall, indicatif::ProgressBar::new_spinner());
+        pb.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {prefix:<8} {msg} {elapsed}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        pb.set_prefix(kind.as_str());
+        pb.set_message(id.to_string());
+        pb.enable_steady_tick(std::time::Duration::from_millis(200));
+        if let Ok(mut m) = self.running.lock() {
+            m.insert(id.to_string(), pb);
+        }
+    }
+    fn finished(&self, r: &haihe::scenario::batch::RunRecord) {
+        if let Ok(mut m) = self.running.lock() {
+            if let Some(pb) = m.remove(&r.id) {
+                pb.finish_and_clear();
+                self.multi.remove(&pb);
+            }
+        }
+        self.overall.inc(r.kind.work_units());
+        self.line(format!(
+            "  {}: {} ({:.1} s) -> {}",
+            r.id,
+            r.status,
+            r.wall_seconds,
+            r.dir.display()
+        ));
+    }
 }

@@ -1,5 +1,6 @@
 //! Scenario definitions (serde) and their runners.
 
+pub mod batch;
 pub mod flood;
 pub mod quake;
 pub mod structures;

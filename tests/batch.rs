@@ -1,0 +1,584 @@
+//! `haihe batch` and `haihe report` end to end on a tiny batch: three small floods on
+//! their own DEM (a 2-, 10- and 100-year "system"), the 1679 earthquake with a small
+//! Monte Carlo sample, and a combined case. Resume after a kill, shards merged,
+//! scenario- against grid-level parallelism, the Slurm script, the risk integral and
+//! bad input.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("batch-{name}"));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A 20 × 40 valley of 100 m cells in EPSG:32650 (as in tests/flood_cli.rs).
+fn write_valley(path: &Path) {
+    let (nr, nc) = (20usize, 40usize);
+    let mut z = Vec::with_capacity(nr * nc);
+    for r in 0..nr {
+        for c in 0..nc {
+            let across = (r as f64 - 9.5).abs() * 0.5;
+            z.push((50.0 - 0.1 * c as f64 + across) as f32);
+        }
+    }
+    let a = ndarray::Array2::from_shape_vec((nr, nc), z).unwrap();
+    let wkt = haihe::grid::io::epsg_wkt(32650).unwrap();
+    let t = haihe::GeoTransform {
+        x0: 400000.0,
+        dx: 100.0,
+        y0: 4400000.0,
+        dy: -100.0,
+    };
+    haihe::grid::io::write_geotiff(&haihe::Grid::new(a, t, wkt, None), path).unwrap();
+}
+
+fn flood_scenario(dir: &Path, name: &str, rain_mm: f64) -> PathBuf {
+    let dem = dir.join("valley.tif");
+    if !dem.exists() {
+        write_valley(&dem);
+    }
+    let text = format!(
+        r#"name = "{name}"
+duration_h = 2.0
+output_interval_h = 0.5
+
+[grid]
+dem = "{}"
+manning_n = 0.04
+
+[boundaries]
+north = "closed"
+south = "closed"
+west = "closed"
+east = {{ free_outflow = {{ slope = 0.001 }} }}
+
+[rain]
+kind = "uniform"
+step_s = 1800.0
+depth_mm = [{rain_mm}, {rain_mm}, 0.0]
+
+[[gauge]]
+name = "outlet"
+x = 403850.0
+y = 4399050.0
+crs = "grid"
+"#,
+        dem.display()
+    );
+    let p = dir.join(format!("{name}.toml"));
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// The 1679 scenario with 20 realisations instead of 1000 (paths stay relative to the
+/// project root, where the binary runs).
+fn quake_scenario(dir: &Path) -> PathBuf {
+    let text =
+        std::fs::read_to_string(root().join("models/scenarios/quake-1679-sanhe-pinggu.toml"))
+            .unwrap()
+            .replace("realisations = 1000", "realisations = 20");
+    assert!(text.contains("realisations = 20"));
+    let p = dir.join("quake-1679.toml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// The tiny batch; `extra` is appended.
+fn batch(dir: &Path, name: &str, extra: &str) -> PathBuf {
+    let f2 = flood_scenario(dir, "valley-2yr", 5.0);
+    let f10 = flood_scenario(dir, "valley-10yr", 15.0);
+    let f100 = flood_scenario(dir, "valley-100yr", 40.0);
+    let q = quake_scenario(dir);
+    let text = format!(
+        r#"name = "{name}"
+[monte_carlo]
+samples = 10
+seed = 1
+
+[[scenario]]
+id = "flood-t2"
+kind = "flood"
+file = "{}"
+return_period_yr = 2.0
+system = "valley"
+
+[[scenario]]
+id = "flood-t10"
+kind = "flood"
+file = "{}"
+return_period_yr = 10.0
+system = "valley"
+
+[[scenario]]
+id = "flood-t100"
+kind = "flood"
+file = "{}"
+return_period_yr = 100.0
+system = "valley"
+
+[[scenario]]
+id = "quake-1679"
+kind = "quake"
+file = "{}"
+
+[[scenario]]
+id = "combined-t100-1679"
+kind = "combined"
+flood = "flood-t100"
+quake = "quake-1679"
+{extra}"#,
+        f2.display(),
+        f10.display(),
+        f100.display(),
+        q.display()
+    );
+    let p = dir.join(format!("{name}.toml"));
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn haihe(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_haihe"))
+        .current_dir(root())
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn ok(o: &Output) {
+    assert!(
+        o.status.success(),
+        "stdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// Every file of every run folder except the timing records (`run.json`, and the time
+/// inside `manifest.json`, whose file list is compared instead), plus the batch-level
+/// products: name → bytes.
+fn deterministic_files(out: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut m = BTreeMap::new();
+    for f in ["risk.csv", "risk.json", "report.md", "batch.json"] {
+        if let Ok(b) = std::fs::read(out.join(f)) {
+            m.insert(f.to_string(), b);
+        }
+    }
+    let runs = out.join("runs");
+    for run in std::fs::read_dir(&runs).unwrap().map(|e| e.unwrap().path()) {
+        let id = run.file_name().unwrap().to_string_lossy().into_owned();
+        for f in std::fs::read_dir(&run).unwrap().map(|e| e.unwrap().path()) {
+            let name = f.file_name().unwrap().to_string_lossy().into_owned();
+            match name.as_str() {
+                "run.json" => {}
+                "manifest.json" => {
+                    let v: serde_json::Value =
+                        serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
+                    let files: Vec<&serde_json::Value> = v["files"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .filter(|x| x[0] != "run.json")
+                        .collect();
+                    let key = format!("{}|{}|{}", v["id"], v["kind"], v["scenario_hash"]);
+                    m.insert(
+                        format!("{id}/manifest"),
+                        format!("{key}|{}", serde_json::to_string(&files).unwrap()).into_bytes(),
+                    );
+                }
+                _ => {
+                    m.insert(format!("{id}/{name}"), std::fs::read(&f).unwrap());
+                }
+            }
+        }
+    }
+    m
+}
+
+fn assert_same(a: &Path, b: &Path) {
+    let (fa, fb) = (deterministic_files(a), deterministic_files(b));
+    assert_eq!(
+        fa.keys().collect::<Vec<_>>(),
+        fb.keys().collect::<Vec<_>>(),
+        "different files in {} and {}",
+        a.display(),
+        b.display()
+    );
+    for (k, v) in &fa {
+        assert!(
+            v == &fb[k],
+            "{k} differs between {} and {}",
+            a.display(),
+            b.display()
+        );
+    }
+}
+
+fn run_dirs(out: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(out.join("runs"))
+        .map(|r| {
+            r.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+#[test]
+fn expected_annual_exposure_by_the_trapezoid_rule_on_a_hand_made_curve() {
+    use haihe::report::risk::{expected_annual, RareTail};
+    // T = 10, 50, 100, 500 yr with 0, 100, 200, 400 persons: p = 0.1, 0.02, 0.01, 0.002.
+    // 0.08·(0+100)/2 + 0.01·(100+200)/2 + 0.008·(200+400)/2 = 4 + 1.5 + 2.4 = 7.9;
+    // the constant rare tail adds 0.002·400 = 0.8; nothing above p = 0.1.
+    let pts = [(10.0, 0.0), (50.0, 100.0), (100.0, 200.0), (500.0, 400.0)];
+    let zero = expected_annual(&pts, RareTail::Zero).unwrap();
+    let constant = expected_annual(&pts, RareTail::Constant).unwrap();
+    assert!((zero - 7.9).abs() < 1e-12, "{zero}");
+    assert!((constant - 8.7).abs() < 1e-12, "{constant}");
+}
+
+#[test]
+fn risk_tables_from_exposure_files() {
+    // A batch output made by hand: two events of one system with synthetic
+    // exposure_population.csv files; the report must integrate them.
+    let d = tmp("risk-files");
+    let out = d.join("out");
+    let record: serde_json::Value = serde_json::json!({
+        "name": "synthetic", "batch_file": "x.toml", "batch_hash": "0", "description": "",
+        "monte_carlo": {"samples": 1, "seed": 1}, "ensemble": null,
+        "scenarios": [
+            {"id": "a10", "kind": "flood", "file": "a10.toml", "return_period_yr": 10.0, "system": "S"},
+            {"id": "a100", "kind": "flood", "file": "a100.toml", "return_period_yr": 100.0, "system": "S"}
+        ]
+    });
+    let record: haihe::scenario::batch::BatchRecord = serde_json::from_value(record).unwrap();
+    for (id, v) in [("a10", 100.0), ("a100", 1000.0)] {
+        let run = out.join("runs").join(id);
+        std::fs::create_dir_all(&run).unwrap();
+        std::fs::write(
+            run.join("exposure_population.csv"),
+            format!("group_id,name,kind,population,pop_depth_gt_0p15m,pop_depth_gt_0p5m,pop_depth_gt_1p5m\ng1,一,cluster,5000,{},{v},0\n", v * 2.0),
+        )
+        .unwrap();
+        std::fs::write(
+            run.join("manifest.json"),
+            format!(r#"{{"id":"{id}","kind":"flood","scenario_file":null,"scenario_hash":"0","code_version":"t","finished_utc":"t","wall_seconds":0.0,"files":[]}}"#),
+        )
+        .unwrap();
+    }
+    haihe::report::write_batch_report(&out, &record, &root()).unwrap();
+    let csv = std::fs::read_to_string(out.join("risk.csv")).unwrap();
+    // 0.5 m: (0.1 − 0.01)·(100 + 1000)/2 = 49.5; tail 0.01·1000 = 10 → 59.5.
+    let line = csv
+        .lines()
+        .find(|l| l.starts_with("g1,") && l.contains(",total,pop_depth_gt_0p5m"))
+        .unwrap_or_else(|| panic!("{csv}"));
+    assert!(line.ends_with(",59.500,49.500"), "{line}");
+    let line = csv
+        .lines()
+        .find(|l| l.starts_with("g1,") && l.contains(",S,pop_depth_gt_0p5m"))
+        .unwrap();
+    assert!(line.contains(",100.0,1000.0,"), "{line}");
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("| 一 | cluster | 59.5 | 59.5 | 49.5 |"), "{md}");
+}
+
+#[test]
+fn interrupted_batch_resumed_equals_an_uninterrupted_one_in_either_parallel_mode() {
+    let d = tmp("resume");
+    let b = batch(&d, "tiny", "");
+    // Uninterrupted, scenario-level: four runs on two threads, one thread each.
+    let a = d.join("a");
+    ok(&haihe(&[
+        "batch",
+        s(&b),
+        "--out",
+        s(&a),
+        "--jobs",
+        "2",
+        "--parallel",
+        "scenarios",
+    ]));
+    assert_eq!(
+        run_dirs(&a),
+        [
+            "combined-t100-1679",
+            "flood-t10",
+            "flood-t100",
+            "flood-t2",
+            "quake-1679"
+        ]
+    );
+    for f in ["risk.csv", "risk.json", "report.md"] {
+        assert!(a.join(f).exists(), "{f} missing");
+    }
+    let md = std::fs::read_to_string(a.join("report.md")).unwrap();
+    assert!(md.contains("quake-1679") && md.contains("outlet:"), "{md}");
+
+    // Grid-level: one run at a time with both threads; same outputs.
+    let g = d.join("g");
+    ok(&haihe(&[
+        "batch",
+        s(&b),
+        "--out",
+        s(&g),
+        "--jobs",
+        "2",
+        "--parallel",
+        "grid",
+    ]));
+    assert_same(&a, &g);
+
+    // Interrupted: killed as soon as the first run folder is in place.
+    let k = d.join("k");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_haihe"))
+        .current_dir(root())
+        .args(["batch", s(&b), "--out", s(&k), "--jobs", "1"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    loop {
+        if run_dirs(&k)
+            .iter()
+            .any(|id| k.join("runs").join(id).join("manifest.json").exists())
+        {
+            break;
+        }
+        assert!(t0.elapsed().as_secs() < 120, "no run finished");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let done = run_dirs(&k);
+    assert!(
+        done.len() < 5,
+        "the batch finished before it was killed: {done:?}"
+    );
+    for id in &done {
+        assert!(
+            k.join("runs").join(id).join("manifest.json").exists(),
+            "{id} half-written"
+        );
+    }
+    assert!(!k.join("report.md").exists());
+    // Without --resume the folder is refused, and left as it was.
+    let o = haihe(&["batch", s(&b), "--out", s(&k)]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--resume"));
+    assert_eq!(run_dirs(&k), done);
+    // Resumed: skips what is done, runs the rest; the same outputs as uninterrupted.
+    let o = haihe(&["batch", s(&b), "--out", s(&k), "--resume", "--jobs", "2"]);
+    ok(&o);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains(&format!("{} skipped", done.len())), "{text}");
+    assert_same(&a, &k);
+    assert!(!k.join(".partial").exists());
+}
+
+#[test]
+fn shards_merged_equal_the_unsharded_batch() {
+    let d = tmp("shards");
+    let b = batch(&d, "tiny", "");
+    let all = d.join("all");
+    ok(&haihe(&["batch", s(&b), "--out", s(&all)]));
+    let mut dirs = Vec::new();
+    for i in 1..=3 {
+        let o = d.join(format!("s{i}"));
+        ok(&haihe(&[
+            "batch",
+            s(&b),
+            "--out",
+            s(&o),
+            "--shard",
+            &format!("{i}/3"),
+        ]));
+        dirs.push(o);
+    }
+    // Sorted flood and quake ids: flood-t10, flood-t100, flood-t2, quake-1679;
+    // shard i takes positions ≡ i − 1 (mod 3). Combined cases wait for the merge.
+    assert_eq!(run_dirs(&dirs[0]), ["flood-t10", "quake-1679"]);
+    assert_eq!(run_dirs(&dirs[1]), ["flood-t100"]);
+    assert_eq!(run_dirs(&dirs[2]), ["flood-t2"]);
+    assert!(!dirs[0].join("report.md").exists());
+    let merged = d.join("merged");
+    let mut args = vec!["report"];
+    args.extend(dirs.iter().map(|p| s(p)));
+    args.extend(["--out", s(&merged)]);
+    ok(&haihe(&args));
+    assert_same(&all, &merged);
+}
+
+#[test]
+fn emitted_slurm_script_is_valid_bash_with_the_shard_ranges() {
+    let d = tmp("slurm");
+    let b = batch(&d, "tiny", "");
+    let out = d.join("out");
+    ok(&haihe(&[
+        "batch",
+        s(&b),
+        "--out",
+        s(&out),
+        "--emit-slurm",
+        "--slurm-tasks",
+        "3",
+    ]));
+    let script = out.join("batch.slurm");
+    let o = Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&script).unwrap();
+    assert!(text.starts_with("#!/bin/bash\n"));
+    assert!(text.contains("#SBATCH --array=1-3\n"), "{text}");
+    assert!(
+        text.contains("--shard \"$SLURM_ARRAY_TASK_ID/3\" --resume"),
+        "{text}"
+    );
+    assert!(text.contains("--dependency=afterok:"), "{text}");
+    assert!(
+        text.contains(" report ") && text.contains(s(&out)),
+        "{text}"
+    );
+    // Default: one task per flood or earthquake scenario (4).
+    let out4 = d.join("out4");
+    ok(&haihe(&["batch", s(&b), "--out", s(&out4), "--emit-slurm"]));
+    let text = std::fs::read_to_string(out4.join("batch.slurm")).unwrap();
+    assert!(text.contains("#SBATCH --array=1-4\n") && text.contains("/4\" --resume"));
+}
+
+fn refused(args: &[&str], needles: &[&str]) {
+    let o = haihe(args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "expected a refusal of {args:?}");
+    assert!(!err.contains("panicked"), "{err}");
+    for n in needles {
+        assert!(err.contains(n), "message should mention {n:?}: {err}");
+    }
+}
+
+#[test]
+fn bad_input_is_refused_and_nothing_is_overwritten() {
+    let d = tmp("bad");
+    // A missing scenario file.
+    let b = batch(
+        &d,
+        "missing",
+        "\n[[scenario]]\nid = \"ghost\"\nkind = \"flood\"\nfile = \"models/scenarios/no_such.toml\"\n",
+    );
+    let out = d.join("out-missing");
+    refused(
+        &["batch", s(&b), "--out", s(&out)],
+        &["missing.toml", "ghost", "no_such.toml", "not found"],
+    );
+    assert!(!out.exists(), "an output folder was created");
+    // A duplicate id.
+    let b = batch(
+        &d,
+        "dup",
+        &format!(
+            "\n[[scenario]]\nid = \"flood-t2\"\nkind = \"quake\"\nfile = \"{}\"\n",
+            s(&quake_scenario(&d))
+        ),
+    );
+    refused(
+        &["batch", s(&b), "--out", s(&d.join("out-dup"))],
+        &["duplicate id", "flood-t2"],
+    );
+    // A combined case naming an unknown flood.
+    let b = batch(&d, "combo", "\n[[scenario]]\nid = \"c2\"\nkind = \"combined\"\nflood = \"nope\"\nquake = \"quake-1679\"\n");
+    refused(
+        &["batch", s(&b), "--out", s(&d.join("out-combo"))],
+        &["'nope' is not a flood scenario"],
+    );
+    // A misspelt key.
+    let b = batch(
+        &d,
+        "typo",
+        "\n[[scenario]]\nid = \"t\"\nkind = \"flood\"\nfiel = \"x.toml\"\n",
+    );
+    refused(
+        &["batch", s(&b), "--out", s(&d.join("out-typo"))],
+        &["fiel"],
+    );
+    // --shard 4/3.
+    let good = batch(&d, "tiny", "");
+    refused(
+        &[
+            "batch",
+            s(&good),
+            "--out",
+            s(&d.join("out-shard")),
+            "--shard",
+            "4/3",
+        ],
+        &["--shard '4/3'"],
+    );
+    assert!(!d.join("out-shard").exists());
+    // An output folder holding another batch's results: a finished one-flood batch.
+    let other = d.join("other.toml");
+    std::fs::write(
+        &other,
+        format!(
+            "name = \"other\"\n[monte_carlo]\nsamples = 1\nseed = 1\n[[scenario]]\nid = \"f\"\nkind = \"flood\"\nfile = \"{}\"\n",
+            s(&flood_scenario(&d, "valley-other", 5.0))
+        ),
+    )
+    .unwrap();
+    let out = d.join("out-other");
+    ok(&haihe(&["batch", s(&other), "--out", s(&out)]));
+    let before = deterministic_files(&out);
+    let batch_json = std::fs::read(out.join("batch.json")).unwrap();
+    for extra in [&[][..], &["--resume"][..]] {
+        let mut args = vec!["batch", s(&good), "--out", s(&out)];
+        args.extend(extra);
+        refused(
+            &args,
+            &[
+                "holds the results of batch 'other'",
+                "another output folder",
+            ],
+        );
+    }
+    assert_eq!(deterministic_files(&out), before);
+    assert_eq!(std::fs::read(out.join("batch.json")).unwrap(), batch_json);
+    // A non-empty folder that is not a batch output.
+    let plain = d.join("plain");
+    std::fs::create_dir_all(&plain).unwrap();
+    std::fs::write(plain.join("notes.txt"), "mine").unwrap();
+    refused(
+        &["batch", s(&good), "--out", s(&plain)],
+        &["holds no batch.json"],
+    );
+    assert_eq!(
+        std::fs::read_to_string(plain.join("notes.txt")).unwrap(),
+        "mine"
+    );
+    // Merging shards of different batches.
+    refused(
+        &[
+            "report",
+            s(&out),
+            s(&d.join("nothing")),
+            "--out",
+            s(&d.join("m")),
+        ],
+        &["batch.json"],
+    );
+}
