@@ -166,7 +166,8 @@ fn ok(o: &Output) {
     );
 }
 
-/// Every file of every run folder except the timing records (`run.json`, and the time
+/// Every file of every run folder except the timing records (`run.json`, `exposure.json`
+/// with its timings and paths, and the time
 /// inside `manifest.json`, whose file list is compared instead), plus the batch-level
 /// products: name → bytes.
 fn deterministic_files(out: &Path) -> BTreeMap<String, Vec<u8>> {
@@ -182,7 +183,7 @@ fn deterministic_files(out: &Path) -> BTreeMap<String, Vec<u8>> {
         for f in std::fs::read_dir(&run).unwrap().map(|e| e.unwrap().path()) {
             let name = f.file_name().unwrap().to_string_lossy().into_owned();
             match name.as_str() {
-                "run.json" => {}
+                "run.json" | "exposure.json" => {}
                 "manifest.json" => {
                     let v: serde_json::Value =
                         serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
@@ -190,7 +191,7 @@ fn deterministic_files(out: &Path) -> BTreeMap<String, Vec<u8>> {
                         .as_array()
                         .unwrap()
                         .iter()
-                        .filter(|x| x[0] != "run.json")
+                        .filter(|x| x[0] != "run.json" && x[0] != "exposure.json")
                         .collect();
                     let key = format!("{}|{}|{}", v["id"], v["kind"], v["scenario_hash"]);
                     m.insert(

@@ -530,17 +530,94 @@ pub struct BatchSummary {
 }
 
 /// Hook called on every finished run folder before its manifest is written (so what
-/// it writes is part of the run and appears atomically with it). Today it does
-/// nothing; the per-run exposure tables and lifeline damage are wired in here.
+/// it writes is part of the run and appears atomically with it). Flood runs on the
+/// regional grids and earthquake runs already hold their exposure tables
+/// ([`crate::exposure::assess_run`] is called by their runners). A combined case gets its
+/// own: the flood's depths and the earthquake's ground motion are copied into its folder,
+/// and the exposure and lifeline damage are computed with both hazards striking the same
+/// networks at once.
 pub fn after_run(run_dir: &Path, kind: ScenarioKind, root: &Path) -> Result<()> {
-    let _ = (run_dir, kind, root);
+    if kind != ScenarioKind::Combined {
+        return Ok(());
+    }
+    let c: serde_json::Value = serde_json::from_str(&crate::error::read_text(
+        &run_dir.join("combined.json"),
+        "the combined case's combined.json is written by the batch",
+    )?)
+    .map_err(|e| Error::Data(format!("{}: {e}", run_dir.join("combined.json").display())))?;
+    let runs = run_dir
+        .parent()
+        .ok_or_else(|| Error::Data(format!("{}: no parent folder", run_dir.display())))?;
+    let part = |k: &str| -> Result<PathBuf> {
+        let id = c[k][0]
+            .as_str()
+            .ok_or_else(|| Error::Data(format!("combined.json: no {k} part")))?;
+        Ok(runs.join(id))
+    };
+    let (flood, quake) = (part("flood")?, part("quake")?);
+    let depth = flood.join("max_depth.tif");
+    if !depth.exists() {
+        // A flood on its own DEM is not on the model grids: nothing to combine.
+        return Ok(());
+    }
+    for (from, name) in [
+        (&depth, "max_depth.tif"),
+        (&quake.join("pga.tif"), "pga.tif"),
+    ] {
+        let to = run_dir.join(name);
+        crate::grid::io::write_atomically(&to, |p| {
+            std::fs::copy(from, p)
+                .map(|_| ())
+                .map_err(|e| Error::io(from, e))
+        })?;
+    }
+    let id = run_dir
+        .file_name()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let meta = serde_json::json!({
+        "scenario": format!("{id} (flood + earthquake)"),
+        "flood_run": flood.display().to_string(),
+        "quake_run": quake.display().to_string(),
+    });
+    let text = serde_json::to_string_pretty(&meta).map_err(|e| Error::Data(e.to_string()))?;
+    crate::grid::io::write_atomically(&run_dir.join("run.json"), |p| {
+        std::fs::write(p, &text).map_err(|e| Error::io(p, e))
+    })?;
+    crate::exposure::assess_run(
+        run_dir,
+        root,
+        &crate::exposure::ExposureOptions {
+            model_dir: root.join("rasters/model"),
+            combine_with: Some(quake),
+            ..Default::default()
+        },
+    )?;
     Ok(())
 }
 
 /// Hook called once every run of a batch (or of merged shards) is present, before the
-/// report is written. Today it does nothing; the resilience scores are wired in here.
+/// report is written: the resilience scores (`haihe score`) of every run that holds
+/// exposure tables, into `<out>/scores/` (one subfolder per scenario and a summary).
 pub fn after_batch(out_dir: &Path, runs: &[RunRecord], root: &Path) -> Result<()> {
-    let _ = (out_dir, runs, root);
+    let dirs: Vec<PathBuf> = runs
+        .iter()
+        .map(|r| out_dir.join("runs").join(&r.id))
+        .filter(|d| d.join("exposure_population.csv").exists() && d.join("run.json").exists())
+        .collect();
+    if dirs.is_empty() {
+        return Ok(());
+    }
+    crate::resilience::run_score(&crate::resilience::ScoreOptions {
+        runs: dirs,
+        groups: None,
+        model_dir: root.join("rasters/model"),
+        structures_dir: root.join("models/structures"),
+        model_file: root.join("models/resilience.toml"),
+        seed: 1,
+        samples: 2000,
+        out: out_dir.join("scores"),
+    })?;
     Ok(())
 }
 
