@@ -260,7 +260,13 @@ pub fn write_all(
     }
     let mut slugs: Vec<String> = Vec::new();
     for (k, s) in scenarios.iter().enumerate() {
-        let mut slug = scenario_slug(&s.scenario, k);
+        // Named for the run folder (a batch's scenario id), which is unique and readable;
+        // the scenario's own name, which may be all CJK, when the folder has no name.
+        let base = Path::new(&s.run_dir)
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_else(|| s.scenario.clone());
+        let mut slug = scenario_slug(&base, k);
         if slugs.contains(&slug) {
             slug = format!("{slug}-{k}");
         }
