@@ -896,6 +896,8 @@ fn run_flood_member(
     let s = load_flood_scenario(scenario_path)?;
     let mut set = setup(&s, root, scenario_path, member)?;
     let spec = set.spec.clone();
+    // Upstream areas for snapping gauges, read once when the first gauge needs them.
+    let mut acc_km2: Option<crate::grid::Grid<f64>> = None;
     let gauges = s
         .gauges
         .iter()
@@ -911,7 +913,11 @@ fn run_flood_member(
                         message: "snapping uses the regional flow_acc.tif; with an own DEM give the gauge's cell".into(),
                     });
                 }
-                let acc = read_raster(&resolve(root, &s.grid.model_dir).join("flow_acc.tif"))?;
+                if acc_km2.is_none() {
+                    acc_km2 =
+                        Some(read_raster(&resolve(root, &s.grid.model_dir).join("flow_acc.tif"))?);
+                }
+                let acc = acc_km2.as_ref().expect("read just above");
                 let (r, c) = terrain::snap_to_stream(
                     acc.data.view(),
                     cell / spec.cols,

@@ -79,22 +79,26 @@ pub fn parse_time(text: &str) -> std::result::Result<CalTime, String> {
     })
 }
 
-/// Formats hours since 1970-01-01 00:00 back as `"YYYY-MM-DD hh:mm:ss"` (rounded to the
-/// second), the form of CF time units.
-pub fn format_time(hours: f64) -> String {
-    let secs = (hours * 3600.0).round() as i64;
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // civil_from_days (Hinnant).
+/// Year, month and day of a count of days since 1970-01-01 (proleptic Gregorian;
+/// Hinnant's `civil_from_days`).
+pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
     let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     let mp = (5 * doy + 2) / 153;
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// Formats hours since 1970-01-01 00:00 back as `"YYYY-MM-DD hh:mm:ss"` (rounded to the
+/// second), the form of CF time units.
+pub fn format_time(hours: f64) -> String {
+    let secs = (hours * 3600.0).round() as i64;
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
     format!(
         "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
         rem / 3600,
