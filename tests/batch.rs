@@ -583,3 +583,39 @@ fn bad_input_is_refused_and_nothing_is_overwritten() {
         &["batch.json"],
     );
 }
+
+/// A changed input that the scenario file only names (here its DEM) makes `--resume`
+/// rerun the scenarios that read it, and the combined case built on them; the
+/// earthquake, which does not read it, is skipped. The manifest lists the inputs.
+#[test]
+fn resume_reruns_scenarios_whose_referenced_inputs_changed() {
+    let d = tmp("inputs");
+    let b = batch(&d, "tiny", "");
+    let out = d.join("o");
+    ok(&haihe(&["batch", s(&b), "--out", s(&out), "--jobs", "2"]));
+    let m: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("runs/flood-t2/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let inputs = m["inputs"].as_array().unwrap();
+    assert!(
+        inputs
+            .iter()
+            .any(|i| i[0].as_str().unwrap().ends_with("valley.tif")),
+        "{inputs:?}"
+    );
+    // Unchanged: everything is skipped.
+    let o = haihe(&["batch", s(&b), "--out", s(&out), "--resume"]);
+    ok(&o);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("0 ran, 5 skipped"));
+    // The DEM changes (one metre higher everywhere): the three floods and the combined
+    // case rerun, the earthquake does not.
+    let dem = d.join("valley.tif");
+    let mut g = haihe::grid::read_raster_as::<f32>(&dem, 1).unwrap();
+    g.data.mapv_inplace(|z| z + 1.0);
+    haihe::grid::io::write_geotiff(&g, &dem).unwrap();
+    let o = haihe(&["batch", s(&b), "--out", s(&out), "--resume"]);
+    ok(&o);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("4 ran, 1 skipped"), "{text}");
+}

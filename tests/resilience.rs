@@ -277,7 +277,7 @@ fn flood_run(dir: &Path, name: &str, flooded: f64) {
     );
     write(
         &dir.join("exposure_lifelines.csv"),
-        &format!("{LIFE_HEADER}county-110101,water_supply,4,20,2,1.5,0.6,1,0,12,900,\ncounty-110112,water_supply,6,30,1,0.5,0.9,2,2,3,100,\ncounty-110112,gas,0,0,0,,,,,,,no component\n"),
+        &format!("{LIFE_HEADER}county-110101,water_supply,4,20,2,1.5,0.6,1,0,12,900,0\ncounty-110112,water_supply,6,30,1,0.5,0.9,2,2,3,100,1\ncounty-110112,gas,0,0,0,,,,,,,no component\ncounty-110112,road,3,9,0,0,,,,,,3\n"),
     );
     write(
         &dir.join("exposure_redline.csv"),
@@ -404,4 +404,26 @@ fn end_to_end_two_scenarios_with_user_groups_and_an_ensemble() {
     let header = std::fs::read_to_string(out.join("flood-a/scores.csv")).unwrap();
     assert!(header.starts_with("id,name,kind,population,score_p05,score_p50,score_p95"));
     let _ = Params::clone; // keep the import used
+}
+
+/// `not_assessed` is a count (as `haihe exposure` writes it): a row with some
+/// components assessed is kept, one with none assessed is left out.
+#[test]
+fn lifelines_csv_keeps_rows_with_assessed_components() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("exposure_lifelines.csv");
+    write(
+        &p,
+        &format!("{LIFE_HEADER}county-1,road,6,11.9,1,1.0,1.0,6,4,0.00,0.00,1\ncounty-1,power,1,0,1,0.67,0.32,1,0,11.5,530.25,0\ncounty-1,rail,1,5.5,0,0,,,,,,1\ncounty-2,gas,0,0,,,,,,,,\n"),
+    );
+    let m = haihe::resilience::inputs::read_lifelines_csv(&p).unwrap();
+    let c1 = &m["county-1"];
+    assert_eq!(
+        c1.len(),
+        2,
+        "road (5 of 6 assessed) and power kept, rail (0 of 1) left out"
+    );
+    assert_eq!(c1[0].paths_after.map(|q| q.p50), Some(4.0));
+    assert_eq!(c1[1].days_to_90pct.map(|q| q.p50), Some(11.5));
+    assert!(!m.contains_key("county-2"));
 }

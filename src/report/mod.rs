@@ -15,6 +15,7 @@
 //! DEM (not on the model grids) has no groups, and its system is reported as a gap.
 
 pub mod markdown;
+pub mod ranking;
 pub mod risk;
 
 use crate::exposure::{self, GroupZones, PGA_CLASSES_G};
@@ -28,6 +29,9 @@ use std::path::{Path, PathBuf};
 
 /// Depth thresholds of the fallback exposure, m (the columns of the exposure tables).
 pub const DEPTH_THRESHOLDS_M: [f32; 3] = [0.15, 0.5, 1.5];
+
+/// Groups shown at each end of a ranking (`ranking.md`).
+pub const RANKED_GROUPS: usize = 5;
 
 /// The exposure metric the report's tables lead with: persons on cells deeper than
 /// 0.5 m.
@@ -620,8 +624,27 @@ pub fn write_batch_report(out: &Path, record: &BatchRecord, root: &Path) -> Resu
     let json = serde_json::to_string_pretty(&risk).map_err(|e| Error::Data(e.to_string()))?;
     write_text(&p, &json)?;
     written.push(p);
+    let rankings = ranking::batch_rankings(
+        out,
+        record,
+        &root.join("rasters/model/counties.csv"),
+        RANKED_GROUPS,
+    )?;
+    let ranking_md = ranking::markdown(&rankings);
+    let p = out.join("ranking.md");
+    write_text(&p, &ranking_md)?;
+    written.push(p);
+    let p = out.join("ranking.json");
+    let json = serde_json::to_string_pretty(&rankings).map_err(|e| Error::Data(e.to_string()))?;
+    write_text(&p, &json)?;
+    written.push(p);
     let p = out.join("report.md");
-    write_text(&p, &markdown::report(out, record, &risk))?;
+    let mut md = markdown::report(out, record, &risk);
+    if !rankings.is_empty() {
+        md.push_str("\n## Resilience ranking: top and bottom groups\n\n");
+        md.push_str(&ranking_md);
+    }
+    write_text(&p, &md)?;
     written.push(p);
     Ok(written)
 }

@@ -408,8 +408,11 @@ pub fn read_population_csv(path: &Path) -> Result<HashMap<String, PopulationRow>
     Ok(out)
 }
 
-/// Reads `exposure_lifelines.csv`: per group id, the assessed lifelines (rows with
-/// components > 0 and an empty `not_assessed`).
+/// Reads `exposure_lifelines.csv`: per group id, the assessed lifelines: rows with
+/// components > 0 of which at least one was assessed. `not_assessed` is the count of
+/// components the run's hazards have no model for (written by
+/// [`crate::exposure::lifeline_exposure`]); a row is left out only when that count
+/// reaches `components` (or the field holds text, such as a reason).
 pub fn read_lifelines_csv(path: &Path) -> Result<HashMap<String, Vec<LifelineData>>> {
     let t = Table::read(path)?;
     let id = t.need_col("group_id")?;
@@ -428,7 +431,13 @@ pub fn read_lifelines_csv(path: &Path) -> Result<HashMap<String, Vec<LifelineDat
             ),
         })?;
         let components = t.num(r, Some(comp))?.unwrap_or(0.0);
-        let skipped = na.is_some_and(|c| !t.text(r, c).is_empty());
+        let skipped = na.is_some_and(|c| {
+            let text = t.text(r, c).trim();
+            match text.parse::<f64>() {
+                Ok(n) => n >= components,
+                Err(_) => !text.is_empty(),
+            }
+        });
         if components <= 0.0 || skipped {
             continue;
         }
@@ -578,14 +587,14 @@ fn slice<'a, T>(g: &'a Grid<T>, what: &Path) -> Result<&'a [T]> {
 
 /// Reads one run directory: the exposure tables, `run.json`, and `max_depth.tif` /
 /// `pga.tif` (band 1, median). A file the score needs and the folder lacks gives
-/// [`Error::MissingFile`] naming it. `refuge_classes`, `refuge_max_depth_m` and
-/// `pga_damaging_g` define the refuge land.
+/// [`Error::MissingFile`] naming it. `refuge_classes` and `refuge_max_depth_m` define
+/// the refuge land; shaking does not remove it (open land is where people shelter
+/// after an earthquake, GB 21734-2008).
 pub fn read_member(
     dir: &Path,
     model: &ModelGrids,
     refuge_classes: &[u8],
     refuge_max_depth_m: f64,
-    pga_damaging_g: f64,
 ) -> Result<MemberData> {
     for f in REQUIRED_FILES {
         need(&dir.join(f), "score needs the exposure tables and run.json of the run; see README \"Resilience scores\"")?;
@@ -685,12 +694,8 @@ pub fn read_member(
         let mut water = 0.0;
         for &i in &g.cells {
             let depth_i = dep.map_or(0.0, |h| if h[i].is_finite() { h[i] as f64 } else { 0.0 });
-            let pga_i = pg.map_or(0.0, |h| if h[i].is_finite() { h[i] as f64 } else { 0.0 });
             water += depth_i.max(0.0) * cell_m2;
-            if refuge_classes.contains(&lc[i])
-                && depth_i < refuge_max_depth_m
-                && pga_i < pga_damaging_g
-            {
+            if refuge_classes.contains(&lc[i]) && depth_i < refuge_max_depth_m {
                 refuge += cell_m2;
             }
         }

@@ -212,7 +212,6 @@ pub fn run_score(opts: &ScoreOptions) -> Result<ScoreReport> {
                 &grids,
                 &model.refuge.land_cover_classes,
                 model.refuge.max_depth_m,
-                model.thresholds.pga_damaging_g.value,
             )?;
             hazards = m.hazards.clone();
             metas.push(m.meta);

@@ -34,6 +34,7 @@
 
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -447,8 +448,12 @@ pub struct Manifest {
     pub kind: ScenarioKind,
     /// Scenario file as given (combined: none).
     pub scenario_file: Option<String>,
-    /// FNV-1a 64 of the scenario file (combined: of its parts' hashes).
+    /// FNV-1a 64 over the scenario file and every input it reads (combined: of its
+    /// parts' hashes); see [`scenario_hash`].
     pub scenario_hash: String,
+    /// The inputs behind `scenario_hash`: (path, FNV-1a 64); empty for combined cases.
+    #[serde(default)]
+    pub inputs: Vec<(String, String)>,
     /// Code that wrote the run.
     pub code_version: String,
     /// When the run finished, UTC (RFC 3339).
@@ -621,8 +626,138 @@ pub fn after_batch(out_dir: &Path, runs: &[RunRecord], root: &Path) -> Result<()
     Ok(())
 }
 
-/// The hash a run of `entry` is checked against: of its scenario file, or for a
-/// combined case of its parts' hashes.
+/// Folders and files a scenario of `kind` reads besides the scenario file, relative to
+/// the project root (defaults of `haihe flood`, `haihe quake` and the exposure that
+/// follows every run). Paths named in the scenario file are added by
+/// [`scenario_inputs`].
+pub fn default_inputs(kind: ScenarioKind) -> &'static [&'static str] {
+    match kind {
+        ScenarioKind::Flood => &[
+            "rasters/model",
+            "rasters/lifelines",
+            "models/runoff.toml",
+            "models/design_rain.toml",
+            "models/channels.toml",
+            "models/structures",
+            "models/fragility.toml",
+        ],
+        ScenarioKind::Quake => &[
+            "rasters/model",
+            "rasters/lifelines",
+            "rasters/source/faults",
+            "models/seismic",
+            "models/fragility.toml",
+        ],
+        ScenarioKind::Combined => &[],
+    }
+}
+
+fn push_files(p: &Path, depth: usize, out: &mut Vec<PathBuf>) {
+    if p.is_file() {
+        out.push(p.to_path_buf());
+    } else if p.is_dir() && depth > 0 {
+        if let Ok(rd) = std::fs::read_dir(p) {
+            let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+            entries.sort();
+            for e in entries {
+                push_files(&e, depth - 1, out);
+            }
+        }
+    }
+}
+
+fn toml_strings(v: &toml::Value, out: &mut Vec<String>) {
+    match v {
+        toml::Value::String(s) => out.push(s.clone()),
+        toml::Value::Array(a) => a.iter().for_each(|x| toml_strings(x, out)),
+        toml::Value::Table(t) => t.values().for_each(|x| toml_strings(x, out)),
+        _ => {}
+    }
+}
+
+/// Every file a flood or earthquake scenario depends on: the scenario file, the
+/// defaults of its kind ([`default_inputs`]) and every string of the scenario file
+/// that names an existing file or folder (rain netCDF, DEM, model folder, structures
+/// folder, inflow tables); folders count with the files inside them (two levels).
+/// Sorted, without repeats. Combined cases have none of their own.
+pub fn scenario_inputs(entry: &ScenarioEntry, root: &Path) -> Result<Vec<PathBuf>> {
+    let Some(file) = entry.file.as_deref() else {
+        return Ok(Vec::new());
+    };
+    let file = resolve(root, file);
+    let text = std::fs::read_to_string(&file).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::MissingFile {
+                path: file.clone(),
+                fix: "check the scenario's `file` in the batch (paths are relative to the project root)".into(),
+            }
+        } else {
+            Error::io(&file, e)
+        }
+    })?;
+    let mut named = Vec::new();
+    if let Ok(t) = toml::from_str::<toml::Table>(&text) {
+        t.values().for_each(|v| toml_strings(v, &mut named));
+    }
+    let mut out = vec![file.clone()];
+    let dir = file.parent().unwrap_or(Path::new(""));
+    for d in default_inputs(entry.kind) {
+        push_files(&root.join(d), 3, &mut out);
+    }
+    for s in named {
+        if s.is_empty() || s.contains('\n') || s.len() > 500 {
+            continue;
+        }
+        let p = Path::new(&s);
+        for cand in [resolve(root, p), dir.join(p)] {
+            if cand.exists() {
+                push_files(&cand, 3, &mut out);
+                break;
+            }
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    out.retain(|p| seen.insert(p.canonicalize().unwrap_or_else(|_| p.clone())));
+    out.sort();
+    Ok(out)
+}
+
+/// FNV-1a 64 of a file, remembered per (path, length, modification time) within the
+/// process, so that a batch hashes its shared model folder once.
+fn hash_file_cached(path: &Path) -> Result<String> {
+    use std::sync::{Mutex, OnceLock};
+    type Key = (PathBuf, u64, Option<std::time::SystemTime>);
+    static CACHE: OnceLock<Mutex<HashMap<Key, String>>> = OnceLock::new();
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    let key = (path.to_path_buf(), meta.len(), meta.modified().ok());
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(h) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+        return Ok(h);
+    }
+    let h = hash_file(path)?;
+    if let Ok(mut c) = cache.lock() {
+        c.insert(key, h.clone());
+    }
+    Ok(h)
+}
+
+/// The inputs of a scenario with their hashes: (path relative to the root where it
+/// lies under it, FNV-1a 64), in [`scenario_inputs`] order.
+pub fn input_hashes(entry: &ScenarioEntry, root: &Path) -> Result<Vec<(String, String)>> {
+    scenario_inputs(entry, root)?
+        .into_iter()
+        .map(|p| {
+            let h = hash_file_cached(&p)?;
+            let shown = p.strip_prefix(root).unwrap_or(&p).display().to_string();
+            Ok((shown, h))
+        })
+        .collect()
+}
+
+/// The hash a run of `entry` is checked against: of its scenario file and every input
+/// it reads ([`input_hashes`]), so that a changed rain file, DEM, structure table or
+/// model folder makes `--resume` rerun the scenario; for a combined case, of its parts'
+/// hashes.
 pub fn scenario_hash(batch: &BatchRecord, entry: &ScenarioEntry, root: &Path) -> Result<String> {
     match entry.kind {
         ScenarioKind::Combined => {
@@ -636,10 +771,16 @@ pub fn scenario_hash(batch: &BatchRecord, entry: &ScenarioEntry, root: &Path) ->
             let joint = format!("combined:{}:{}", part(&entry.flood)?, part(&entry.quake)?);
             Ok(fnv1a64_hex(joint.as_bytes()))
         }
-        _ => hash_file(&resolve(
-            root,
-            entry.file.as_deref().unwrap_or(Path::new("")),
-        )),
+        _ => {
+            let mut text = String::new();
+            for (p, h) in input_hashes(entry, root)? {
+                text.push_str(&p);
+                text.push('\t');
+                text.push_str(&h);
+                text.push('\n');
+            }
+            Ok(fnv1a64_hex(text.as_bytes()))
+        }
     }
 }
 
@@ -865,6 +1006,7 @@ fn execute(
             kind: entry.kind,
             scenario_file: entry.file.as_ref().map(|f| f.display().to_string()),
             scenario_hash: hash.to_string(),
+            inputs: input_hashes(entry, root)?,
             code_version: CODE_VERSION.into(),
             finished_utc: utc_now_rfc3339(),
             wall_seconds: clock.elapsed().as_secs_f64(),
