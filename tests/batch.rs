@@ -619,3 +619,28 @@ fn resume_reruns_scenarios_whose_referenced_inputs_changed() {
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("4 ran, 1 skipped"), "{text}");
 }
+
+/// A batch with `[ensemble]` runs every flood's members into `member-NNN/` of its run
+/// folder beside the nominal run, with `ensemble.json`; the earthquake has none.
+#[test]
+fn batch_flood_ensemble_runs_its_members() {
+    let d = tmp("ensemble");
+    let b = batch(&d, "tiny-ens", "\n[ensemble]\nmembers = 2\nseed = 7\n");
+    let out = d.join("o");
+    ok(&haihe(&["batch", s(&b), "--out", s(&out), "--jobs", "2"]));
+    for id in ["flood-t2", "flood-t10", "flood-t100"] {
+        let run = out.join("runs").join(id);
+        assert!(run.join("max_depth.tif").exists(), "{id}: nominal run");
+        for m in ["member-001", "member-002"] {
+            assert!(run.join(m).join("max_depth.tif").exists(), "{id}/{m}");
+        }
+        let e: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(run.join("ensemble.json")).unwrap())
+                .unwrap();
+        assert_eq!(
+            (e["members"].as_u64(), e["seed"].as_u64()),
+            (Some(2), Some(7))
+        );
+    }
+    assert!(!out.join("runs/quake-1679/member-001").exists());
+}

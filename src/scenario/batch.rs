@@ -9,6 +9,10 @@
 //!   FNV-1a hash of its file. A folder holding another batch, or files but no
 //!   `batch.json`, is refused; a folder holding this batch's runs is refused without
 //!   `--resume`. Nothing is overwritten silently.
+//! - **flood ensembles**: with `[ensemble] members, seed`, every flood scenario also
+//!   runs as an ensemble (`haihe flood --ensemble`: CN shifted and Manning's n scaled
+//!   per member, seeded by (seed, member)) into `member-NNN/` folders of its run
+//!   folder; the scores take their spread, the risk tables the nominal run.
 //! - **runs each scenario into `<out>/.partial/<id>.<pid>/`**, calls [`after_run`],
 //!   writes `manifest.json` (id, kind, scenario hash, code version, time, files with
 //!   their sizes and hashes) and only then renames the folder to `<out>/runs/<id>/`.
@@ -52,8 +56,8 @@ pub struct BatchFile {
     pub description: String,
     /// Monte Carlo settings for the later steps (lifeline damage, scores).
     pub monte_carlo: BatchMonteCarlo,
-    /// Optional flood ensemble (members with CN and roughness varied), recorded here
-    /// and run by a later step.
+    /// Optional flood ensemble (members with CN and roughness varied): every flood
+    /// scenario also runs its members into `member-NNN/` of its run folder.
     #[serde(default)]
     pub ensemble: Option<Ensemble>,
     /// The scenarios.
@@ -773,6 +777,10 @@ pub fn scenario_hash(batch: &BatchRecord, entry: &ScenarioEntry, root: &Path) ->
         }
         _ => {
             let mut text = String::new();
+            if let (ScenarioKind::Flood, Some(e)) = (entry.kind, batch.ensemble) {
+                // The ensemble's size and seed change what a flood run folder holds.
+                text.push_str(&format!("ensemble\t{}\t{}\n", e.members, e.seed));
+            }
             for (p, h) in input_hashes(entry, root)? {
                 text.push_str(&p);
                 text.push('\t');
@@ -966,6 +974,12 @@ fn execute(
             ScenarioKind::Flood => {
                 let f = resolve(root, entry.file.as_deref().unwrap_or(Path::new("")));
                 super::flood::run_flood(&f, root, &dir)?;
+                // The batch's flood ensemble: member-NNN/ beside the nominal run, each a
+                // full run folder with its exposure tables; the scores use their spread,
+                // the risk tables and the report the nominal run.
+                if let Some(e) = record.ensemble {
+                    super::flood::run_flood_ensemble(&f, root, &dir, e.members, e.seed)?;
+                }
             }
             ScenarioKind::Quake => {
                 let f = resolve(root, entry.file.as_deref().unwrap_or(Path::new("")));
