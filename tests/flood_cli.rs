@@ -117,6 +117,15 @@ fn valley_run_writes_every_output_and_closes_its_mass_balance() {
         serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
     let err = run["relative_mass_error"].as_f64().unwrap();
     assert!(err.abs() < 1e-6, "relative mass-balance error {err}");
+    // Inputs with hashes: the scenario file and the DEM it names.
+    let inputs = run["inputs"].as_array().unwrap();
+    for name in [".toml", ".tif"] {
+        assert!(
+            inputs.iter().any(|i| i[0].as_str().unwrap().ends_with(name)
+                && i[1].as_str().unwrap().len() == 16),
+            "no {name} input in {inputs:?}"
+        );
+    }
     // Rain: 30 mm on 20 × 40 cells of 1 ha = 240,000 m³; inflow: a triangle of
     // 20 m³/s over 2 h = 72,000 m³ (sampled every minute at mid-interval: exact).
     let rain = run["rain_m3"].as_f64().unwrap();

@@ -67,16 +67,22 @@ pub struct Ranking {
     pub bottom: Vec<RankRow>,
 }
 
-fn read_scores(path: &Path) -> Result<Vec<RankRow>> {
+/// A CSV reader and its header row; `fix` says how to get a readable file.
+fn open_csv(path: &Path, fix: &str) -> Result<(csv::Reader<std::fs::File>, csv::StringRecord)> {
     let mut rdr = csv::Reader::from_path(path).map_err(|e| Error::Invalid {
         path: path.to_path_buf(),
-        field: "scores.csv".into(),
-        message: format!("{e}; rerun `haihe score` or `haihe report` on the batch"),
+        field: "header".into(),
+        message: format!("{e}; {fix}"),
     })?;
     let headers = rdr
         .headers()
         .map_err(|e| Error::Data(format!("{}: {e}", path.display())))?
         .clone();
+    Ok((rdr, headers))
+}
+
+fn read_scores(path: &Path) -> Result<Vec<RankRow>> {
+    let (mut rdr, headers) = open_csv(path, "rerun `haihe score` or `haihe report` on the batch")?;
     let col = |name: &str| -> Result<usize> {
         headers
             .iter()
@@ -131,15 +137,10 @@ pub fn rankable_counties(
     counties_csv: &Path,
     system_share: Option<&HashMap<u32, f64>>,
 ) -> Result<HashMap<String, bool>> {
-    let mut rdr = csv::Reader::from_path(counties_csv).map_err(|e| Error::Invalid {
-        path: counties_csv.to_path_buf(),
-        field: "counties.csv".into(),
-        message: format!("{e}; rebuild the model folder with `haihe prepare`"),
-    })?;
-    let headers = rdr
-        .headers()
-        .map_err(|e| Error::Data(format!("{}: {e}", counties_csv.display())))?
-        .clone();
+    let (mut rdr, headers) = open_csv(
+        counties_csv,
+        "rebuild the model folder with `haihe prepare`",
+    )?;
     let col = |name: &str| headers.iter().position(|h| h == name);
     let (Some(ad), Some(on), Some(poly), Some(pop)) = (
         col("adcode"),

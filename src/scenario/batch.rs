@@ -748,7 +748,31 @@ fn hash_file_cached(path: &Path) -> Result<String> {
 /// The inputs of a scenario with their hashes: (path relative to the root where it
 /// lies under it, FNV-1a 64), in [`scenario_inputs`] order.
 pub fn input_hashes(entry: &ScenarioEntry, root: &Path) -> Result<Vec<(String, String)>> {
-    scenario_inputs(entry, root)?
+    hashed(scenario_inputs(entry, root)?, root)
+}
+
+/// [`input_hashes`] of a scenario file of `kind` outside a batch (written into a flood's
+/// `run.json`).
+pub fn file_input_hashes(
+    kind: ScenarioKind,
+    file: &Path,
+    root: &Path,
+) -> Result<Vec<(String, String)>> {
+    let entry = ScenarioEntry {
+        id: String::new(),
+        kind,
+        file: Some(file.to_path_buf()),
+        flood: None,
+        quake: None,
+        return_period_yr: None,
+        system: None,
+        annual_rate: None,
+    };
+    input_hashes(&entry, root)
+}
+
+fn hashed(files: Vec<PathBuf>, root: &Path) -> Result<Vec<(String, String)>> {
+    files
         .into_iter()
         .map(|p| {
             let h = hash_file_cached(&p)?;

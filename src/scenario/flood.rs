@@ -287,6 +287,10 @@ pub struct FloodRunSummary {
     pub scenario: String,
     /// Scenario file.
     pub scenario_file: String,
+    /// Every input the run read, with its FNV-1a 64 hash (hex): the scenario file, the
+    /// model folder, the parameter and structure tables and every file the scenario
+    /// names ([`crate::scenario::batch::scenario_inputs`]).
+    pub inputs: Vec<(String, String)>,
     /// Grid: rows, columns, cell size (m).
     pub grid: (usize, usize, f64),
     /// Solver steps.
@@ -1102,6 +1106,11 @@ fn run_flood_member(
     let mut summary = FloodRunSummary {
         scenario: s.name.clone(),
         scenario_file: scenario_path.display().to_string(),
+        inputs: super::batch::file_input_hashes(
+            super::batch::ScenarioKind::Flood,
+            scenario_path,
+            root,
+        )?,
         grid: (spec.rows, spec.cols, spec.transform.dx.abs()),
         steps: sim.steps,
         cell_updates_per_s: sim.cell_updates as f64 / sim.loop_seconds.max(1e-9),
