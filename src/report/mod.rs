@@ -14,6 +14,8 @@
 //! scenario's model folder ([`crate::exposure::population_by_class`]); a run on its own
 //! DEM (not on the model grids) has no groups, and its system is reported as a gap.
 
+pub mod figures;
+pub mod html;
 pub mod markdown;
 pub mod risk;
 
