@@ -51,6 +51,8 @@ pub const BACKGROUND: Rgb = [255, 255, 255];
 pub const LAND: Rgb = [246, 244, 238];
 /// Colour of county outlines.
 pub const OUTLINE: Rgb = [90, 90, 90];
+/// Colour of sea cells (the model's sea mask), so that the sea is not read as flood.
+pub const SEA: Rgb = [222, 228, 233];
 
 /// viridis at t = 0, 1/9, …, 1 (matplotlib's `_viridis_data` sampled at 10 points).
 const VIRIDIS: [Rgb; 10] = [
@@ -260,6 +262,8 @@ pub struct MapSpec<'a> {
     /// Zone ids on the same grid (e.g. counties.tif) whose boundaries are drawn; 0 =
     /// none.
     pub outlines: Option<&'a Array2<i32>>,
+    /// Sea cells (non-zero) on the same grid, drawn in [`SEA`] whatever their value.
+    pub sea: Option<&'a Array2<u8>>,
 }
 
 /// An RGB image in memory: `rgb` holds width × height × 3 bytes, row by row.
@@ -349,6 +353,7 @@ pub fn render_map(values: &Grid<f64>, spec: &MapSpec) -> Result<(Image, MapLayou
     let height = (lay.y0 + lay.height + MAP_BOTTOM).max(lay.y0 + 420);
     let mut buf = vec![255u8; (width * height * 3) as usize];
     let outlines = spec.outlines.filter(|o| o.dim() == (rows, cols));
+    let sea = spec.sea.filter(|o| o.dim() == (rows, cols));
     // The grid, nearest cell per pixel.
     let cell = |p: u32, n: usize| ((p as f64 + 0.5) / lay.px_per_cell).floor().min((n - 1) as f64) as usize;
     let col_of: Vec<usize> = (0..lay.width).map(|p| cell(p, cols)).collect();
@@ -356,7 +361,9 @@ pub fn render_map(values: &Grid<f64>, spec: &MapSpec) -> Result<(Image, MapLayou
     for (py, &r) in row_of.iter().enumerate() {
         for (px, &c) in col_of.iter().enumerate() {
             let v = values.data[(r, c)];
-            let mut colour = if v.is_nan() {
+            let mut colour = if sea.is_some_and(|m| m[(r, c)] != 0) {
+                SEA
+            } else if v.is_nan() {
                 NODATA
             } else {
                 spec.scale.colour(v).unwrap_or(LAND)
@@ -389,7 +396,14 @@ pub fn render_map(values: &Grid<f64>, spec: &MapSpec) -> Result<(Image, MapLayou
 }
 
 fn tick_label(v: f64) -> String {
-    if v == v.round() && v.abs() < 1e6 {
+    let a = v.abs();
+    if a >= 1e6 {
+        return format!("{}M", tick_label(v / 1e6));
+    }
+    if a >= 1e4 {
+        return format!("{}k", tick_label(v / 1e3));
+    }
+    if v == v.round() {
         format!("{v:.0}")
     } else if v.abs() >= 0.1 {
         let s = format!("{v:.2}");
@@ -488,18 +502,27 @@ fn decorate_map(
         (lx + bar_w + 8, sw_y + 7),
         font(13.0).pos(Pos::new(HPos::Left, VPos::Center)),
     ))?;
-    if matches!(spec.scale, ColourScale::Classes { .. }) {
-        let y = sw_y + 22;
+    let mut swatches: Vec<(Rgb, &str)> = Vec::new();
+    if let ColourScale::Classes { bounds, .. } = &spec.scale {
+        if bounds.first().is_some_and(|b| *b > 0.0) {
+            swatches.push((LAND, "below first class"));
+        }
+    }
+    if spec.sea.is_some() {
+        swatches.push((SEA, "sea"));
+    }
+    for (k, (c, text)) in swatches.into_iter().enumerate() {
+        let y = sw_y + 22 * (k as i32 + 1);
         root.draw(&Rectangle::new(
             [(lx, y), (lx + bar_w, y + 14)],
-            rgb(LAND).filled(),
+            rgb(c).filled(),
         ))?;
         root.draw(&Rectangle::new(
             [(lx, y), (lx + bar_w, y + 14)],
             RGBColor(160, 160, 160).stroke_width(1),
         ))?;
         root.draw(&Text::new(
-            "below first class",
+            text,
             (lx + bar_w + 8, y + 7),
             font(13.0).pos(Pos::new(HPos::Left, VPos::Center)),
         ))?;
@@ -507,7 +530,7 @@ fn decorate_map(
 
     // North arrow (grid north), at the legend's foot.
     let ax = lx + 22;
-    let ay = (y1 - 70).max(sw_y + 60);
+    let ay = (y1 - 70).max(sw_y + 90);
     root.draw(&Polygon::new(
         vec![(ax, ay), (ax - 11, ay + 34), (ax, ay + 26)],
         BLACK.filled(),
@@ -597,6 +620,23 @@ fn range_of(it: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
         })
 }
 
+/// Width of the legend column of charts, px.
+const CHART_LEGEND_W: u32 = 190;
+
+fn draw_legend(area: &DrawingArea<BitMapBackend, Shift>, p: &Panel) -> DrawResult<()> {
+    for (i, s) in p.series.iter().enumerate() {
+        let y = 50 + 22 * i as i32;
+        let col = rgb(LINES[i % LINES.len()]);
+        area.draw(&PathElement::new(vec![(6, y), (30, y)], col.stroke_width(3)))?;
+        area.draw(&Text::new(
+            s.label.clone(),
+            (38, y),
+            font(13.0).pos(Pos::new(HPos::Left, VPos::Center)),
+        ))?;
+    }
+    Ok(())
+}
+
 /// Renders panels stacked vertically, each [`PANEL_SIZE`]. Kernel, no I/O.
 pub fn render_charts(panels: &[Panel]) -> Result<Image> {
     register_font();
@@ -609,7 +649,9 @@ pub fn render_charts(panels: &[Panel]) -> Result<Image> {
         let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
         let areas = root.split_evenly((panels.len(), 1));
         for (a, p) in areas.iter().zip(panels) {
-            draw_panel(a, p).map_err(draw_err)?;
+            let (plot, legend) = a.split_horizontally(PANEL_SIZE.0 - CHART_LEGEND_W);
+            draw_panel(&plot, p).map_err(draw_err)?;
+            draw_legend(&legend, p).map_err(draw_err)?;
         }
         root.present().map_err(draw_err)?;
     }
@@ -633,9 +675,9 @@ fn draw_panel(area: &DrawingArea<BitMapBackend, Shift>, p: &Panel) -> DrawResult
     let mut b = ChartBuilder::on(area);
     b.caption(p.title.clone(), (FONT, 18.0))
         .margin(12)
-        .margin_right(24)
+        .margin_right(16)
         .x_label_area_size(44)
-        .y_label_area_size(72);
+        .y_label_area_size(64);
     let style = |i: usize| rgb(LINES[i % LINES.len()]);
     if p.log_x {
         let lo = 10f64.powf(xa.max(1e-9).log10().floor());
@@ -648,22 +690,16 @@ fn draw_panel(area: &DrawingArea<BitMapBackend, Shift>, p: &Panel) -> DrawResult
             .axis_desc_style(font(14.0))
             .x_label_formatter(&|v| tick_label(*v))
             .y_label_formatter(&|v| tick_label(*v))
+            .bold_line_style(RGBColor(205, 205, 205))
+            .light_line_style(RGBColor(240, 240, 240))
             .draw()?;
         for (i, s) in p.series.iter().enumerate() {
             let col = style(i);
-            c.draw_series(LineSeries::new(s.points.iter().copied(), col.stroke_width(2)))?
-                .label(s.label.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], col.stroke_width(2)));
+            c.draw_series(LineSeries::new(s.points.iter().copied(), col.stroke_width(2)))?;
             if p.markers {
                 c.draw_series(s.points.iter().map(|&q| Circle::new(q, 4, col.filled())))?;
             }
         }
-        c.configure_series_labels()
-            .label_font(font(13.0))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()?;
     } else {
         let xhi = if xb > xa { xb } else { xa + 1.0 };
         let mut c = b.build_cartesian_2d(xa..xhi, ylo..yhi)?;
@@ -674,22 +710,16 @@ fn draw_panel(area: &DrawingArea<BitMapBackend, Shift>, p: &Panel) -> DrawResult
             .axis_desc_style(font(14.0))
             .x_label_formatter(&|v| tick_label(*v))
             .y_label_formatter(&|v| tick_label(*v))
+            .bold_line_style(RGBColor(205, 205, 205))
+            .light_line_style(RGBColor(240, 240, 240))
             .draw()?;
         for (i, s) in p.series.iter().enumerate() {
             let col = style(i);
-            c.draw_series(LineSeries::new(s.points.iter().copied(), col.stroke_width(2)))?
-                .label(s.label.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], col.stroke_width(2)));
+            c.draw_series(LineSeries::new(s.points.iter().copied(), col.stroke_width(2)))?;
             if p.markers {
                 c.draw_series(s.points.iter().map(|&q| Circle::new(q, 4, col.filled())))?;
             }
         }
-        c.configure_series_labels()
-            .label_font(font(13.0))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()?;
     }
     Ok(())
 }
@@ -774,6 +804,564 @@ pub fn columns_with_suffix(
         .collect()
 }
 
+
+// ---------------------------------------------------------------------------------
+// The figures of a batch output.
+// ---------------------------------------------------------------------------------
+
+/// The part of the report a figure belongs to, in report order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub enum Section {
+    /// Median resilience score per group.
+    Scores,
+    /// Maximum flood depth.
+    Depth,
+    /// Peak ground acceleration.
+    Pga,
+    /// Discharge at the named gauges.
+    Hydrographs,
+    /// Reservoir and detention-basin storage.
+    Storage,
+    /// Exceedance curves of the flood exposure.
+    Risk,
+}
+
+impl Section {
+    /// Every section, in report order.
+    pub const ALL: [Section; 6] = [
+        Section::Scores,
+        Section::Depth,
+        Section::Pga,
+        Section::Hydrographs,
+        Section::Storage,
+        Section::Risk,
+    ];
+    /// Heading of the section.
+    pub fn title(self) -> &'static str {
+        match self {
+            Section::Scores => "Resilience scores",
+            Section::Depth => "Maximum flood depth",
+            Section::Pga => "Peak ground acceleration",
+            Section::Hydrographs => "Hydrographs at the named gauges",
+            Section::Storage => "Reservoir and detention-basin storage",
+            Section::Risk => "Risk curves",
+        }
+    }
+    /// Anchor id of the section (HTML) and file prefix of its figures.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Section::Scores => "scores",
+            Section::Depth => "depth",
+            Section::Pga => "pga",
+            Section::Hydrographs => "hydrographs",
+            Section::Storage => "storage",
+            Section::Risk => "risk",
+        }
+    }
+}
+
+/// One written figure.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Figure {
+    /// Its section.
+    pub section: Section,
+    /// Path relative to the batch output, `figures/<name>.png`.
+    pub file: String,
+    /// Title for the reports (may hold any script).
+    pub title: String,
+    /// The figure's ASCII keys and what they stand for (names in other scripts).
+    pub keys: Vec<(String, String)>,
+    /// Width, px.
+    pub width: u32,
+    /// Height, px.
+    pub height: u32,
+}
+
+/// The figures of a batch, and a note for each figure that could not be drawn.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct FigureSet {
+    /// Written figures, in report order.
+    pub figures: Vec<Figure>,
+    /// (section, why a figure is missing).
+    pub notes: Vec<(Section, String)>,
+}
+
+/// A file-name-safe stem: the id if it is made of ASCII letters, digits, `-` and `_`,
+/// else `<prefix><index>`.
+pub fn file_stem(id: &str, prefix: &str, index: usize) -> String {
+    if !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        id.to_string()
+    } else {
+        format!("{prefix}{}", index + 1)
+    }
+}
+
+enum Job {
+    Score(String, usize),
+    Depth(String, usize, Option<f64>),
+    Pga(String, usize),
+    Hydro(String, usize),
+    Storage(String, usize),
+    Risk(String, usize),
+}
+
+/// Zone ids of the model grid, for outlines.
+struct Outlines {
+    ids: Array2<i32>,
+    transform: crate::GeoTransform,
+    sea: Option<Array2<u8>>,
+}
+
+fn outlines_for<'a>(o: Option<&'a Outlines>, g: &Grid<f64>) -> Option<&'a Array2<i32>> {
+    o.filter(|o| o.ids.dim() == g.data.dim() && o.transform.approx_eq(&g.transform))
+        .map(|o| &o.ids)
+}
+
+fn sea_for<'a>(o: Option<&'a Outlines>, g: &Grid<f64>) -> Option<&'a Array2<u8>> {
+    o.filter(|o| o.ids.dim() == g.data.dim() && o.transform.approx_eq(&g.transform))
+        .and_then(|o| o.sea.as_ref())
+}
+
+/// The county-score grid of a scored run: band 1 (`counties`) of `scores.tif`, or the
+/// `score_p50` of `scores.csv` painted on `counties.tif` (group id `county-<code>`).
+fn score_grid(dir: &Path, counties: Option<&Outlines>, model_dir: &Path) -> Result<Grid<f64>> {
+    let tif = dir.join("scores.tif");
+    if tif.exists() {
+        return crate::grid::io::read_raster_band(&tif, 1);
+    }
+    let csv_path = dir.join("scores.csv");
+    let counties_path = model_dir.join("counties.tif");
+    if !(csv_path.exists() && counties.is_some()) {
+        return Err(Error::Data(format!(
+            "no scores.tif, and no scores.csv with {}",
+            counties_path.display()
+        )));
+    }
+    let (head, cols) = read_numeric_csv(&csv_path)?;
+    let mut r = csv::Reader::from_path(&csv_path).map_err(|e| Error::Data(e.to_string()))?;
+    let ids: Vec<String> = r
+        .records()
+        .filter_map(|x| x.ok())
+        .map(|x| x.get(0).unwrap_or("").to_string())
+        .collect();
+    let k = head
+        .iter()
+        .position(|h| h == "score_p50")
+        .ok_or_else(|| Error::Data(format!("{}: no score_p50 column", csv_path.display())))?;
+    let by: std::collections::HashMap<i32, f64> = ids
+        .iter()
+        .zip(&cols[k])
+        .filter_map(|(id, v)| Some((id.strip_prefix("county-")?.parse::<i32>().ok()?, *v)))
+        .collect();
+    let c = crate::grid::io::read_raster_as::<i32>(&counties_path, 1)?;
+    let data = c.data.mapv(|id| by.get(&id).copied().unwrap_or(f64::NAN));
+    Ok(c.with_data(data, None))
+}
+
+fn map_figure(
+    values: &Grid<f64>,
+    spec: &MapSpec,
+    out: &Path,
+    file: String,
+    section: Section,
+    title: String,
+) -> Result<Figure> {
+    let (img, _) = render_map(values, spec)?;
+    write_png(&img, &out.join(&file))?;
+    Ok(Figure {
+        section,
+        file,
+        title,
+        keys: Vec::new(),
+        width: img.width,
+        height: img.height,
+    })
+}
+
+fn chart_figure(
+    panels: &[Panel],
+    out: &Path,
+    file: String,
+    section: Section,
+    title: String,
+    keys: Vec<(String, String)>,
+) -> Result<Figure> {
+    let img = render_charts(panels)?;
+    write_png(&img, &out.join(&file))?;
+    Ok(Figure {
+        section,
+        file,
+        title,
+        keys,
+        width: img.width,
+        height: img.height,
+    })
+}
+
+/// ASCII legend labels for names: the name when ASCII, else `<prefix><n>`; with the
+/// (label, name) keys of the renamed ones.
+fn labels(names: &[String], prefix: &str) -> (Vec<String>, Vec<(String, String)>) {
+    let mut keys = Vec::new();
+    let l = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let k = format!("{prefix}{}", i + 1);
+            let l = ascii_or(n, &k);
+            if l == k {
+                keys.push((k, n.clone()));
+            }
+            l
+        })
+        .collect();
+    (l, keys)
+}
+
+/// The headline exposure metric in words.
+const HEADLINE_WORDS: &str = "persons on cells deeper than 0.5 m";
+
+fn run_job(
+    job: &Job,
+    out: &Path,
+    risk: &super::BatchRisk,
+    counties: Option<&Outlines>,
+    model_dir: &Path,
+) -> std::result::Result<Figure, (Section, String)> {
+    let runs = out.join("runs");
+    let (section, id) = match job {
+        Job::Score(id, _) => (Section::Scores, id),
+        Job::Depth(id, ..) => (Section::Depth, id),
+        Job::Pga(id, _) => (Section::Pga, id),
+        Job::Hydro(id, _) => (Section::Hydrographs, id),
+        Job::Storage(id, _) => (Section::Storage, id),
+        Job::Risk(id, _) => (Section::Risk, id),
+    };
+    let fail = |e: Error| (section, format!("{id}: {e}"));
+    match job {
+        Job::Score(id, i) => {
+            let dir = out.join("scores").join(id);
+            let g = score_grid(&dir, counties, model_dir).map_err(fail)?;
+            let t = ascii_or(id, &format!("scenario {}", i + 1));
+            let spec = MapSpec {
+                title: format!("Resilience score, {t}"),
+                subtitle: "median (p50) of the Monte Carlo score per county; 0 = least resilient"
+                    .into(),
+                units: "score (0-100)".into(),
+                scale: score_scale(),
+                outlines: outlines_for(counties, &g),
+                sea: sea_for(counties, &g),
+            };
+            let file = format!("figures/score-{}.png", file_stem(id, "s", *i));
+            map_figure(&g, &spec, out, file, section, format!("Median resilience score: {id}"))
+                .map_err(fail)
+        }
+        Job::Depth(id, i, t_yr) => {
+            let p = runs.join(id).join("max_depth.tif");
+            if !p.exists() {
+                return Err((section, format!("{id}: no max_depth.tif")));
+            }
+            let g = crate::grid::io::read_raster_band(&p, 1).map_err(fail)?;
+            let t = ascii_or(id, &format!("scenario {}", i + 1));
+            // The largest depth on land (the sea is not flood).
+            let sea = sea_for(counties, &g);
+            let max = g
+                .data
+                .indexed_iter()
+                .filter(|(ix, v)| v.is_finite() && sea.is_none_or(|m| m[*ix] == 0))
+                .fold(0.0, |a: f64, (_, v)| a.max(*v));
+            let spec = MapSpec {
+                title: format!("Maximum flood depth, {t}"),
+                subtitle: format!(
+                    "{}largest depth on land {max:.1} m; cells below 0.05 m left blank",
+                    t_yr.map(|t| format!("return period {t} yr; ")).unwrap_or_default()
+                ),
+                units: "max depth (m)".into(),
+                scale: depth_scale(),
+                outlines: outlines_for(counties, &g),
+                sea: sea_for(counties, &g),
+            };
+            let file = format!("figures/depth-{}.png", file_stem(id, "s", *i));
+            map_figure(&g, &spec, out, file, section, format!("Maximum depth: {id}")).map_err(fail)
+        }
+        Job::Pga(id, i) => {
+            let p = runs.join(id).join("pga.tif");
+            if !p.exists() {
+                return Err((section, format!("{id}: no pga.tif")));
+            }
+            let g = crate::grid::io::read_raster_band(&p, 1).map_err(fail)?;
+            let t = ascii_or(id, &format!("scenario {}", i + 1));
+            let max = g.data.iter().copied().filter(|v| v.is_finite()).fold(0.0, f64::max);
+            let spec = MapSpec {
+                title: format!("Peak ground acceleration, {t}"),
+                subtitle: format!("median PGA over the realisations; largest {max:.2} g"),
+                units: "median PGA (g)".into(),
+                scale: pga_scale(),
+                outlines: outlines_for(counties, &g),
+                sea: None,
+            };
+            let file = format!("figures/pga-{}.png", file_stem(id, "s", *i));
+            map_figure(&g, &spec, out, file, section, format!("Median PGA: {id}")).map_err(fail)
+        }
+        Job::Hydro(id, i) => {
+            let p = runs.join(id).join("hydrographs.csv");
+            if !p.exists() {
+                return Err((section, format!("{id}: no hydrographs.csv")));
+            }
+            let (head, cols) = read_numeric_csv(&p).map_err(fail)?;
+            let q = columns_with_suffix(&head, &cols, " discharge_m3s");
+            if q.is_empty() {
+                return Err((section, format!("{id}: no gauges in hydrographs.csv")));
+            }
+            let names: Vec<String> = q.iter().map(|x| x.0.clone()).collect();
+            let (ls, keys) = labels(&names, "G");
+            let t = ascii_or(id, &format!("scenario {}", i + 1));
+            let panel = Panel {
+                title: format!("Discharge at the gauges, {t}"),
+                x_label: "time (h)".into(),
+                y_label: "discharge (m3/s)".into(),
+                log_x: false,
+                markers: false,
+                series: q
+                    .into_iter()
+                    .zip(ls)
+                    .map(|((_, points), label)| Series { label, points })
+                    .collect(),
+            };
+            let file = format!("figures/hydro-{}.png", file_stem(id, "s", *i));
+            chart_figure(&[panel], out, file, section, format!("Hydrographs: {id}"), keys)
+                .map_err(fail)
+        }
+        Job::Storage(id, i) => {
+            let p = runs.join(id).join("structures.csv");
+            if !p.exists() {
+                return Err((section, format!("{id}: no structures.csv")));
+            }
+            let (head, cols) = read_numeric_csv(&p).map_err(fail)?;
+            // Reservoirs: change of storage since the start; basins: stored volume.
+            // Lines that never move (less than 10⁴ m³) are left out.
+            let moved = |pts: &[(f64, f64)]| {
+                range_of(pts.iter().map(|q| q.1)).is_some_and(|(a, b)| b - a > 1e-4)
+            };
+            let res: Vec<(String, Vec<(f64, f64)>)> =
+                columns_with_suffix(&head, &cols, " storage_1e8_m3")
+                    .into_iter()
+                    .filter(|(n, pts)| !n.is_empty() && moved(pts))
+                    .map(|(n, pts)| {
+                        let s0 = pts.first().map_or(0.0, |q| q.1);
+                        (n, pts.iter().map(|q| (q.0, q.1 - s0)).collect())
+                    })
+                    .collect();
+            let bas: Vec<(String, Vec<(f64, f64)>)> =
+                columns_with_suffix(&head, &cols, " volume_1e8_m3")
+                    .into_iter()
+                    .filter(|(_, pts)| moved(pts))
+                    .collect();
+            if res.is_empty() && bas.is_empty() {
+                return Err((
+                    section,
+                    format!("{id}: no reservoir or detention basin stored water in this run"),
+                ));
+            }
+            let (rl, mut keys) = labels(&res.iter().map(|x| x.0.clone()).collect::<Vec<_>>(), "R");
+            let (bl, bk) = labels(&bas.iter().map(|x| x.0.clone()).collect::<Vec<_>>(), "B");
+            keys.extend(bk);
+            let t = ascii_or(id, &format!("scenario {}", i + 1));
+            let mk = |title: String, y: &str, v: Vec<(String, Vec<(f64, f64)>)>, l: Vec<String>| Panel {
+                title,
+                x_label: "time (h)".into(),
+                y_label: y.into(),
+                log_x: false,
+                markers: false,
+                series: v
+                    .into_iter()
+                    .zip(l)
+                    .map(|((_, points), label)| Series { label, points })
+                    .collect(),
+            };
+            let mut panels = Vec::new();
+            if !res.is_empty() {
+                panels.push(mk(
+                    format!("Reservoirs: storage change since the start, {t}"),
+                    "storage change (1e8 m3)",
+                    res,
+                    rl,
+                ));
+            }
+            if !bas.is_empty() {
+                panels.push(mk(
+                    format!("Detention basins: stored volume, {t}"),
+                    "volume (1e8 m3)",
+                    bas,
+                    bl,
+                ));
+            }
+            let file = format!("figures/storage-{}.png", file_stem(id, "s", *i));
+            chart_figure(&panels, out, file, section, format!("Storage: {id}"), keys)
+                .map_err(fail)
+        }
+        Job::Risk(sys, i) => {
+            let mut rows: Vec<&super::GroupRisk> = risk
+                .groups
+                .iter()
+                .filter(|g| {
+                    g.system == *sys
+                        && g.metric == super::HEADLINE_METRIC
+                        && g.by_return_period.iter().any(|p| p.1 > 0.0)
+                })
+                .collect();
+            if rows.is_empty() {
+                return Err((section, format!("{sys}: no group has {HEADLINE_WORDS} in any event")));
+            }
+            rows.sort_by(|a, b| b.eae.total_cmp(&a.eae).then(a.group_id.cmp(&b.group_id)));
+            rows.truncate(8);
+            let names: Vec<String> = rows.iter().map(|g| g.group_id.clone()).collect();
+            let (ls, _) = labels(&names, "g");
+            // Every plotted group spelt out (its name and kind).
+            let keys: Vec<(String, String)> = rows
+                .iter()
+                .zip(&ls)
+                .map(|(g, l)| (l.clone(), format!("{} ({})", g.name, g.kind)))
+                .collect();
+            let fallback = risk
+                .systems
+                .get(sys)
+                .and_then(|ev| common_prefix(ev.iter().map(|e| e.id.as_str())))
+                .unwrap_or_else(|| format!("system {}", i + 1));
+            let t = ascii_or(sys, &fallback);
+            let panel = Panel {
+                title: format!("Exceedance curves, {t}: {HEADLINE_WORDS} (8 largest EAE)"),
+                x_label: "return period (yr)".into(),
+                y_label: "persons".into(),
+                log_x: true,
+                markers: true,
+                series: rows
+                    .iter()
+                    .zip(ls)
+                    .map(|(g, label)| Series {
+                        label,
+                        points: g.by_return_period.clone(),
+                    })
+                    .collect(),
+            };
+            let file = format!("figures/risk-{}.png", file_stem(sys, "system", *i));
+            chart_figure(&[panel], out, file, section, format!("Exceedance curves: {sys}"), keys)
+                .map_err(fail)
+        }
+    }
+}
+
+/// The longest common prefix of ASCII ids, without a trailing `-` or `_`, if at
+/// least two characters long.
+fn common_prefix<'a>(mut ids: impl Iterator<Item = &'a str>) -> Option<String> {
+    let first = ids.next()?.to_string();
+    let mut n = first.len();
+    for id in ids {
+        n = first
+            .bytes()
+            .zip(id.bytes())
+            .take(n)
+            .take_while(|(a, b)| a == b)
+            .count();
+    }
+    let p = first.get(..n)?.trim_end_matches(['-', '_']).to_string();
+    (p.len() >= 2 && p.is_ascii()).then_some(p)
+}
+
+/// Draws every figure of a batch output into `<out>/figures/` (in parallel) and
+/// removes PNGs there from earlier reports that are no longer drawn: per scored run
+/// the county score map (`scores/<id>/scores.tif`), per flood the maximum-depth map,
+/// hydrographs and storage curves, per earthquake the median-PGA map, per river system
+/// the exceedance curves of the groups with the largest expected annual exposure.
+/// County outlines come from `<model_dir>/counties.tif` and the sea from `sea.tif`
+/// where a map shares their grid. A
+/// figure whose inputs are missing or unreadable becomes a note, never an error.
+pub fn batch_figures(
+    out: &Path,
+    record: &crate::scenario::batch::BatchRecord,
+    risk: &super::BatchRisk,
+    model_dir: &Path,
+) -> FigureSet {
+    use crate::scenario::batch::ScenarioKind;
+    use rayon::prelude::*;
+    let counties = crate::grid::io::read_raster_as::<i32>(&model_dir.join("counties.tif"), 1)
+        .ok()
+        .map(|g| Outlines {
+            sea: crate::grid::io::read_raster_as::<u8>(&model_dir.join("sea.tif"), 1)
+                .ok()
+                .filter(|s| s.data.dim() == g.data.dim())
+                .map(|s| s.data),
+            ids: g.data,
+            transform: g.transform,
+        });
+    let mut jobs = Vec::new();
+    for (i, e) in record.scenarios.iter().enumerate() {
+        if out.join("scores").join(&e.id).is_dir() {
+            jobs.push(Job::Score(e.id.clone(), i));
+        }
+    }
+    for (i, e) in record.scenarios.iter().enumerate() {
+        if e.kind == ScenarioKind::Flood {
+            jobs.push(Job::Depth(e.id.clone(), i, e.return_period_yr));
+        }
+    }
+    for (i, e) in record.scenarios.iter().enumerate() {
+        if e.kind == ScenarioKind::Quake {
+            jobs.push(Job::Pga(e.id.clone(), i));
+        }
+    }
+    for (i, e) in record.scenarios.iter().enumerate() {
+        if e.kind == ScenarioKind::Flood {
+            jobs.push(Job::Hydro(e.id.clone(), i));
+        }
+    }
+    for (i, e) in record.scenarios.iter().enumerate() {
+        if e.kind == ScenarioKind::Flood {
+            jobs.push(Job::Storage(e.id.clone(), i));
+        }
+    }
+    for (i, sys) in risk.systems.keys().enumerate() {
+        jobs.push(Job::Risk(sys.clone(), i));
+    }
+    let mut set = FigureSet::default();
+    let dir = out.join("figures");
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        set.notes.push((
+            Section::Scores,
+            format!("{}: cannot be created: {e}", dir.display()),
+        ));
+        return set;
+    }
+    let results: Vec<_> = jobs
+        .par_iter()
+        .map(|j| run_job(j, out, risk, counties.as_ref(), model_dir))
+        .collect();
+    // Notes name files relative to the output folder, so that merged shards and one
+    // unsharded batch give the same report text.
+    let out_text = out.display().to_string();
+    for r in results {
+        match r {
+            Ok(f) => set.figures.push(f),
+            Err((sec, n)) => set.notes.push((sec, n.replace(&out_text, "."))),
+        }
+    }
+    // Stale figures of an earlier report.
+    let keep: std::collections::BTreeSet<String> =
+        set.figures.iter().map(|f| f.file.clone()).collect();
+    if let Ok(rd) = std::fs::read_dir(&dir) {
+        for e in rd.flatten() {
+            let name = format!("figures/{}", e.file_name().to_string_lossy());
+            if name.ends_with(".png") && !keep.contains(&name) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+    set
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -847,6 +1435,7 @@ mod tests {
             units: "score".into(),
             scale: score_scale(),
             outlines: None,
+            sea: None,
         };
         let (img, lay) = render_map(&g, &spec).unwrap();
         assert_eq!(lay.px_per_cell, 24.0);

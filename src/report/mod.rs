@@ -1,4 +1,5 @@
-//! Every human-facing output of a batch: `risk.csv`, `risk.json` and `report.md`.
+//! Every human-facing output of a batch: `risk.csv`, `risk.json`, `report.md`,
+//! `report.html` and the PNG figures under `figures/`.
 //!
 //! [`write_batch_report`] reads the run folders of a batch output (`<out>/runs/<id>/`),
 //! gathers each flood's population exposure per group, builds the exceedance curve of
@@ -611,7 +612,10 @@ pub fn risk_csv(risk: &BatchRisk) -> String {
     s
 }
 
-/// Writes `risk.csv`, `risk.json` and `report.md` into `out`; returns their paths.
+/// Writes `risk.csv`, `risk.json`, the figures (`figures/*.png`, [`figures`]),
+/// `report.md` (with links to the figures) and the self-contained `report.html`
+/// ([`html`]) into `out`; returns their paths. County outlines on the maps come from
+/// `<root>/rasters/model/counties.tif`.
 pub fn write_batch_report(out: &Path, record: &BatchRecord, root: &Path) -> Result<Vec<PathBuf>> {
     let risk = batch_risk(out, record, root)?;
     let mut written = Vec::new();
@@ -622,8 +626,14 @@ pub fn write_batch_report(out: &Path, record: &BatchRecord, root: &Path) -> Resu
     let json = serde_json::to_string_pretty(&risk).map_err(|e| Error::Data(e.to_string()))?;
     write_text(&p, &json)?;
     written.push(p);
+    let figs = figures::batch_figures(out, record, &risk, &root.join("rasters/model"));
+    written.extend(figs.figures.iter().map(|f| out.join(&f.file)));
     let p = out.join("report.md");
-    write_text(&p, &markdown::report(out, record, &risk))?;
+    let md = markdown::report(out, record, &risk) + &markdown::figure_links(&figs);
+    write_text(&p, &md)?;
+    written.push(p);
+    let p = out.join("report.html");
+    write_text(&p, &html::page(out, record, &risk, &figs)?)?;
     written.push(p);
     Ok(written)
 }
