@@ -108,7 +108,8 @@ figcaption{font-size:13px;color:#444;margin-top:6px}
 table{border-collapse:collapse;font-size:13px;background:#fff}
 th,td{border:1px solid #ccc;padding:3px 7px;text-align:right}
 td.t,th.t{text-align:left}
-th{background:#eef2f6;position:sticky;top:34px}
+th{background:#eef2f6}
+.scroll th{position:sticky;top:0;z-index:1}
 table.sortable th{cursor:pointer;user-select:none}
 table.sortable th[data-dir=asc]::after{content:" \25B2"}
 table.sortable th[data-dir=desc]::after{content:" \25BC"}
@@ -278,7 +279,7 @@ pub fn page(out: &Path, record: &BatchRecord, risk: &BatchRisk, figs: &FigureSet
     s.push_str("<a href=\"#method\">Method and data</a></nav>\n");
 
     // Summary.
-    s.push_str("<section id=\"summary\"><h2>Summary</h2>\n<table><thead><tr><th class=\"t\">scenario</th><th class=\"t\">kind</th><th>return period (yr)</th><th class=\"t\">system</th><th class=\"t\">run</th><th>largest depth (m)</th><th>largest median PGA (g)</th></tr></thead><tbody>\n");
+    s.push_str("<section id=\"summary\"><h2>Summary</h2>\n<table><thead><tr><th class=\"t\">scenario</th><th class=\"t\">kind</th><th>return period (yr)</th><th class=\"t\">system</th><th class=\"t\">run</th><th>largest median PGA (g)</th></tr></thead><tbody>\n");
     for e in &record.scenarios {
         let done = read_manifest(&out.join("runs").join(&e.id)).is_some();
         let r = run_json(out, &e.id);
@@ -291,13 +292,12 @@ pub fn page(out: &Path, record: &BatchRecord, risk: &BatchRisk, figs: &FigureSet
         };
         let _ = writeln!(
             s,
-            "<tr><td class=\"t\">{}</td><td class=\"t\">{}</td><td>{}</td><td class=\"t\">{}</td><td class=\"t\">{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td class=\"t\">{}</td><td class=\"t\">{}</td><td>{}</td><td class=\"t\">{}</td><td class=\"t\">{}</td><td>{}</td></tr>",
             esc(&e.id),
             e.kind.as_str(),
             e.return_period_yr.map(|t| format!("{t}")).unwrap_or_default(),
             esc(e.system.as_deref().unwrap_or("")),
             if done { "done" } else { "missing" },
-            if e.kind == ScenarioKind::Flood { f("max_depth_m") } else { String::new() },
             if e.kind == ScenarioKind::Quake { f("max_median_pga_g") } else { String::new() },
         );
     }
