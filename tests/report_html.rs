@@ -40,7 +40,9 @@ fn write(p: &Path, text: &str) {
 fn manifest(dir: &Path, id: &str, kind: &str) {
     write(
         &dir.join("manifest.json"),
-        &format!(r#"{{"id":"{id}","kind":"{kind}","scenario_file":null,"scenario_hash":"0","code_version":"t","finished_utc":"t","wall_seconds":0.0,"files":[]}}"#),
+        &format!(
+            r#"{{"id":"{id}","kind":"{kind}","scenario_file":null,"scenario_hash":"0","code_version":"t","finished_utc":"t","wall_seconds":0.0,"files":[]}}"#
+        ),
     );
 }
 
@@ -50,7 +52,8 @@ fn fixture(d: &Path) -> (BatchRecord, PathBuf, PathBuf) {
     let model = root.join("rasters/model");
     std::fs::create_dir_all(&model).unwrap();
     // Two counties split at column 20; the last 5 columns are sea.
-    let counties = Array2::from_shape_fn((ROWS, COLS), |(_, c)| if c < 20 { 110101 } else { 110102 });
+    let counties =
+        Array2::from_shape_fn((ROWS, COLS), |(_, c)| if c < 20 { 110101 } else { 110102 });
     haihe::grid::io::write_geotiff(&grid(counties, Some(0.0)), &model.join("counties.tif"))
         .unwrap();
     let sea = Array2::from_shape_fn((ROWS, COLS), |(_, c)| u8::from(c >= 35));
@@ -112,7 +115,10 @@ fn fixture(d: &Path) -> (BatchRecord, PathBuf, PathBuf) {
             (0..cols.len()).map(|k| if k == 4 { "5000" } else { "0" }).collect::<Vec<_>>().join(",")
         ),
     );
-    write(&q.join("run.json"), r#"{"max_median_pga_g": 0.5, "source": {"ms": 7.0}}"#);
+    write(
+        &q.join("run.json"),
+        r#"{"max_median_pga_g": 0.5, "source": {"ms": 7.0}}"#,
+    );
     // Scores of quake-x: scores.csv only (the map is painted on counties.tif).
     let header = haihe::resilience::output::scores_header().join(",");
     let n = header.split(',').count();
@@ -155,12 +161,17 @@ fn img_tags(html: &str) -> Vec<&str> {
 
 fn attr<'a>(tag: &'a str, name: &str) -> &'a str {
     let k = format!("{name}=\"");
-    let i = tag.find(&k).unwrap_or_else(|| panic!("no {name} in {}", &tag[..80.min(tag.len())])) + k.len();
+    let i = tag
+        .find(&k)
+        .unwrap_or_else(|| panic!("no {name} in {}", &tag[..80.min(tag.len())]))
+        + k.len();
     &tag[i..i + tag[i..].find('"').unwrap()]
 }
 
 fn png_size(bytes: &[u8]) -> (u32, u32) {
-    let reader = png::Decoder::new(std::io::Cursor::new(bytes)).read_info().unwrap();
+    let reader = png::Decoder::new(std::io::Cursor::new(bytes))
+        .read_info()
+        .unwrap();
     (reader.info().width, reader.info().height)
 }
 
@@ -173,7 +184,14 @@ fn the_html_report_is_self_contained_and_its_images_load() {
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
 
     // Nothing from the network.
-    for bad in ["src=\"http", "href=\"http", "src='http", "href='http", "url(http", "@import"] {
+    for bad in [
+        "src=\"http",
+        "href=\"http",
+        "src='http",
+        "href='http",
+        "url(http",
+        "@import",
+    ] {
         assert!(!html.contains(bad), "{bad} in the page");
     }
     assert!(!html.contains("<link") && !html.contains("<script src"));
@@ -196,7 +214,13 @@ fn the_html_report_is_self_contained_and_its_images_load() {
         assert_eq!(attr(t, "height"), h.to_string());
         sizes.push((attr(t, "alt").to_string(), (w, h)));
     }
-    let size_of = |alt: &str| sizes.iter().find(|s| s.0 == alt).unwrap_or_else(|| panic!("{alt}: {sizes:?}")).1;
+    let size_of = |alt: &str| {
+        sizes
+            .iter()
+            .find(|s| s.0 == alt)
+            .unwrap_or_else(|| panic!("{alt}: {sizes:?}"))
+            .1
+    };
     assert_eq!(size_of("Median resilience score: quake-x"), (970, 696));
     assert_eq!(size_of("Maximum depth: flood-a"), (970, 696));
     assert_eq!(size_of("Median PGA: quake-x"), (970, 696));
@@ -226,7 +250,10 @@ fn the_html_report_is_self_contained_and_its_images_load() {
         ]
     );
     for p in &pngs {
-        assert!(md.contains(&format!("](figures/{p})")), "{p} not linked:\n{md}");
+        assert!(
+            md.contains(&format!("](figures/{p})")),
+            "{p} not linked:\n{md}"
+        );
         let bytes = std::fs::read(out.join("figures").join(p)).unwrap();
         let b64 = haihe::report::html::base64_encode(&bytes);
         assert!(html.contains(&b64), "{p} is not the embedded image");
@@ -240,7 +267,9 @@ fn the_html_report_is_self_contained_and_its_images_load() {
     // Map pixels: the score map paints 25 on the west county and 75 on the east one
     // (viridis), the sea in its own colour, and outlines between them.
     let score = std::fs::read(out.join("figures/score-quake-x.png")).unwrap();
-    let mut r = png::Decoder::new(std::io::Cursor::new(score)).read_info().unwrap();
+    let mut r = png::Decoder::new(std::io::Cursor::new(score))
+        .read_info()
+        .unwrap();
     let mut buf = vec![0; r.output_buffer_size()];
     r.next_frame(&mut buf).unwrap();
     let px = |x: u32, y: u32| {
@@ -249,8 +278,14 @@ fn the_html_report_is_self_contained_and_its_images_load() {
     };
     use haihe::report::figures::{ramp_colour, Ramp, OUTLINE, SEA};
     let (x0, y0, s) = (20, 62, 19);
-    assert_eq!(px(x0 + 5 * s, y0 + 10 * s), ramp_colour(Ramp::Viridis, 0.25));
-    assert_eq!(px(x0 + 25 * s, y0 + 10 * s), ramp_colour(Ramp::Viridis, 0.75));
+    assert_eq!(
+        px(x0 + 5 * s, y0 + 10 * s),
+        ramp_colour(Ramp::Viridis, 0.25)
+    );
+    assert_eq!(
+        px(x0 + 25 * s, y0 + 10 * s),
+        ramp_colour(Ramp::Viridis, 0.75)
+    );
     assert_eq!(px(x0 + 38 * s, y0 + 10 * s), SEA);
     assert_eq!(px(x0 + 20 * s - 1, y0 + 10 * s), OUTLINE);
 
@@ -312,7 +347,8 @@ fn the_screenshot_script_fails_on_a_broken_image() {
         .args(["400", "300"])
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
+    let text =
+        String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success(), "{text}");
     assert!(text.contains("failed: 1"), "{text}");
 }

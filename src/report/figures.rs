@@ -355,7 +355,11 @@ pub fn render_map(values: &Grid<f64>, spec: &MapSpec) -> Result<(Image, MapLayou
     let outlines = spec.outlines.filter(|o| o.dim() == (rows, cols));
     let sea = spec.sea.filter(|o| o.dim() == (rows, cols));
     // The grid, nearest cell per pixel.
-    let cell = |p: u32, n: usize| ((p as f64 + 0.5) / lay.px_per_cell).floor().min((n - 1) as f64) as usize;
+    let cell = |p: u32, n: usize| {
+        ((p as f64 + 0.5) / lay.px_per_cell)
+            .floor()
+            .min((n - 1) as f64) as usize
+    };
     let col_of: Vec<usize> = (0..lay.width).map(|p| cell(p, cols)).collect();
     let row_of: Vec<usize> = (0..lay.height).map(|p| cell(p, rows)).collect();
     for (py, &r) in row_of.iter().enumerate() {
@@ -413,8 +417,10 @@ fn tick_label(v: f64) -> String {
     }
 }
 
-type DrawResult<T> =
-    std::result::Result<T, DrawingAreaErrorKind<<BitMapBackend<'static> as DrawingBackend>::ErrorType>>;
+type DrawResult<T> = std::result::Result<
+    T,
+    DrawingAreaErrorKind<<BitMapBackend<'static> as DrawingBackend>::ErrorType>,
+>;
 
 fn decorate_map(
     root: &DrawingArea<BitMapBackend, Shift>,
@@ -430,7 +436,10 @@ fn decorate_map(
         (x0, 38),
         font(14.0).color(&RGBColor(80, 80, 80)),
     ))?;
-    root.draw(&Rectangle::new([(x0 - 1, y0 - 1), (x1, y1)], BLACK.stroke_width(1)))?;
+    root.draw(&Rectangle::new(
+        [(x0 - 1, y0 - 1), (x1, y1)],
+        BLACK.stroke_width(1),
+    ))?;
 
     // Colour bar.
     let lx = x1 + 24;
@@ -540,7 +549,13 @@ fn decorate_map(
         WHITE.filled(),
     ))?;
     root.draw(&PathElement::new(
-        vec![(ax, ay), (ax + 11, ay + 34), (ax, ay + 26), (ax - 11, ay + 34), (ax, ay)],
+        vec![
+            (ax, ay),
+            (ax + 11, ay + 34),
+            (ax, ay + 26),
+            (ax - 11, ay + 34),
+            (ax, ay),
+        ],
         BLACK,
     ))?;
     root.draw(&Text::new(
@@ -551,29 +566,36 @@ fn decorate_map(
 
     // Scale bar under the map: two halves, black and white.
     if lay.scale_km > 0.0 {
-        let len = scale_bar_px(lay.scale_km, values.transform.dx.abs(), lay.px_per_cell).round() as i32;
+        let len =
+            scale_bar_px(lay.scale_km, values.transform.dx.abs(), lay.px_per_cell).round() as i32;
         let (sx, sy) = (x0, y1 + 16);
         let half = len / 2;
-        root.draw(&Rectangle::new([(sx, sy), (sx + half, sy + 7)], BLACK.filled()))?;
-        root.draw(&Rectangle::new([(sx + half, sy), (sx + len, sy + 7)], WHITE.filled()))?;
-        root.draw(&Rectangle::new([(sx, sy), (sx + len, sy + 7)], BLACK.stroke_width(1)))?;
-        for (x, v) in [(sx, 0.0), (sx + half, lay.scale_km / 2.0), (sx + len, lay.scale_km)] {
+        root.draw(&Rectangle::new(
+            [(sx, sy), (sx + half, sy + 7)],
+            BLACK.filled(),
+        ))?;
+        root.draw(&Rectangle::new(
+            [(sx + half, sy), (sx + len, sy + 7)],
+            WHITE.filled(),
+        ))?;
+        root.draw(&Rectangle::new(
+            [(sx, sy), (sx + len, sy + 7)],
+            BLACK.stroke_width(1),
+        ))?;
+        for (x, v) in [
+            (sx, 0.0),
+            (sx + half, lay.scale_km / 2.0),
+            (sx + len, lay.scale_km),
+        ] {
             root.draw(&Text::new(
                 tick_label(v),
                 (x, sy + 10),
                 font(13.0).pos(Pos::new(HPos::Center, VPos::Top)),
             ))?;
         }
+        root.draw(&Text::new("km", (sx + len + 14, sy + 10), font(13.0)))?;
         root.draw(&Text::new(
-            "km",
-            (sx + len + 14, sy + 10),
-            font(13.0),
-        ))?;
-        root.draw(&Text::new(
-            format!(
-                "{:.0} m cells; grid north up",
-                values.transform.dx.abs()
-            ),
+            format!("{:.0} m cells; grid north up", values.transform.dx.abs()),
             (x1, sy + 10),
             font(12.0)
                 .color(&RGBColor(90, 90, 90))
@@ -613,11 +635,10 @@ pub struct Panel {
 pub const PANEL_SIZE: (u32, u32) = (900, 400);
 
 fn range_of(it: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
-    it.filter(|v| v.is_finite())
-        .fold(None, |acc, v| match acc {
-            None => Some((v, v)),
-            Some((a, b)) => Some((a.min(v), b.max(v))),
-        })
+    it.filter(|v| v.is_finite()).fold(None, |acc, v| match acc {
+        None => Some((v, v)),
+        Some((a, b)) => Some((a.min(v), b.max(v))),
+    })
 }
 
 /// Width of the legend column of charts, px.
@@ -627,7 +648,10 @@ fn draw_legend(area: &DrawingArea<BitMapBackend, Shift>, p: &Panel) -> DrawResul
     for (i, s) in p.series.iter().enumerate() {
         let y = 50 + 22 * i as i32;
         let col = rgb(LINES[i % LINES.len()]);
-        area.draw(&PathElement::new(vec![(6, y), (30, y)], col.stroke_width(3)))?;
+        area.draw(&PathElement::new(
+            vec![(6, y), (30, y)],
+            col.stroke_width(3),
+        ))?;
         area.draw(&Text::new(
             s.label.clone(),
             (38, y),
@@ -671,7 +695,11 @@ fn draw_panel(area: &DrawingArea<BitMapBackend, Shift>, p: &Panel) -> DrawResult
         return Ok(());
     };
     let ylo = ya.min(0.0);
-    let yhi = if yb > ylo { yb + 0.06 * (yb - ylo) } else { ylo + 1.0 };
+    let yhi = if yb > ylo {
+        yb + 0.06 * (yb - ylo)
+    } else {
+        ylo + 1.0
+    };
     let mut b = ChartBuilder::on(area);
     b.caption(p.title.clone(), (FONT, 18.0))
         .margin(12)
@@ -695,7 +723,10 @@ fn draw_panel(area: &DrawingArea<BitMapBackend, Shift>, p: &Panel) -> DrawResult
             .draw()?;
         for (i, s) in p.series.iter().enumerate() {
             let col = style(i);
-            c.draw_series(LineSeries::new(s.points.iter().copied(), col.stroke_width(2)))?;
+            c.draw_series(LineSeries::new(
+                s.points.iter().copied(),
+                col.stroke_width(2),
+            ))?;
             if p.markers {
                 c.draw_series(s.points.iter().map(|&q| Circle::new(q, 4, col.filled())))?;
             }
@@ -715,7 +746,10 @@ fn draw_panel(area: &DrawingArea<BitMapBackend, Shift>, p: &Panel) -> DrawResult
             .draw()?;
         for (i, s) in p.series.iter().enumerate() {
             let col = style(i);
-            c.draw_series(LineSeries::new(s.points.iter().copied(), col.stroke_width(2)))?;
+            c.draw_series(LineSeries::new(
+                s.points.iter().copied(),
+                col.stroke_width(2),
+            ))?;
             if p.markers {
                 c.draw_series(s.points.iter().map(|&q| Circle::new(q, 4, col.filled())))?;
             }
@@ -803,7 +837,6 @@ pub fn columns_with_suffix(
         })
         .collect()
 }
-
 
 // ---------------------------------------------------------------------------------
 // The figures of a batch output.
@@ -1056,8 +1089,15 @@ fn run_job(
                 sea: sea_for(counties, &g),
             };
             let file = format!("figures/score-{}.png", file_stem(id, "s", *i));
-            map_figure(&g, &spec, out, file, section, format!("Median resilience score: {id}"))
-                .map_err(fail)
+            map_figure(
+                &g,
+                &spec,
+                out,
+                file,
+                section,
+                format!("Median resilience score: {id}"),
+            )
+            .map_err(fail)
         }
         Job::Depth(id, i, t_yr) => {
             let p = runs.join(id).join("max_depth.tif");
@@ -1077,7 +1117,8 @@ fn run_job(
                 title: format!("Maximum flood depth, {t}"),
                 subtitle: format!(
                     "{}largest depth on land {max:.1} m; cells below 0.05 m left blank",
-                    t_yr.map(|t| format!("return period {t} yr; ")).unwrap_or_default()
+                    t_yr.map(|t| format!("return period {t} yr; "))
+                        .unwrap_or_default()
                 ),
                 units: "max depth (m)".into(),
                 scale: depth_scale(),
@@ -1085,7 +1126,15 @@ fn run_job(
                 sea: sea_for(counties, &g),
             };
             let file = format!("figures/depth-{}.png", file_stem(id, "s", *i));
-            map_figure(&g, &spec, out, file, section, format!("Maximum depth: {id}")).map_err(fail)
+            map_figure(
+                &g,
+                &spec,
+                out,
+                file,
+                section,
+                format!("Maximum depth: {id}"),
+            )
+            .map_err(fail)
         }
         Job::Pga(id, i) => {
             let p = runs.join(id).join("pga.tif");
@@ -1094,7 +1143,12 @@ fn run_job(
             }
             let g = crate::grid::io::read_raster_band(&p, 1).map_err(fail)?;
             let t = ascii_or(id, &format!("scenario {}", i + 1));
-            let max = g.data.iter().copied().filter(|v| v.is_finite()).fold(0.0, f64::max);
+            let max = g
+                .data
+                .iter()
+                .copied()
+                .filter(|v| v.is_finite())
+                .fold(0.0, f64::max);
             let spec = MapSpec {
                 title: format!("Peak ground acceleration, {t}"),
                 subtitle: format!("median PGA over the realisations; largest {max:.2} g"),
@@ -1132,8 +1186,15 @@ fn run_job(
                     .collect(),
             };
             let file = format!("figures/hydro-{}.png", file_stem(id, "s", *i));
-            chart_figure(&[panel], out, file, section, format!("Hydrographs: {id}"), keys)
-                .map_err(fail)
+            chart_figure(
+                &[panel],
+                out,
+                file,
+                section,
+                format!("Hydrographs: {id}"),
+                keys,
+            )
+            .map_err(fail)
         }
         Job::Storage(id, i) => {
             let p = runs.join(id).join("structures.csv");
@@ -1170,18 +1231,19 @@ fn run_job(
             let (bl, bk) = labels(&bas.iter().map(|x| x.0.clone()).collect::<Vec<_>>(), "B");
             keys.extend(bk);
             let t = ascii_or(id, &format!("scenario {}", i + 1));
-            let mk = |title: String, y: &str, v: Vec<(String, Vec<(f64, f64)>)>, l: Vec<String>| Panel {
-                title,
-                x_label: "time (h)".into(),
-                y_label: y.into(),
-                log_x: false,
-                markers: false,
-                series: v
-                    .into_iter()
-                    .zip(l)
-                    .map(|((_, points), label)| Series { label, points })
-                    .collect(),
-            };
+            let mk =
+                |title: String, y: &str, v: Vec<(String, Vec<(f64, f64)>)>, l: Vec<String>| Panel {
+                    title,
+                    x_label: "time (h)".into(),
+                    y_label: y.into(),
+                    log_x: false,
+                    markers: false,
+                    series: v
+                        .into_iter()
+                        .zip(l)
+                        .map(|((_, points), label)| Series { label, points })
+                        .collect(),
+                };
             let mut panels = Vec::new();
             if !res.is_empty() {
                 panels.push(mk(
@@ -1200,8 +1262,7 @@ fn run_job(
                 ));
             }
             let file = format!("figures/storage-{}.png", file_stem(id, "s", *i));
-            chart_figure(&panels, out, file, section, format!("Storage: {id}"), keys)
-                .map_err(fail)
+            chart_figure(&panels, out, file, section, format!("Storage: {id}"), keys).map_err(fail)
         }
         Job::Risk(sys, i) => {
             let mut rows: Vec<&super::GroupRisk> = risk
@@ -1214,7 +1275,10 @@ fn run_job(
                 })
                 .collect();
             if rows.is_empty() {
-                return Err((section, format!("{sys}: no group has {HEADLINE_WORDS} in any event")));
+                return Err((
+                    section,
+                    format!("{sys}: no group has {HEADLINE_WORDS} in any event"),
+                ));
             }
             rows.sort_by(|a, b| b.eae.total_cmp(&a.eae).then(a.group_id.cmp(&b.group_id)));
             rows.truncate(8);
@@ -1248,8 +1312,15 @@ fn run_job(
                     .collect(),
             };
             let file = format!("figures/risk-{}.png", file_stem(sys, "system", *i));
-            chart_figure(&[panel], out, file, section, format!("Exceedance curves: {sys}"), keys)
-                .map_err(fail)
+            chart_figure(
+                &[panel],
+                out,
+                file,
+                section,
+                format!("Exceedance curves: {sys}"),
+                keys,
+            )
+            .map_err(fail)
         }
     }
 }
@@ -1376,10 +1447,7 @@ mod tests {
         assert_eq!(ramp_colour(Ramp::Blues, 1.0), [0x08, 0x30, 0x6b]);
         assert_eq!(ramp_colour(Ramp::YellowRed, 0.0), [0xff, 0xff, 0xcc]);
         // Halfway between the first two viridis anchors (t = 1/18).
-        assert_eq!(
-            ramp_colour(Ramp::Viridis, 1.0 / 18.0),
-            [0x46, 0x15, 0x66]
-        );
+        assert_eq!(ramp_colour(Ramp::Viridis, 1.0 / 18.0), [0x46, 0x15, 0x66]);
     }
 
     #[test]
@@ -1458,7 +1526,10 @@ mod tests {
         let (img, lay) = render_map(&g, &spec).unwrap();
         let edge = lay.x0 + 2 * 24 - 1;
         assert_eq!(img.pixel(edge, lay.y0 + 30), OUTLINE);
-        assert_eq!(img.pixel(edge - 3, lay.y0 + 30), ramp_colour(Ramp::Viridis, 0.5));
+        assert_eq!(
+            img.pixel(edge - 3, lay.y0 + 30),
+            ramp_colour(Ramp::Viridis, 0.5)
+        );
         // PNG round trip keeps the size.
         let png = encode_png(&img).unwrap();
         let dec = png::Decoder::new(std::io::Cursor::new(png));
@@ -1496,7 +1567,18 @@ mod tests {
                 .map(|(label, points)| Series { label, points })
                 .collect(),
         };
-        let img = render_charts(&[panel.clone(), Panel { log_x: true, series: vec![Series { label: "r".into(), points: vec![(10.0, 1.0), (100.0, 3.0)] }], ..panel }]).unwrap();
+        let img = render_charts(&[
+            panel.clone(),
+            Panel {
+                log_x: true,
+                series: vec![Series {
+                    label: "r".into(),
+                    points: vec![(10.0, 1.0), (100.0, 3.0)],
+                }],
+                ..panel
+            },
+        ])
+        .unwrap();
         assert_eq!((img.width, img.height), (900, 800));
         assert!(img.rgb.chunks(3).any(|p| p == LINES[0]));
     }

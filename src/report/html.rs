@@ -183,7 +183,11 @@ fn score_table(path: &Path) -> Result<String> {
         .collect();
     let mut s = String::from("<table class=\"sortable\"><thead><tr>");
     for (_, head, text) in &cols {
-        let _ = write!(s, "<th{}>{head}</th>", if *text { " class=\"t\"" } else { "" });
+        let _ = write!(
+            s,
+            "<th{}>{head}</th>",
+            if *text { " class=\"t\"" } else { "" }
+        );
     }
     s.push_str("</tr></thead><tbody>\n");
     for rec in r.records() {
@@ -246,16 +250,21 @@ pub const METHOD: [&str; 9] = [
 ];
 
 /// The whole page. Reads the figures' PNGs and the scores' CSV files under `out`.
-pub fn page(out: &Path, record: &BatchRecord, risk: &BatchRisk, figs: &FigureSet) -> Result<String> {
+pub fn page(
+    out: &Path,
+    record: &BatchRecord,
+    risk: &BatchRisk,
+    figs: &FigureSet,
+) -> Result<String> {
     let mut s = String::new();
     let _ = write!(
         s,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Batch report: {}</title><style>{STYLE}</style></head>\n<body>\n",
         esc(&record.name)
     );
-    let _ = write!(
+    let _ = writeln!(
         s,
-        "<header><h1>Batch report: {}</h1><p>{}</p><p class=\"small\" style=\"color:#dde\">Batch file {} (FNV-1a {}); {} scenarios; Monte Carlo {} samples, seed {}.</p></header>\n",
+        "<header><h1>Batch report: {}</h1><p>{}</p><p class=\"small\" style=\"color:#dde\">Batch file {} (FNV-1a {}); {} scenarios; Monte Carlo {} samples, seed {}.</p></header>",
         esc(&record.name),
         esc(&record.description),
         esc(&record.batch_file),
@@ -326,7 +335,9 @@ pub fn page(out: &Path, record: &BatchRecord, risk: &BatchRisk, figs: &FigureSet
     if !risk.quakes.is_empty() {
         s.push_str("<h3>Earthquakes</h3><table><thead><tr><th class=\"t\">scenario</th><th>Ms</th><th>largest median PGA (g)</th><th>persons ≥ 0.10 g</th><th>persons ≥ 0.20 g</th><th>annual rate (1/yr)</th></tr></thead><tbody>\n");
         for q in &risk.quakes {
-            let o = |v: Option<f64>, d: usize| v.map(|x| format!("{x:.d$}")).unwrap_or_else(|| "–".into());
+            let o = |v: Option<f64>, d: usize| {
+                v.map(|x| format!("{x:.d$}")).unwrap_or_else(|| "–".into())
+            };
             let _ = writeln!(
                 s,
                 "<tr><td class=\"t\">{}</td><td>{}</td><td>{}</td><td>{:.0}</td><td>{:.0}</td><td>{}</td></tr>",
@@ -354,7 +365,7 @@ pub fn page(out: &Path, record: &BatchRecord, risk: &BatchRisk, figs: &FigureSet
         if !has(sec) {
             continue;
         }
-        let _ = write!(s, "<section id=\"{}\"><h2>{}</h2>\n", sec.slug(), sec.title());
+        let _ = writeln!(s, "<section id=\"{}\"><h2>{}</h2>", sec.slug(), sec.title());
         let intro = match sec {
             Section::Scores => "Median (p50) resilience score of each county per scenario, 0 (least resilient) to 100; the named groups are in the table below.",
             Section::Depth => "Largest water depth reached in each cell over the run, in classes; the 0.5 m class bound is the exposure threshold of the risk tables.",
@@ -454,7 +465,10 @@ mod tests {
 
     #[test]
     fn escaping() {
-        assert_eq!(esc("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+        assert_eq!(
+            esc("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
         assert_eq!(esc("北三河"), "北三河");
     }
 }
