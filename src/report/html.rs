@@ -101,9 +101,12 @@ nav{padding:8px 28px;background:#e8eef4;position:sticky;top:0;z-index:2;font-siz
 nav a{margin-right:14px;color:#1f3b57;text-decoration:none}
 section{padding:8px 28px 20px;border-bottom:1px solid #ddd}
 h2{color:#1f3b57;margin:18px 0 10px}
-.figs{display:grid;grid-template-columns:repeat(auto-fill,minmax(560px,1fr));gap:18px}
+.figs{display:grid;grid-template-columns:repeat(auto-fill,minmax(420px,1fr));gap:14px}
+figure.zoom{grid-column:1/-1}
+figure.zoom img{max-width:min(100%,1100px)}
 figure{margin:0;background:#fff;border:1px solid #ddd;padding:8px}
-figure img{max-width:100%;height:auto;display:block}
+figure img{max-width:100%;height:auto;display:block;cursor:zoom-in}
+figure.zoom img{cursor:zoom-out}
 figcaption{font-size:13px;color:#444;margin-top:6px}
 table{border-collapse:collapse;font-size:13px;background:#fff}
 th,td{border:1px solid #ccc;padding:3px 7px;text-align:right}
@@ -136,6 +139,9 @@ document.querySelectorAll('table.sortable').forEach(function(t){
    rows.forEach(function(r){b.appendChild(r);});
   });
  });
+});
+document.querySelectorAll('figure img').forEach(function(im){
+ im.addEventListener('click',function(){im.parentNode.classList.toggle('zoom');});
 });
 var sel=document.getElementById('score-run');
 if(sel){sel.addEventListener('change',function(){
@@ -210,6 +216,47 @@ fn score_table(path: &Path) -> Result<String> {
 fn run_json(out: &Path, id: &str) -> Option<serde_json::Value> {
     let p = out.join("runs").join(id).join("run.json");
     serde_json::from_str(&std::fs::read_to_string(p).ok()?).ok()
+}
+
+/// A run's headline in words: a flood's largest gauge peak, an earthquake's magnitude
+/// and largest median PGA.
+fn outcome(
+    kind: ScenarioKind,
+    run: Option<&serde_json::Value>,
+    f: &dyn Fn(&str) -> String,
+) -> String {
+    match kind {
+        ScenarioKind::Flood => run
+            .and_then(|r| r.get("gauge_peaks"))
+            .and_then(|g| g.as_array())
+            .and_then(|a| {
+                a.iter()
+                    .filter_map(|g| {
+                        Some((
+                            g.get(0)?.as_str()?,
+                            g.get(1)?.as_f64()?,
+                            g.get(2)?.as_f64()?,
+                        ))
+                    })
+                    .max_by(|a, b| a.1.total_cmp(&b.1))
+            })
+            .map(|(n, q, t)| format!("largest peak {} m³/s at {n}, {t:.0} h", num(q)))
+            .unwrap_or_default(),
+        ScenarioKind::Quake => {
+            let ms = run
+                .and_then(|r| r.pointer("/source/ms"))
+                .and_then(|v| v.as_f64())
+                .map(|m| format!("Ms {m:.1}, "))
+                .unwrap_or_default();
+            let pga = f("max_median_pga_g");
+            if pga.is_empty() {
+                ms
+            } else {
+                format!("{ms}largest median PGA {pga} g")
+            }
+        }
+        ScenarioKind::Combined => "flood and earthquake on the same networks".into(),
+    }
 }
 
 fn figure_html(out: &Path, f: &super::figures::Figure) -> Result<String> {
@@ -288,7 +335,7 @@ pub fn page(
     s.push_str("<a href=\"#method\">Method and data</a></nav>\n");
 
     // Summary.
-    s.push_str("<section id=\"summary\"><h2>Summary</h2>\n<table><thead><tr><th class=\"t\">scenario</th><th class=\"t\">kind</th><th>return period (yr)</th><th class=\"t\">system</th><th class=\"t\">run</th><th>largest median PGA (g)</th></tr></thead><tbody>\n");
+    s.push_str("<section id=\"summary\"><h2>Summary</h2>\n<table><thead><tr><th class=\"t\">scenario</th><th class=\"t\">kind</th><th>return period (yr)</th><th class=\"t\">system</th><th class=\"t\">run</th><th class=\"t\">outcome</th></tr></thead><tbody>\n");
     for e in &record.scenarios {
         let done = read_manifest(&out.join("runs").join(&e.id)).is_some();
         let r = run_json(out, &e.id);
@@ -301,13 +348,13 @@ pub fn page(
         };
         let _ = writeln!(
             s,
-            "<tr><td class=\"t\">{}</td><td class=\"t\">{}</td><td>{}</td><td class=\"t\">{}</td><td class=\"t\">{}</td><td>{}</td></tr>",
+            "<tr><td class=\"t\">{}</td><td class=\"t\">{}</td><td>{}</td><td class=\"t\">{}</td><td class=\"t\">{}</td><td class=\"t\">{}</td></tr>",
             esc(&e.id),
             e.kind.as_str(),
             e.return_period_yr.map(|t| format!("{t}")).unwrap_or_default(),
             esc(e.system.as_deref().unwrap_or("")),
             if done { "done" } else { "missing" },
-            if e.kind == ScenarioKind::Quake { f("max_median_pga_g") } else { String::new() },
+            esc(&outcome(e.kind, r.as_ref(), &f)),
         );
     }
     s.push_str("</tbody></table>\n");

@@ -627,7 +627,9 @@ pub fn write_batch_report(out: &Path, record: &BatchRecord, root: &Path) -> Resu
     write_text(&p, &json)?;
     written.push(p);
     let figs = figures::batch_figures(out, record, &risk, &root.join("rasters/model"));
-    written.extend(figs.figures.iter().map(|f| out.join(&f.file)));
+    if !figs.figures.is_empty() {
+        written.push(out.join("figures"));
+    }
     let p = out.join("report.md");
     let md = markdown::report(out, record, &risk) + &markdown::figure_links(&figs);
     write_text(&p, &md)?;
