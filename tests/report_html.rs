@@ -352,3 +352,22 @@ fn the_screenshot_script_fails_on_a_broken_image() {
     assert!(!o.status.success(), "{text}");
     assert!(text.contains("failed: 1"), "{text}");
 }
+
+#[test]
+fn scores_of_a_single_scored_run_sit_in_scores_itself() {
+    // `haihe score` with one run directory writes scores.csv/json/tif into scores/.
+    let d = tmp("single");
+    let (record, out, root) = fixture(&d);
+    let sub = out.join("scores/quake-x");
+    std::fs::rename(sub.join("scores.csv"), out.join("scores/scores.csv")).unwrap();
+    std::fs::remove_dir(&sub).unwrap();
+    write(
+        &out.join("scores/scores.json"),
+        r#"{"scenario": {"scenario": "x", "run_dir": "out/runs/quake-x"}}"#,
+    );
+    haihe::report::write_batch_report(&out, &record, &root).unwrap();
+    assert!(out.join("figures/score-quake-x.png").exists());
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("<option value=\"quake-x\">quake-x</option>"));
+    assert!(html.contains("<td class=\"t\">西城区</td>"));
+}

@@ -933,6 +933,20 @@ pub fn file_stem(id: &str, prefix: &str, index: usize) -> String {
     }
 }
 
+/// The folder of a run's scores: `scores/<id>/` (several scored runs), or `scores/`
+/// itself when only one run was scored and its `scores.json` names the run folder.
+pub fn scores_dir(out: &Path, id: &str) -> Option<std::path::PathBuf> {
+    let sub = out.join("scores").join(id);
+    if sub.join("scores.csv").exists() || sub.join("scores.tif").exists() {
+        return Some(sub);
+    }
+    let top = out.join("scores");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(top.join("scores.json")).ok()?).ok()?;
+    let run = json.pointer("/scenario/run_dir")?.as_str()?;
+    (Path::new(run).file_name()? == id).then_some(top)
+}
+
 enum Job {
     Score(String, usize),
     Depth(String, usize, Option<f64>),
@@ -1076,7 +1090,7 @@ fn run_job(
     let fail = |e: Error| (section, format!("{id}: {e}"));
     match job {
         Job::Score(id, i) => {
-            let dir = out.join("scores").join(id);
+            let dir = scores_dir(out, id).unwrap_or_else(|| out.join("scores").join(id));
             let g = score_grid(&dir, counties, model_dir).map_err(fail)?;
             let t = ascii_or(id, &format!("scenario {}", i + 1));
             let spec = MapSpec {
@@ -1370,7 +1384,7 @@ pub fn batch_figures(
         });
     let mut jobs = Vec::new();
     for (i, e) in record.scenarios.iter().enumerate() {
-        if out.join("scores").join(&e.id).is_dir() {
+        if scores_dir(out, &e.id).is_some() {
             jobs.push(Job::Score(e.id.clone(), i));
         }
     }

@@ -453,24 +453,27 @@ pub fn page(
 
 fn groups_section(out: &Path, record: &BatchRecord) -> Result<String> {
     let mut s = String::from("<section id=\"groups\"><h2>Groups and their scores</h2>\n");
-    let scored: Vec<&str> = record
+    let scored: Vec<(&str, std::path::PathBuf)> = record
         .scenarios
         .iter()
-        .map(|e| e.id.as_str())
-        .filter(|id| out.join("scores").join(id).join("scores.csv").exists())
+        .filter_map(|e| {
+            let d = super::figures::scores_dir(out, &e.id)?;
+            d.join("scores.csv")
+                .exists()
+                .then_some((e.id.as_str(), d.join("scores.csv")))
+        })
         .collect();
     if scored.is_empty() {
         s.push_str("<p class=\"note\">No scenario of this batch was scored (scores are computed for runs with exposure tables).</p></section>\n");
         return Ok(s);
     }
     s.push_str("<p class=\"small\">Click a heading to sort. Score p05–p95: the Monte Carlo range; rank 1 = most resilient; sub-scores are medians; drivers are the indicators that cost the most points. Scenario: <select id=\"score-run\">");
-    for id in &scored {
+    for (id, _) in &scored {
         let _ = write!(s, "<option value=\"{0}\">{0}</option>", esc(id));
     }
     s.push_str("</select></p>\n");
-    for (k, id) in scored.iter().enumerate() {
-        let p = out.join("scores").join(id).join("scores.csv");
-        let table = match score_table(&p) {
+    for (k, (id, p)) in scored.iter().enumerate() {
+        let table = match score_table(p) {
             Ok(t) => t,
             Err(e) => format!("<p class=\"note\">{}</p>", esc(&e.to_string())),
         };
