@@ -282,3 +282,29 @@ pub fn report(out: &Path, record: &BatchRecord, risk: &BatchRisk) -> String {
     }
     s
 }
+
+/// The figures as Markdown image links (`figures/*.png`), by section, with each
+/// figure's keys spelt out and a line per figure that could not be drawn.
+pub fn figure_links(figs: &super::figures::FigureSet) -> String {
+    use super::figures::Section;
+    let mut s = String::from("\n## Figures\n\nThe same figures, embedded, are in `report.html`.\n");
+    for sec in Section::ALL {
+        let mine: Vec<_> = figs.figures.iter().filter(|f| f.section == sec).collect();
+        let notes: Vec<_> = figs.notes.iter().filter(|n| n.0 == sec).collect();
+        if mine.is_empty() && notes.is_empty() {
+            continue;
+        }
+        let _ = writeln!(s, "\n### {}\n", sec.title());
+        for f in mine {
+            let _ = writeln!(s, "![{}]({})\n", cell(&f.title), f.file);
+            if !f.keys.is_empty() {
+                let keys: Vec<String> = f.keys.iter().map(|(k, n)| format!("{k} = {n}")).collect();
+                let _ = writeln!(s, "Keys: {}\n", cell(&keys.join("; ")));
+            }
+        }
+        for (_, n) in notes {
+            let _ = writeln!(s, "- not drawn: {}", cell(n));
+        }
+    }
+    s
+}

@@ -1,4 +1,5 @@
-//! Every human-facing output of a batch: `risk.csv`, `risk.json` and `report.md`.
+//! Every human-facing output of a batch: `risk.csv`, `risk.json`, `report.md`,
+//! `report.html` and the PNG figures under `figures/`.
 //!
 //! [`write_batch_report`] reads the run folders of a batch output (`<out>/runs/<id>/`),
 //! gathers each flood's population exposure per group, builds the exceedance curve of
@@ -14,6 +15,8 @@
 //! scenario's model folder ([`crate::exposure::population_by_class`]); a run on its own
 //! DEM (not on the model grids) has no groups, and its system is reported as a gap.
 
+pub mod figures;
+pub mod html;
 pub mod markdown;
 pub mod ranking;
 pub mod risk;
@@ -613,7 +616,10 @@ pub fn risk_csv(risk: &BatchRisk) -> String {
     s
 }
 
-/// Writes `risk.csv`, `risk.json` and `report.md` into `out`; returns their paths.
+/// Writes `risk.csv`, `risk.json`, the figures (`figures/*.png`, [`figures`]),
+/// `report.md` (with links to the figures) and the self-contained `report.html`
+/// ([`html`]) into `out`; returns their paths. County outlines on the maps come from
+/// `<root>/rasters/model/counties.tif`.
 pub fn write_batch_report(out: &Path, record: &BatchRecord, root: &Path) -> Result<Vec<PathBuf>> {
     let risk = batch_risk(out, record, root)?;
     let mut written = Vec::new();
@@ -638,13 +644,21 @@ pub fn write_batch_report(out: &Path, record: &BatchRecord, root: &Path) -> Resu
     let json = serde_json::to_string_pretty(&rankings).map_err(|e| Error::Data(e.to_string()))?;
     write_text(&p, &json)?;
     written.push(p);
+    let figs = figures::batch_figures(out, record, &risk, &root.join("rasters/model"));
+    if !figs.figures.is_empty() {
+        written.push(out.join("figures"));
+    }
     let p = out.join("report.md");
     let mut md = markdown::report(out, record, &risk);
     if !rankings.is_empty() {
         md.push_str("\n## Resilience ranking: top and bottom groups\n\n");
         md.push_str(&ranking_md);
     }
+    md.push_str(&markdown::figure_links(&figs));
     write_text(&p, &md)?;
+    written.push(p);
+    let p = out.join("report.html");
+    write_text(&p, &html::page(out, record, &risk, &figs, &rankings)?)?;
     written.push(p);
     Ok(written)
 }
