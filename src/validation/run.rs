@@ -1266,6 +1266,9 @@ pub fn validate_storm(
                     .iter()
                     .map(|(op, list)| {
                         let what = match list.iter().find(|(n, _)| n == &d.name) {
+                            None if *op == Operation::AsOperated && d.used && d.opened.is_none() => {
+                                "no reported opening time: left shut".to_string()
+                            }
                             None => "not in the run".to_string(),
                             Some((_, None)) => "stayed shut".to_string(),
                             Some((_, Some(h))) => {
@@ -1654,7 +1657,11 @@ pub fn summary_markdown(rows: &[SummaryRow], wall_s: f64) -> String {
         m.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             if first { r.storm.as_str() } else { "" },
-            if r.station.is_empty() { "–" } else { &r.station },
+            if r.station.is_empty() {
+                "–"
+            } else {
+                &r.station
+            },
             r.operation.map(|o| o.key()).unwrap_or("–"),
             peak(r.observed_peak_m3s, &r.observed_peak_time),
             peak(r.simulated_peak_m3s, &r.simulated_peak_time),
@@ -1664,9 +1671,17 @@ pub fn summary_markdown(rows: &[SummaryRow], wall_s: f64) -> String {
             r.peak_time_error,
             opt(r.nse, 2),
             opt(r.kge, 2),
-            if first { list(&r.basins_used) } else { String::new() },
+            if first {
+                list(&r.basins_used)
+            } else {
+                String::new()
+            },
             list(&r.basins_activated),
-            if first { list(&r.basins_not_modelled) } else { String::new() },
+            if first {
+                list(&r.basins_not_modelled)
+            } else {
+                String::new()
+            },
             if first {
                 format!("{:.1} ({:.0} mm)", r.rain_domain_1e8_m3, r.rain_domain_mm)
             } else {
