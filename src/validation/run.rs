@@ -209,6 +209,8 @@ pub struct ValidationReport {
     pub stations: Vec<StationReport>,
     /// Observations kept as facts only.
     pub unused_observations: Vec<String>,
+    /// Unobserved gauges read by the rule-based triggers: simulated peaks per run.
+    pub trigger_gauges: Vec<String>,
     /// Detention basins.
     pub detention_basins: Vec<BasinReport>,
     /// Structures of the era.
@@ -850,13 +852,26 @@ pub struct StructureNames {
     pub basins: Vec<String>,
     /// Diversions to the sea.
     pub diversions: Vec<String>,
+    /// (basin, gauge) for every discharge trigger of a basin in the domain.
+    pub trigger_gauges: Vec<(String, String)>,
 }
 
 impl StructureNames {
     /// Reads the names from the structure files under `dir`.
     pub fn load(dir: &Path) -> Result<Self> {
         use crate::flood::structures as st;
+        let basins = st::load_detention_basins(&dir.join("detention_basins.toml"))?;
+        let trigger_gauges = basins
+            .iter()
+            .filter(|b| !b.location.outside_domain && !b.link.outside_domain)
+            .flat_map(|b| {
+                b.trigger
+                    .iter()
+                    .filter_map(|t| t.gauge.clone().map(|g| (b.name.clone(), g)))
+            })
+            .collect();
         Ok(StructureNames {
+            trigger_gauges,
             reservoirs: st::load_reservoirs(&dir.join("reservoirs.toml"))?
                 .into_iter()
                 .map(|r| r.name)
@@ -1097,6 +1112,49 @@ pub fn validate_storm(
             runs: Vec::new(),
         });
     }
+    // Gauges the rule-based triggers read that no observation provides: the storm's
+    // [[gauge]] entries, placed and snapped in the same way; missing ones are an error
+    // before anything runs.
+    let names = StructureNames::load(&inputs.root.join("models/structures"))?;
+    let n_observed = gauge_xy.len();
+    let mut trigger_gauges: Vec<(String, Snapped)> = Vec::new();
+    if operations.contains(&Operation::RuleBased) {
+        let absent: Vec<&str> = s
+            .structures
+            .iter()
+            .filter(|e| !e.present)
+            .map(|e| e.name.as_str())
+            .collect();
+        for (basin, gauge) in &names.trigger_gauges {
+            if absent.contains(&basin.as_str()) || gauge_xy.iter().any(|(n, _, _)| n == gauge) {
+                continue;
+            }
+            let Some((i, gz)) = s
+                .gauges
+                .iter()
+                .enumerate()
+                .find(|(_, x)| &x.station == gauge)
+            else {
+                return Err(storm.invalid(
+                    "gauge",
+                    format!(
+                        "rule-based: {basin} opens on the discharge at {gauge}, which is neither a used [[observation]] nor a [[gauge]] of this storm: add a [[gauge]] entry for it (station = \"{gauge}\", with its place and catchment)"
+                    ),
+                ));
+            };
+            let f = format!("gauge[{i}] ({})", gz.station);
+            let (r, c, _) = place_on_grid(&storm, &gaz, &g.spec, &gz.location(), &f)?;
+            let target = gz.catchment_km2.or_else(|| {
+                (!gz.catchment_parts.is_empty())
+                    .then(|| gz.catchment_parts.iter().map(|p| p.km2).sum())
+            });
+            let snap = snap_gauge(g.acc_km2.view(), r, c, cell_km, gz.snap_radius_km, target)
+                .map_err(|e| storm.invalid(&f, e.to_string()))?;
+            let (x, y) = g.spec.transform.cell_center(snap.row, snap.col);
+            gauge_xy.push((gz.station.clone(), x, y));
+            trigger_gauges.push((gz.station.clone(), snap));
+        }
+    }
     let mut stage = Staged::new(out_dir)?;
     // Rain outputs.
     let step_s = s.simulation.rain_step_h * 3600.0;
@@ -1147,7 +1205,6 @@ pub fn validate_storm(
     // Per variant: each basin's opening time, h after the start (None: stayed shut).
     type Openings = Vec<(String, Option<f64>)>;
     let mut openings: Vec<(Operation, Openings)> = Vec::new();
-    let names = StructureNames::load(&inputs.root.join("models/structures"))?;
     let mut notes = vec![
         "Reservoirs start at their flood-limit levels; as operated, the detention basins open at their reported times (a date alone is read as 00:00) with the rule-based triggers off; rule-based, every basin in the domain opens on its triggers.".to_string(),
         "Structures marked absent for the event's era ([[structure]] present = false) are left out of the run.".to_string(),
@@ -1266,7 +1323,10 @@ pub fn validate_storm(
                     .iter()
                     .map(|(op, list)| {
                         let what = match list.iter().find(|(n, _)| n == &d.name) {
-                            None if *op == Operation::AsOperated && d.used && d.opened.is_none() => {
+                            None if *op == Operation::AsOperated
+                                && d.used
+                                && d.opened.is_none() =>
+                            {
                                 "no reported opening time: left shut".to_string()
                             }
                             None => "not in the run".to_string(),
@@ -1302,6 +1362,28 @@ pub fn validate_storm(
         fits: rain.fits,
         stations,
         unused_observations: unused,
+        trigger_gauges: trigger_gauges
+            .iter()
+            .enumerate()
+            .map(|(j, (name, snap))| {
+                let k = n_observed + j;
+                let peaks: Vec<String> = sims
+                    .iter()
+                    .map(|(op, _, q)| {
+                        format!(
+                            "{}: {:.0} m³/s",
+                            op.key(),
+                            q[k].iter().copied().fold(0.0, f64::max)
+                        )
+                    })
+                    .collect();
+                format!(
+                    "{name} (snapped {:.0} km²; not observed): {}",
+                    snap.area_km2,
+                    peaks.join(", ")
+                )
+            })
+            .collect(),
         detention_basins,
         structures: s
             .structures
@@ -1395,6 +1477,12 @@ pub fn report_markdown(r: &ValidationReport) -> String {
             opt(s.snap.area_error_pct, 1),
             s.area_basis
         ));
+    }
+    if !r.trigger_gauges.is_empty() {
+        m.push_str("\nGauges read by the rule-based triggers, without observation:\n\n");
+        for u in &r.trigger_gauges {
+            m.push_str(&format!("- {u}\n"));
+        }
     }
     if !r.unused_observations.is_empty() {
         m.push_str("\nObservations kept as facts only (not compared):\n\n");
@@ -1701,7 +1789,8 @@ pub fn summary_markdown(rows: &[SummaryRow], wall_s: f64) -> String {
     m
 }
 
-/// Runs every `*.toml` of `storms_dir` (sorted) into `out_dir/<id>/` and writes
+/// Runs every `*.toml` of `storms_dir` (sorted; checked first, then run concurrently)
+/// into `out_dir/<id>/` and writes
 /// `out_dir/validation_summary.md` and `.json`: one table, a row per station and
 /// variant ([`summary_rows`]).
 pub fn validate_all(
@@ -1717,10 +1806,35 @@ pub fn validate_all(
         .collect();
     files.sort();
     let clock = std::time::Instant::now();
-    let mut reports = Vec::new();
+    // Every storm file is checked first, so that a bad one fails before any run; the
+    // storms then run concurrently (each run is deterministic; they share rayon's pool).
+    let mut ids = Vec::new();
     for f in &files {
         let id = load_storm(f)?.storm.id;
-        reports.push(validate_storm(f, inputs, &out_dir.join(&id), operations)?);
+        check_storm(f, inputs)?;
+        ids.push(id);
+    }
+    let results: Vec<Result<ValidationReport>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = files
+            .iter()
+            .zip(&ids)
+            .map(|(f, id)| {
+                let out = out_dir.join(id);
+                scope.spawn(move || validate_storm(f, inputs, &out, operations))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(Error::Data("a storm's validation thread panicked".into()))
+                })
+            })
+            .collect()
+    });
+    let mut reports = Vec::new();
+    for r in results {
+        reports.push(r?);
     }
     let clock_s = clock.elapsed().as_secs_f64();
     let rows = summary_rows(&reports);
@@ -1751,6 +1865,22 @@ pub fn check_storm(storm_path: &Path, inputs: &ValidateInputs) -> Result<(usize,
     let gaz = Gazetteer::load(&inputs.places, &inputs.model_dir.join("counties.csv"))?;
     let g = read_grids(&inputs.model_dir)?;
     let rain = build_rain(&storm, &gaz, &g)?;
+    // Every gauge a rule-based trigger reads must be an observation or a [[gauge]].
+    let names = StructureNames::load(&inputs.root.join("models/structures"))?;
+    for (basin, gauge) in &names.trigger_gauges {
+        let s = &storm.storm;
+        let absent = s.structures.iter().any(|e| !e.present && &e.name == basin);
+        let known = s.observations.iter().any(|o| o.used && &o.station == gauge)
+            || s.gauges.iter().any(|x| &x.station == gauge);
+        if !absent && !known {
+            return Err(storm.invalid(
+                "gauge",
+                format!(
+                    "rule-based: {basin} opens on the discharge at {gauge}, which is neither a used [[observation]] nor a [[gauge]] of this storm: add a [[gauge]] entry for it"
+                ),
+            ));
+        }
+    }
     let mut n = 0;
     for (i, o) in storm.storm.observations.iter().enumerate() {
         if o.used {

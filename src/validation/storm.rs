@@ -52,6 +52,10 @@ pub struct Storm {
     /// Observed floods at named stations.
     #[serde(default, rename = "observation")]
     pub observations: Vec<Observation>,
+    /// Unobserved gauges that the rule-based triggers of the detention basins read (e.g.
+    /// 卢沟桥 for 小清河分洪区 and 永定河泛区) when no observation of the storm is there.
+    #[serde(default, rename = "gauge")]
+    pub gauges: Vec<TriggerGauge>,
     /// Detention basins (蓄滞洪区): which were used, when opened, how much they stored.
     #[serde(default, rename = "detention_basin")]
     pub detention_basins: Vec<DetentionUse>,
@@ -452,6 +456,44 @@ pub struct Observation {
     pub note: String,
 }
 
+/// A gauge without an observation, placed and snapped like an observation, so that the
+/// rule-based triggers that read it can run; its simulated peak is reported.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TriggerGauge {
+    /// Gauge name as the triggers of `models/structures/detention_basins.toml` use it.
+    pub station: String,
+    /// River.
+    pub river: String,
+    /// Longitude, degrees east (WGS 84), with `lat`.
+    #[serde(default)]
+    pub lon: Option<f64>,
+    /// Latitude, degrees north (WGS 84).
+    #[serde(default)]
+    pub lat: Option<f64>,
+    /// A place name (GeoNames populated place or county seat).
+    #[serde(default)]
+    pub place: Option<String>,
+    /// How well the place stands for the gauge.
+    #[serde(default)]
+    pub placement_note: String,
+    /// Published catchment area, km².
+    #[serde(default)]
+    pub catchment_km2: Option<f64>,
+    /// Source key of the catchment area.
+    #[serde(default)]
+    pub catchment_source: String,
+    /// When no area is published: parts whose sum is the catchment.
+    #[serde(default)]
+    pub catchment_parts: Vec<AreaPart>,
+    /// Search radius for snapping to the stream, km (default 5).
+    #[serde(default = "default_snap_radius_km")]
+    pub snap_radius_km: f64,
+    /// Remarks.
+    #[serde(default)]
+    pub note: String,
+}
+
 /// How a detention basin was used in the event.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -757,6 +799,15 @@ pub fn load_storm(path: &Path) -> Result<LoadedStorm> {
             return Err(bad(f, "snap_radius_km must be ≥ 0".into()));
         }
     }
+    for (i, gz) in s.gauges.iter().enumerate() {
+        let f = format!("gauge[{i}] ({})", gz.station);
+        if gz.catchment_km2.is_some() {
+            source(&gz.catchment_source, format!("{f}.catchment_source"))?;
+        }
+        for (j, p) in gz.catchment_parts.iter().enumerate() {
+            source(&p.source, format!("{f}.catchment_parts[{j}].source"))?;
+        }
+    }
     for (i, d) in s.detention_basins.iter().enumerate() {
         let f = format!("detention_basin[{i}] ({})", d.name);
         source(&d.source, format!("{f}.source"))?;
@@ -788,4 +839,10 @@ macro_rules! located {
         }
     )*};
 }
-located!(RainStation, MaxHourly, Observation, PatternZone);
+located!(
+    RainStation,
+    MaxHourly,
+    Observation,
+    PatternZone,
+    TriggerGauge
+);
