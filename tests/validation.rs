@@ -313,6 +313,11 @@ catchment_source = "s"
 peak_m3s = 6200.0
 peak_time = "2023-07-31 22:00"
 source = "s"
+[[gauge]]
+station = "卢沟桥"
+river = "永定河"
+place = "Lugouqiao"
+snap_radius_km = 8.0
 "#;
 
 fn write_storm(dir: &Path, text: &str) -> PathBuf {
@@ -516,4 +521,18 @@ fn a_pattern_zone_with_both_an_area_and_a_place_is_an_error_naming_it() {
     let p = write_storm(dir.path(), &text);
     let e = load_storm(&p).unwrap_err().to_string();
     assert!(e.contains("pattern_zone[0] (zone X)"), "{e}");
+}
+
+#[test]
+fn a_rule_based_trigger_gauge_missing_from_the_storm_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = STORM.replace(
+        "[[gauge]]\nstation = \"卢沟桥\"",
+        "[[gauge]]\nstation = \"三家店\"",
+    );
+    let p = write_storm(dir.path(), &text);
+    let e = check_storm(&p, &ValidateInputs::standard(&root()))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("卢沟桥") && e.contains("[[gauge]]"), "{e}");
 }

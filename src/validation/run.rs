@@ -1865,6 +1865,19 @@ pub fn check_storm(storm_path: &Path, inputs: &ValidateInputs) -> Result<(usize,
     let gaz = Gazetteer::load(&inputs.places, &inputs.model_dir.join("counties.csv"))?;
     let g = read_grids(&inputs.model_dir)?;
     let rain = build_rain(&storm, &gaz, &g)?;
+    let mut n = 0;
+    for (i, o) in storm.storm.observations.iter().enumerate() {
+        if o.used {
+            place_on_grid(
+                &storm,
+                &gaz,
+                &g.spec,
+                &o.location(),
+                &format!("observation[{i}] ({})", o.station),
+            )?;
+            n += 1;
+        }
+    }
     // Every gauge a rule-based trigger reads must be an observation or a [[gauge]].
     let names = StructureNames::load(&inputs.root.join("models/structures"))?;
     for (basin, gauge) in &names.trigger_gauges {
@@ -1879,19 +1892,6 @@ pub fn check_storm(storm_path: &Path, inputs: &ValidateInputs) -> Result<(usize,
                     "rule-based: {basin} opens on the discharge at {gauge}, which is neither a used [[observation]] nor a [[gauge]] of this storm: add a [[gauge]] entry for it"
                 ),
             ));
-        }
-    }
-    let mut n = 0;
-    for (i, o) in storm.storm.observations.iter().enumerate() {
-        if o.used {
-            place_on_grid(
-                &storm,
-                &gaz,
-                &g.spec,
-                &o.location(),
-                &format!("observation[{i}] ({})", o.station),
-            )?;
-            n += 1;
         }
     }
     Ok((rain.fits.len(), n))
