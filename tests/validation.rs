@@ -6,7 +6,8 @@ use haihe::grid::{epsg_wkt, GeoTransform, GridSpec};
 use haihe::validation::gauges::snap_gauge;
 use haihe::validation::metrics::{kge, nse, peak_error_pct, peak_time_error_h, volume_error_pct};
 use haihe::validation::reconstruct::{
-    fit_areas, idw_field, reconstruct, spread, AreaConstraint, IdwParams, PatternCurve, PointTotal,
+    fit_areas, idw_field, reconstruct, spread, squared_distance_cells, AreaConstraint, IdwParams,
+    PatternCurve, PointTotal, ZoneAnchor, ZonedPattern,
 };
 use haihe::validation::{check_storm, load_storm, ValidateInputs};
 use ndarray::Array2;
@@ -82,6 +83,7 @@ fn reconstruction_honours_areal_means_and_station_totals() {
         power: 2.0,
         background_mm: 50.0,
         background_range_m: 20_000.0,
+        influence_m: None,
     };
     let rec = reconstruct(rows, cols, &tf(), &pts, &areas, &p).unwrap();
     for (a, want) in [(&west, 220.0), (&block, 300.0), (&east, 90.0)] {
@@ -116,6 +118,7 @@ fn idw_is_exact_at_stations_and_tends_to_the_background() {
         power: 2.0,
         background_mm: 100.0,
         background_range_m: 1000.0,
+        influence_m: None,
     };
     let f = idw_field(1, 3, &tf(), &pts, &p).unwrap();
     assert_eq!(f[(0, 0)], 300.0);
@@ -310,6 +313,11 @@ catchment_source = "s"
 peak_m3s = 6200.0
 peak_time = "2023-07-31 22:00"
 source = "s"
+[[gauge]]
+station = "卢沟桥"
+river = "永定河"
+place = "Lugouqiao"
+snap_radius_km = 8.0
 "#;
 
 fn write_storm(dir: &Path, text: &str) -> PathBuf {
@@ -383,4 +391,148 @@ fn a_station_without_coordinates_or_known_place_is_an_error_naming_it() {
         e.contains("rain.station[0] (Zhangfang station)") && e.contains("Atlantis"),
         "{e}"
     );
+}
+
+#[test]
+fn a_radius_of_influence_ends_the_station_at_the_background() {
+    // One station of 300 mm, background 100 mm at 1 km, influence 3 km (Franke & Nielson
+    // 1980): w(d) = ((L − d)/(L d))², w_b = 1/R² = 1e-6.
+    let pts = vec![PointTotal {
+        name: "A".into(),
+        row: 0,
+        col: 0,
+        total_mm: 300.0,
+    }];
+    let p = IdwParams {
+        power: 2.0,
+        background_mm: 100.0,
+        background_range_m: 1000.0,
+        influence_m: Some(3000.0),
+    };
+    let f = idw_field(1, 6, &tf(), &pts, &p).unwrap();
+    assert_eq!(f[(0, 0)], 300.0);
+    // d = 1 km: w = (2000/3e6)² = 4/9 · 1e-6 → (300·4/9 + 100)/(4/9 + 1) = 153.846…
+    let w: f64 = 4.0 / 9.0;
+    assert!((f[(0, 1)] - (300.0 * w + 100.0) / (w + 1.0)).abs() < 1e-9);
+    // d = 2 km: w = (1000/6e6)² = 1/36 · 1e-6.
+    let w: f64 = 1.0 / 36.0;
+    assert!((f[(0, 2)] - (300.0 * w + 100.0) / (w + 1.0)).abs() < 1e-9);
+    // At and beyond 3 km the field is the background exactly.
+    for c in 3..6 {
+        assert_eq!(f[(0, c)], 100.0);
+    }
+    // Without the radius, 5 km away the station still adds rain: (300/25 + 100)/(1/25 + 1).
+    let classic = IdwParams {
+        influence_m: None,
+        ..p
+    };
+    let g = idw_field(1, 6, &tf(), &pts, &classic).unwrap();
+    assert!((g[(0, 5)] - (12.0 + 100.0) / 1.04).abs() < 1e-9);
+}
+
+#[test]
+fn the_distance_transform_matches_brute_force() {
+    let (nr, nc) = (9, 13);
+    let mask = Array2::from_shape_fn((nr, nc), |(r, c)| {
+        (r == 2 && c == 3) || (r == 7 && c == 11) || (r == 5 && (6..8).contains(&c))
+    });
+    let d = squared_distance_cells(&mask);
+    for r in 0..nr {
+        for c in 0..nc {
+            let mut best = f64::INFINITY;
+            for ((rr, cc), &m) in mask.indexed_iter() {
+                if m {
+                    let v = ((r as f64 - rr as f64).powi(2)) + ((c as f64 - cc as f64).powi(2));
+                    best = best.min(v);
+                }
+            }
+            assert_eq!(d[(r, c)], best, "cell ({r}, {c})");
+        }
+    }
+    assert!(squared_distance_cells(&Array2::from_elem((2, 2), false))
+        .iter()
+        .all(|v| v.is_infinite()));
+}
+
+#[test]
+fn zoned_patterns_keep_every_cells_total_and_follow_their_zone() {
+    // A 1 x 10 strip of 1 km cells over a 10 h window. Zone A: cells 0–1, all rain in
+    // the first 5 h. Zone B: a site at the centre of cell 9, all rain in the last 5 h.
+    let (rows, cols) = (1, 10);
+    let early = PatternCurve::Mass {
+        times_h: vec![0.0, 5.0, 10.0],
+        cumulative_mm: vec![0.0, 100.0, 100.0],
+        start_h: 0.0,
+        end_h: 10.0,
+    };
+    let late = PatternCurve::Mass {
+        times_h: vec![0.0, 5.0, 10.0],
+        cumulative_mm: vec![0.0, 0.0, 50.0],
+        start_h: 0.0,
+        end_h: 10.0,
+    };
+    let area = Array2::from_shape_fn((rows, cols), |(_, c)| c < 2);
+    let (x9, y9) = tf().cell_center(0, 9);
+    let zp = ZonedPattern::new(
+        rows,
+        cols,
+        &tf(),
+        vec![
+            (early, ZoneAnchor::Area(area.clone())),
+            (late, ZoneAnchor::Point { x: x9, y: y9 }),
+        ],
+        2.0,
+    )
+    .unwrap();
+    // Inside the area and at the site: their own curves.
+    assert_eq!(zp.fraction_between_at(0, 0, 0.0, 5.0), 1.0);
+    assert_eq!(zp.fraction_between_at(0, 1, 0.0, 5.0), 1.0);
+    assert_eq!(zp.fraction_between_at(0, 9, 0.0, 5.0), 0.0);
+    // Cell 5: 4 km from the area (cell 1), 4 km from the site → half and half.
+    assert!((zp.fraction_between_at(0, 5, 0.0, 5.0) - 0.5).abs() < 1e-12);
+    // Cell 3: 2 km and 6 km → weights 1/4 and 1/36: early share 9/10.
+    assert!((zp.fraction_between_at(0, 3, 0.0, 5.0) - 0.9).abs() < 1e-12);
+    // Spread over 10 steps of 1 h: every cell keeps its total.
+    let total = Array2::from_shape_fn((rows, cols), |(_, c)| 100.0 + 10.0 * c as f64);
+    let data = zp.spread(&total, 0.0, 1.0, 10);
+    for c in 0..cols {
+        let sum: f64 = (0..10).map(|k| data[(k, 0, c)] as f64).sum();
+        assert!((sum - total[(0, c)]).abs() < 1e-3, "cell {c}: {sum}");
+    }
+    // Zone A's cells get nothing after 5 h; the site's cell nothing before.
+    assert_eq!(data[(7, 0, 0)], 0.0);
+    assert_eq!(data[(2, 0, 9)], 0.0);
+    // The areal fraction is the mean of the cells' fractions.
+    let all = Array2::from_elem((rows, cols), true);
+    let mean_f: f64 = (0..cols)
+        .map(|c| zp.fraction_between_at(0, c, 0.0, 5.0))
+        .sum::<f64>()
+        / cols as f64;
+    assert!((zp.area_fraction_between(&all, 0.0, 5.0) - mean_f).abs() < 1e-12);
+}
+
+#[test]
+fn a_pattern_zone_with_both_an_area_and_a_place_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = STORM.replace(
+        "[rain]\n",
+        "[[pattern_zone]]\nname = \"zone X\"\narea = { county = \"房山区\" }\nplace = \"Zhangfang\"\n\n[rain]\n",
+    );
+    let p = write_storm(dir.path(), &text);
+    let e = load_storm(&p).unwrap_err().to_string();
+    assert!(e.contains("pattern_zone[0] (zone X)"), "{e}");
+}
+
+#[test]
+fn a_rule_based_trigger_gauge_missing_from_the_storm_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = STORM.replace(
+        "[[gauge]]\nstation = \"卢沟桥\"",
+        "[[gauge]]\nstation = \"三家店\"",
+    );
+    let p = write_storm(dir.path(), &text);
+    let e = check_storm(&p, &ValidateInputs::standard(&root()))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("卢沟桥") && e.contains("[[gauge]]"), "{e}");
 }

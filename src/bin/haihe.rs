@@ -172,7 +172,7 @@ enum Command {
     Validate {
         /// Storm file (omit with --all).
         storm: Option<PathBuf>,
-        /// Run every storm of --storms and write summary.md.
+        /// Run every storm of --storms and write validation_summary.md and .json.
         #[arg(long)]
         all: bool,
         /// Folder of the storm catalogue (with --all).
@@ -181,7 +181,8 @@ enum Command {
         /// Output folder (written whole or not at all; one subfolder per storm with --all).
         #[arg(long)]
         out: PathBuf,
-        /// Operation variants: as-operated, rule-based or both.
+        /// Operation variants: as-operated, rule-based, both, or none (rain, gauges and
+        /// report without a flood run).
         #[arg(long, default_value = "as-operated")]
         operation: String,
     },
@@ -548,7 +549,9 @@ fn run(cli: Cli) -> Result<()> {
                 "as-operated" => vec![Operation::AsOperated],
                 "rule-based" => vec![Operation::RuleBased],
                 "both" => vec![Operation::AsOperated, Operation::RuleBased],
-                o => anyhow::bail!("--operation {o}: use as-operated, rule-based or both"),
+                // The rain reconstruction, gauges and report without a flood run.
+                "none" => Vec::new(),
+                o => anyhow::bail!("--operation {o}: use as-operated, rule-based, both or none"),
             };
             let root = std::env::current_dir()?;
             let inputs = ValidateInputs::standard(&root);

@@ -8,7 +8,11 @@
 //!    a cell is `(Σ wᵢ zᵢ + w_b z_b) / (Σ wᵢ + w_b)` with `wᵢ = 1/dᵢᵖ` (distance between
 //!    cell centres, m) and `w_b = 1/Rᵖ`, so that far from every station (beyond about
 //!    `R`) the field tends to the background total `z_b` instead of extrapolating the
-//!    nearest storm centre; a station's own cell takes its value exactly.
+//!    nearest storm centre; a station's own cell takes its value exactly. With a radius
+//!    of influence `L` the station weights are the modified Shepard weights of Franke &
+//!    Nielson (1980), `wᵢ = ((L − dᵢ)₊ / (L dᵢ))ᵖ`: they tend to `1/dᵢᵖ` near the
+//!    station and fall to zero at `L`, so beyond `L` from every station the field is
+//!    the background exactly (no extrapolation of a storm centre across the domain).
 //! 3. **Areal means** (district, province, river-system averages that lie inside the
 //!    domain) are imposed by iterative proportional fitting (Deming & Stephan 1940):
 //!    each area in turn scales its cells by one factor so that its mean is met, and the
@@ -19,7 +23,19 @@
 //!    the rest; this is reported. So the order of constraints is: areal means first,
 //!    station totals where consistent with them, the interpolation in between.
 //!
+//! 4. **Temporal patterns per zone** ([`ZonedPattern`]): where timing is reported per
+//!    district or site, each cell's cumulative curve is that of the zone holding it (the
+//!    smallest area when nested), and elsewhere the inverse-distance (power 2) blend of
+//!    the zones' cumulative curves, with the distance to the nearest cell of an area
+//!    zone (exact Euclidean distance transform, Felzenszwalb & Huttenlocher 2012) or to
+//!    a site. A blend of cumulative curves that each run from 0 to 1 over the window is
+//!    again such a curve, so every cell's storm total is kept exactly.
+//!
 //! # References
+//! - R. Franke and G. Nielson (1980), "Smooth interpolation of large sets of scattered
+//!   data", Int. J. Numer. Methods Eng. 15, 1691–1704.
+//! - P. F. Felzenszwalb and D. P. Huttenlocher (2012), "Distance transforms of sampled
+//!   functions", Theory of Computing 8, 415–428.
 //! - D. Shepard (1968), "A two-dimensional interpolation function for irregularly-spaced
 //!   data", Proc. 23rd ACM National Conference, 517–524.
 //! - W. E. Deming and F. F. Stephan (1940), "On a least squares adjustment of a sampled
@@ -64,6 +80,9 @@ pub struct IdwParams {
     pub background_mm: f64,
     /// Distance at which the background weighs as much as one station, m.
     pub background_range_m: f64,
+    /// Radius of influence of a station, m (Franke & Nielson 1980); `None`: unlimited
+    /// (classic Shepard weights).
+    pub influence_m: Option<f64>,
 }
 
 /// How well one constraint is met.
@@ -103,10 +122,12 @@ pub fn idw_field(
     points: &[PointTotal],
     p: &IdwParams,
 ) -> Result<Array2<f64>> {
-    if !(p.power > 0.0 && p.background_range_m > 0.0 && p.background_mm >= 0.0) {
+    if !(p.power > 0.0 && p.background_range_m > 0.0 && p.background_mm >= 0.0)
+        || p.influence_m.is_some_and(|l| !(l > 0.0 && l.is_finite()))
+    {
         return Err(Error::Data(format!(
-            "rain interpolation: power {} and background range {} m must be positive, background {} mm ≥ 0",
-            p.power, p.background_range_m, p.background_mm
+            "rain interpolation: power {}, background range {} m and influence radius {:?} m must be positive, background {} mm ≥ 0",
+            p.power, p.background_range_m, p.influence_m, p.background_mm
         )));
     }
     // Merge stations sharing a cell.
@@ -149,7 +170,16 @@ pub fn idw_field(
                         exact = Some(z);
                         break;
                     }
-                    let w = d2.powf(-0.5 * p.power);
+                    let w = match p.influence_m {
+                        None => d2.powf(-0.5 * p.power),
+                        Some(l) => {
+                            let d = d2.sqrt();
+                            if d >= l {
+                                continue;
+                            }
+                            ((l - d) / (l * d)).powf(p.power)
+                        }
+                    };
                     num += w * z;
                     den += w;
                 }
@@ -430,4 +460,272 @@ pub fn spread(total_mm: &Array2<f64>, fractions: &[f64]) -> Array3<f32> {
             layer.zip_mut_with(total_mm, |o, &t| *o = (t * f) as f32);
         });
     out
+}
+
+/// Where a zone of a temporal pattern lies (step 4 of the module docs).
+#[derive(Debug, Clone)]
+pub enum ZoneAnchor {
+    /// An area on the grid: its cells take the zone's curve.
+    Area(Array2<bool>),
+    /// A site, projected coordinates (m); it may lie off the grid.
+    Point {
+        /// Easting, m.
+        x: f64,
+        /// Northing, m.
+        y: f64,
+    },
+}
+
+/// Squared Euclidean distance (in cells²) from every cell to the nearest `true` cell of
+/// `mask` (Felzenszwalb & Huttenlocher 2012: the 1-D lower envelope of parabolas, applied
+/// along columns then rows). Cells of the mask get 0; an empty mask gives infinity.
+pub fn squared_distance_cells(mask: &Array2<bool>) -> Array2<f64> {
+    // Far: a large finite stand-in for infinity, so that the envelope arithmetic stays
+    // finite (its parabolas lie beyond the grid); mapped back to infinity at the end.
+    const FAR: f64 = 1e20;
+    fn pass(f: &[f64], out: &mut [f64]) {
+        let n = f.len();
+        let mut v = vec![0usize; n];
+        let mut z = vec![0.0f64; n + 1];
+        let mut k = 0usize;
+        z[0] = f64::NEG_INFINITY;
+        z[1] = f64::INFINITY;
+        for q in 1..n {
+            loop {
+                let p = v[k];
+                let s = ((f[q] + (q * q) as f64) - (f[p] + (p * p) as f64))
+                    / (2.0 * q as f64 - 2.0 * p as f64);
+                if s <= z[k] {
+                    // z[0] is −∞, so k never goes below 0.
+                    k -= 1;
+                    continue;
+                }
+                k += 1;
+                v[k] = q;
+                z[k] = s;
+                z[k + 1] = f64::INFINITY;
+                break;
+            }
+        }
+        k = 0;
+        for (q, o) in out.iter_mut().enumerate() {
+            while z[k + 1] < q as f64 {
+                k += 1;
+            }
+            let d = q as f64 - v[k] as f64;
+            *o = (d * d + f[v[k]]).min(FAR);
+        }
+    }
+    let (rows, cols) = mask.dim();
+    let mut g = mask.mapv(|m| if m { 0.0 } else { FAR });
+    let mut buf = vec![0.0; rows.max(cols)];
+    for c in 0..cols {
+        let col: Vec<f64> = g.column(c).to_vec();
+        pass(&col, &mut buf[..rows]);
+        for r in 0..rows {
+            g[(r, c)] = buf[r];
+        }
+    }
+    for r in 0..rows {
+        let row: Vec<f64> = g.row(r).to_vec();
+        pass(&row, &mut buf[..cols]);
+        for c in 0..cols {
+            g[(r, c)] = buf[c];
+        }
+    }
+    g.mapv(|d| if d >= 0.5 * FAR { f64::INFINITY } else { d })
+}
+
+/// Temporal patterns per zone (step 4 of the module docs): one cumulative curve per
+/// zone and, per cell, the weight of each zone (the weights of a cell sum to 1).
+#[derive(Debug, Clone)]
+pub struct ZonedPattern {
+    /// The zones' curves.
+    pub curves: Vec<PatternCurve>,
+    /// Per zone, its weight at every cell.
+    pub weights: Vec<Array2<f64>>,
+}
+
+impl ZonedPattern {
+    /// One curve everywhere.
+    pub fn single(curve: PatternCurve, rows: usize, cols: usize) -> Self {
+        ZonedPattern {
+            curves: vec![curve],
+            weights: vec![Array2::from_elem((rows, cols), 1.0)],
+        }
+    }
+
+    /// Zones with their anchors on a grid of `rows` × `cols` cells with `transform`: a
+    /// cell inside area zones takes the curve of the smallest of them; any other cell the
+    /// blend of all zones with weights `1/dᵖ` (d: distance to the nearest cell of an area
+    /// or to a site, m, at least a quarter cell; a cell holding a site takes that site's
+    /// curve).
+    pub fn new(
+        rows: usize,
+        cols: usize,
+        transform: &GeoTransform,
+        zones: Vec<(PatternCurve, ZoneAnchor)>,
+        power: f64,
+    ) -> Result<Self> {
+        if zones.is_empty() {
+            return Err(Error::Data("temporal pattern: no zone given".into()));
+        }
+        if !(power > 0.0 && power.is_finite()) {
+            return Err(Error::Data(format!(
+                "temporal pattern: blending power {power} must be positive"
+            )));
+        }
+        let cell = transform.dx.abs();
+        let floor = 0.25 * cell;
+        // Distance (m) from each cell to each zone, and the area size (cells) of areas.
+        let mut dist: Vec<Array2<f64>> = Vec::new();
+        let mut size: Vec<Option<usize>> = Vec::new();
+        for (i, (_, a)) in zones.iter().enumerate() {
+            match a {
+                ZoneAnchor::Area(m) => {
+                    if m.dim() != (rows, cols) {
+                        return Err(Error::Data(format!(
+                            "temporal pattern zone {i}: mask shape {:?} differs from the grid",
+                            m.dim()
+                        )));
+                    }
+                    let n = m.iter().filter(|&&v| v).count();
+                    if n == 0 {
+                        return Err(Error::Data(format!(
+                            "temporal pattern zone {i}: the area has no cell on the grid"
+                        )));
+                    }
+                    dist.push(squared_distance_cells(m).mapv(|d2| d2.sqrt() * cell));
+                    size.push(Some(n));
+                }
+                ZoneAnchor::Point { x, y } => {
+                    let d = Array2::from_shape_fn((rows, cols), |(r, c)| {
+                        let (cx, cy) = transform.cell_center(r, c);
+                        ((cx - x).powi(2) + (cy - y).powi(2)).sqrt()
+                    });
+                    dist.push(d);
+                    size.push(None);
+                }
+            }
+        }
+        let nz = zones.len();
+        let mut weights = vec![Array2::<f64>::zeros((rows, cols)); nz];
+        for r in 0..rows {
+            for c in 0..cols {
+                // Inside areas: the smallest area holding the cell.
+                let inside = (0..nz)
+                    .filter(|&z| size[z].is_some() && dist[z][(r, c)] == 0.0)
+                    .min_by_key(|&z| size[z].unwrap_or(usize::MAX));
+                // A site in this very cell.
+                let at_site = (0..nz).find(|&z| size[z].is_none() && dist[z][(r, c)] < 0.5 * cell);
+                if let Some(z) = inside.or(at_site) {
+                    weights[z][(r, c)] = 1.0;
+                    continue;
+                }
+                let w: Vec<f64> = (0..nz)
+                    .map(|z| dist[z][(r, c)].max(floor).powf(-power))
+                    .collect();
+                let sum: f64 = w.iter().sum();
+                for z in 0..nz {
+                    weights[z][(r, c)] = w[z] / sum;
+                }
+            }
+        }
+        Ok(ZonedPattern {
+            curves: zones.into_iter().map(|(c, _)| c).collect(),
+            weights,
+        })
+    }
+
+    /// Fraction of the storm total of cell (`row`, `col`) between `a_h` and `b_h`.
+    pub fn fraction_between_at(&self, row: usize, col: usize, a_h: f64, b_h: f64) -> f64 {
+        self.curves
+            .iter()
+            .zip(&self.weights)
+            .map(|(c, w)| w[(row, col)] * c.fraction_between(a_h, b_h))
+            .sum()
+    }
+
+    /// The fraction between `a_h` and `b_h` at every cell.
+    pub fn fraction_grid(&self, a_h: f64, b_h: f64) -> Array2<f64> {
+        let mut out = Array2::<f64>::zeros(self.weights[0].dim());
+        for (c, w) in self.curves.iter().zip(&self.weights) {
+            let f = c.fraction_between(a_h, b_h);
+            out.zip_mut_with(w, |o, &wv| *o += wv * f);
+        }
+        out
+    }
+
+    /// Mean over the cells of `mask` of the fraction between `a_h` and `b_h` (used to turn
+    /// an areal mean over a window into a storm total).
+    pub fn area_fraction_between(&self, mask: &Array2<bool>, a_h: f64, b_h: f64) -> f64 {
+        let fz: Vec<f64> = self
+            .curves
+            .iter()
+            .map(|c| c.fraction_between(a_h, b_h))
+            .collect();
+        let (mut s, mut n) = (0.0, 0usize);
+        for (idx, &m) in mask.indexed_iter() {
+            if m {
+                n += 1;
+                s += self
+                    .weights
+                    .iter()
+                    .zip(&fz)
+                    .map(|(w, f)| w[idx] * f)
+                    .sum::<f64>();
+            }
+        }
+        s / n.max(1) as f64
+    }
+
+    /// Share of each zone over the cells of `mask` (for the report).
+    pub fn zone_shares(&self, mask: &Array2<bool>) -> Vec<f64> {
+        let n = mask.iter().filter(|&&m| m).count().max(1) as f64;
+        self.weights
+            .iter()
+            .map(|w| {
+                w.iter()
+                    .zip(mask.iter())
+                    .filter(|(_, &m)| m)
+                    .map(|(v, _)| v)
+                    .sum::<f64>()
+                    / n
+            })
+            .collect()
+    }
+
+    /// The storm total spread over `n` steps of `step_h` from `start_h`: layer k at a cell
+    /// is its total times its own fraction in step k (mm per step). Where the steps span
+    /// the window, each cell's layers sum to its total.
+    pub fn spread(
+        &self,
+        total_mm: &Array2<f64>,
+        start_h: f64,
+        step_h: f64,
+        n: usize,
+    ) -> Array3<f32> {
+        let fz: Vec<Vec<f64>> = self
+            .curves
+            .iter()
+            .map(|c| c.step_fractions(start_h, step_h, n))
+            .collect();
+        let (r, c) = total_mm.dim();
+        let mut out = Array3::<f32>::zeros((n, r, c));
+        out.axis_iter_mut(Axis(0))
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(k, mut layer)| {
+                for ((idx, o), &t) in layer.indexed_iter_mut().zip(total_mm.iter()) {
+                    let f: f64 = self
+                        .weights
+                        .iter()
+                        .zip(&fz)
+                        .map(|(w, fr)| w[idx] * fr[k])
+                        .sum();
+                    *o = (t * f) as f32;
+                }
+            });
+        out
+    }
 }

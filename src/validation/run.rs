@@ -12,7 +12,9 @@
 use super::gauges::{snap_gauge, Snapped};
 use super::metrics;
 use super::places::{Gazetteer, Placed};
-use super::reconstruct::{self, AreaConstraint, Fit, IdwParams, PatternCurve, PointTotal};
+use super::reconstruct::{
+    self, AreaConstraint, Fit, IdwParams, PatternCurve, PointTotal, ZoneAnchor, ZonedPattern,
+};
 use super::storm::{load_storm, AreaDef, LoadedStorm, Location, Pattern};
 use super::time::{format_time, parse_time};
 use crate::grid::cf::{write_cf, CfSeries};
@@ -182,8 +184,17 @@ pub struct ValidationReport {
     pub window: (String, String),
     /// Rain reconstruction: interpolation and fitting notes.
     pub rain_method: Vec<String>,
-    /// Reconstructed rain volume on the grid, m³.
+    /// Reconstructed rain volume over the model domain (river systems 1–4 of
+    /// `basins.tif`, where the flood run lets rain fall), m³.
     pub rain_volume_m3: f64,
+    /// Area of the model domain, km².
+    pub domain_km2: f64,
+    /// Reconstructed rain volume over the whole grid rectangle, m³ (for reference).
+    pub rain_volume_grid_m3: f64,
+    /// Reported rain volumes against the reconstruction.
+    pub rain_volumes: Vec<VolumeCheck>,
+    /// Temporal pattern zones.
+    pub pattern_zones: Vec<String>,
     /// Largest storm total of a cell, mm.
     pub rain_max_mm: f64,
     /// Station totals.
@@ -198,6 +209,8 @@ pub struct ValidationReport {
     pub stations: Vec<StationReport>,
     /// Observations kept as facts only.
     pub unused_observations: Vec<String>,
+    /// Unobserved gauges read by the rule-based triggers: simulated peaks per run.
+    pub trigger_gauges: Vec<String>,
     /// Detention basins.
     pub detention_basins: Vec<BasinReport>,
     /// Structures of the era.
@@ -208,6 +221,8 @@ pub struct ValidationReport {
     pub impacts: Vec<(String, String)>,
     /// Volume balance per run.
     pub volumes: Vec<VolumeReport>,
+    /// Per run: the detention basins the model opened and when (Beijing time).
+    pub basins_opened: Vec<(Operation, Vec<(String, String)>)>,
     /// Notes.
     pub notes: Vec<String>,
 }
@@ -234,6 +249,73 @@ fn read_grids(model_dir: &Path) -> Result<ModelGrids> {
             .mapv(|v| if v.is_finite() { v as i64 } else { 0 }),
         basins: basins.data,
     })
+}
+
+/// Labels of `basins.tif` that make the model domain (1 北三河, 2 永定河, 3 大清河,
+/// 4 海河下游): the flood runs of a validation let rain fall only there, and rain
+/// volumes are reported over them.
+pub const DOMAIN_BASINS: [u8; 4] = [1, 2, 3, 4];
+
+/// A reported rain volume against the reconstruction.
+#[derive(Debug, Clone, Serialize)]
+pub struct VolumeCheck {
+    /// Name as reported.
+    pub name: String,
+    /// Window.
+    pub window: String,
+    /// Reported volume, 10⁸ m³.
+    pub reported_1e8_m3: f64,
+    /// Reconstructed over the same area and window, 10⁸ m³ (None: area not on the grid).
+    pub reconstructed_1e8_m3: Option<f64>,
+    /// Reconstructed over the model domain and the same window, 10⁸ m³.
+    pub domain_1e8_m3: f64,
+    /// The area, or why it is not on the grid.
+    pub area: String,
+    /// Source key.
+    pub source: String,
+}
+
+fn volume_checks(
+    storm: &LoadedStorm,
+    gaz: &Gazetteer,
+    g: &ModelGrids,
+    rain: &RainBuild,
+    domain: &Array2<bool>,
+) -> Result<Vec<VolumeCheck>> {
+    let cell_m2 = (g.spec.transform.dx * g.spec.transform.dy).abs();
+    let mut out = Vec::new();
+    for (i, v) in storm.storm.rain.volumes.iter().enumerate() {
+        let f = format!("rain.volume[{i}] ({})", v.name);
+        let (a, b) = storm.window_of(&v.start, &v.end, &f)?;
+        let fr = rain.pattern.fraction_grid(a, b);
+        let over = |m: &Array2<bool>| -> f64 {
+            rain.total_mm
+                .iter()
+                .zip(fr.iter())
+                .zip(m.iter())
+                .filter(|(_, &x)| x)
+                .map(|((t, f), _)| t * f)
+                .sum::<f64>()
+                * 1e-3
+                * cell_m2
+                * 1e-8
+        };
+        let (rec, area) = match area_mask(&v.area, gaz, g) {
+            Ok((m, what)) => (Some(over(&m)), what),
+            Err(msg) if msg.starts_with("not used") => (None, msg),
+            Err(msg) => return Err(storm.invalid(&format!("{f}.area"), msg)),
+        };
+        out.push(VolumeCheck {
+            name: v.name.clone(),
+            window: fmt_window(a, b),
+            reported_1e8_m3: v.volume_1e8_m3,
+            reconstructed_1e8_m3: rec,
+            domain_1e8_m3: over(domain),
+            area,
+            source: v.source.clone(),
+        });
+    }
+    Ok(out)
 }
 
 /// Share of the temporal pattern a reported window must hold for its value to be used as
@@ -307,12 +389,29 @@ fn fmt_window(a: f64, b: f64) -> String {
     format!("{} – {}", &format_time(a)[..16], &format_time(b)[..16])
 }
 
-/// The cells of an area, or why it cannot be used.
+/// The cells of an area, or why it cannot be used (an area less than 90% on the grid
+/// is "not used").
 fn area_mask(
     def: &AreaDef,
     gaz: &Gazetteer,
     g: &ModelGrids,
 ) -> std::result::Result<(Array2<bool>, String), String> {
+    let (m, what, cover) = area_cells(def, gaz, g)?;
+    // ASSUMPTION: 90% of the outline on the grid counts as inside the domain (the 1 km
+    // rasterisation of small districts differs by a few percent from their outlines).
+    if cover < 0.9 {
+        return Err(format!("not used: lies partly outside the domain: {what}"));
+    }
+    Ok((m, what))
+}
+
+/// The cells of an area on the grid, a description and the share of its outline area
+/// on the grid (1 for a river system of `basins.tif`).
+fn area_cells(
+    def: &AreaDef,
+    gaz: &Gazetteer,
+    g: &ModelGrids,
+) -> std::result::Result<(Array2<bool>, String, f64), String> {
     let cell_km2 = (g.spec.transform.dx * g.spec.transform.dy).abs() * 1e-6;
     if let Some(reason) = &def.not_on_grid {
         return Err(format!("not used: no outline on the model grid ({reason})"));
@@ -322,7 +421,7 @@ fn area_mask(
         if !m.iter().any(|&v| v) {
             return Err(format!("basin label {b} has no cell in basins.tif"));
         }
-        return Ok((m, format!("river system {b} of basins.tif")));
+        return Ok((m, format!("river system {b} of basins.tif"), 1.0));
     }
     let members: Vec<&super::places::CountyRow> = if let Some(c) = &def.county {
         vec![gaz
@@ -358,18 +457,17 @@ fn area_mask(
         100.0 * cover,
         area
     );
-    // ASSUMPTION: 90% of the outline on the grid counts as inside the domain (the 1 km
-    // rasterisation of small districts differs by a few percent from their outlines).
-    if cover < 0.9 {
-        return Err(format!("not used: lies partly outside the domain: {what}"));
+    if cells == 0 {
+        return Err(format!("no cell on the grid: {what}"));
     }
-    Ok((m, what))
+    Ok((m, what, cover))
 }
 
 /// The rain inputs of a storm on the model grid.
 struct RainBuild {
     total_mm: Array2<f64>,
-    fractions: Vec<f64>,
+    pattern: ZonedPattern,
+    zones: Vec<String>,
     stations: Vec<SiteReport>,
     areas: Vec<SiteReport>,
     hourly: Vec<SiteReport>,
@@ -377,9 +475,88 @@ struct RainBuild {
     method: Vec<String>,
 }
 
+/// The temporal pattern per cell: the storm's `[[pattern_zone]]` entries (or the default
+/// `[pattern]` everywhere), with a line per zone for the report.
+fn zoned_pattern(
+    storm: &LoadedStorm,
+    gaz: &Gazetteer,
+    g: &ModelGrids,
+    default: &PatternCurve,
+) -> Result<(ZonedPattern, Vec<String>)> {
+    let s = &storm.storm;
+    let (rows, cols) = (g.spec.rows, g.spec.cols);
+    if s.pattern_zones.is_empty() {
+        return Ok((
+            ZonedPattern::single(default.clone(), rows, cols),
+            vec!["the storm's [pattern] at every cell".into()],
+        ));
+    }
+    let wgs84 = crate::grid::io::epsg_wkt(4326)?;
+    let mut zones = Vec::new();
+    let mut lines = Vec::new();
+    for (i, z) in s.pattern_zones.iter().enumerate() {
+        let f = format!("pattern_zone[{i}] ({})", z.name);
+        let curve = if z.points.is_empty() {
+            default.clone()
+        } else {
+            let mut times_h = Vec::new();
+            let mut cumulative_mm = Vec::new();
+            for (j, p) in z.points.iter().enumerate() {
+                times_h.push(storm.time(&p.time, &format!("{f}.points[{j}]"))?.hours);
+                cumulative_mm.push(p.cumulative_mm);
+            }
+            PatternCurve::Mass {
+                times_h,
+                cumulative_mm,
+                start_h: storm.start_h,
+                end_h: storm.end_h,
+            }
+        };
+        let (anchor, what) = match &z.area {
+            Some(def) => {
+                let (m, what, _) =
+                    area_cells(def, gaz, g).map_err(|e| storm.invalid(&format!("{f}.area"), e))?;
+                (ZoneAnchor::Area(m), what)
+            }
+            None => {
+                let placed = gaz
+                    .locate(&z.location())
+                    .map_err(|m| storm.invalid(&f, m))?
+                    .ok_or_else(|| storm.invalid(&f, "no coordinates and no place name".into()))?;
+                let (x, y) =
+                    transform_points(&[(placed.lon, placed.lat)], &wgs84, &g.spec.crs_wkt)?[0];
+                (ZoneAnchor::Point { x, y }, placed.how)
+            }
+        };
+        let half = curve.fraction_before(0.5 * (storm.start_h + storm.end_h));
+        let q50 = (0..=((storm.end_h - storm.start_h) as usize))
+            .map(|k| storm.start_h + k as f64)
+            .find(|&t| curve.fraction_before(t) >= 0.5)
+            .unwrap_or(storm.end_h);
+        lines.push(format!(
+            "{}: {} ({}; {:.0}% of its rain by mid-window, half by {})",
+            z.name,
+            if z.points.is_empty() {
+                "the storm's [pattern]".to_string()
+            } else {
+                format!("{} reported points", z.points.len())
+            },
+            what,
+            100.0 * half,
+            &format_time(q50)[..16]
+        ));
+        zones.push((curve, anchor));
+    }
+    Ok((
+        ZonedPattern::new(rows, cols, &g.spec.transform, zones, 2.0)?,
+        lines,
+    ))
+}
+
 fn build_rain(storm: &LoadedStorm, gaz: &Gazetteer, g: &ModelGrids) -> Result<RainBuild> {
     let s = &storm.storm;
-    let curve = pattern_curve(storm)?;
+    let default_curve = pattern_curve(storm)?;
+    let (zp, zones) = zoned_pattern(storm, gaz, g, &default_curve)?;
     let min_fraction = MIN_CONSTRAINT_FRACTION;
     let mut points = Vec::new();
     let mut stations = Vec::new();
@@ -404,7 +581,7 @@ fn build_rain(storm: &LoadedStorm, gaz: &Gazetteer, g: &ModelGrids) -> Result<Ra
         }
         let (r, c, placed) = place_on_grid(storm, gaz, &g.spec, &st.location(), &f)?;
         rep.placement = format!("{} → cell ({r}, {c})", placed.how);
-        let frac = curve.fraction_between(a, b);
+        let frac = zp.fraction_between_at(r, c, a, b);
         let k = if frac >= min_fraction {
             rep.event_equivalent_mm = Some(st.total_mm / frac);
             rep.role = "constraint".into();
@@ -434,7 +611,6 @@ fn build_rain(storm: &LoadedStorm, gaz: &Gazetteer, g: &ModelGrids) -> Result<Ra
     for (i, a) in s.rain.areal.iter().enumerate() {
         let f = format!("rain.areal[{i}] ({})", a.name);
         let (t0, t1) = storm.window_of(&a.start, &a.end, &f)?;
-        let frac = curve.fraction_between(t0, t1);
         let mut rep = SiteReport {
             name: a.name.clone(),
             reported: a.mean_mm,
@@ -453,6 +629,7 @@ fn build_rain(storm: &LoadedStorm, gaz: &Gazetteer, g: &ModelGrids) -> Result<Ra
         match area_mask(&a.area, gaz, g) {
             Ok((m, what)) => {
                 rep.placement = what;
+                let frac = zp.area_fraction_between(&m, t0, t1);
                 if frac < min_fraction {
                     rep.role = format!(
                         "check (its window holds {:.0}% of the temporal pattern, under {:.0}%)",
@@ -494,6 +671,7 @@ fn build_rain(storm: &LoadedStorm, gaz: &Gazetteer, g: &ModelGrids) -> Result<Ra
         power: s.rain.idw_power.unwrap_or(2.0),
         background_mm: bg.mm,
         background_range_m: bg.range_km * 1000.0,
+        influence_m: bg.influence_km.map(|l| l * 1000.0),
     };
     let rec = reconstruct::reconstruct(
         g.spec.rows,
@@ -506,7 +684,7 @@ fn build_rain(storm: &LoadedStorm, gaz: &Gazetteer, g: &ModelGrids) -> Result<Ra
     let total = rec.total_mm;
     // Reconstructed values over each entry's own window.
     for &(ri, r, c, a, b, k) in &station_cells {
-        stations[ri].reconstructed = Some(total[(r, c)] * curve.fraction_between(a, b));
+        stations[ri].reconstructed = Some(total[(r, c)] * zp.fraction_between_at(r, c, a, b));
         if let Some(k) = k {
             if !rec.stations[k].kept {
                 stations[ri].role = "constraint released (inconsistent with an areal mean)".into();
@@ -516,12 +694,16 @@ fn build_rain(storm: &LoadedStorm, gaz: &Gazetteer, g: &ModelGrids) -> Result<Ra
     for (i, a) in s.rain.areal.iter().enumerate() {
         if let Some(m) = &area_masks[i] {
             let (t0, t1) = storm.window_of(&a.start, &a.end, &format!("rain.areal[{i}]"))?;
-            let (sum, n) = total
+            let n = m.iter().filter(|&&v| v).count().max(1);
+            let fr = zp.fraction_grid(t0, t1);
+            let within: f64 = total
                 .iter()
+                .zip(fr.iter())
                 .zip(m.iter())
                 .filter(|(_, &v)| v)
-                .fold((0.0, 0usize), |(s, n), (v, _)| (s + v, n + 1));
-            areas[i].reconstructed = Some(sum / n as f64 * curve.fraction_between(t0, t1));
+                .map(|((t, f), _)| t * f)
+                .sum();
+            areas[i].reconstructed = Some(within / n as f64);
             if masks.iter().any(|(_, j, _)| *j == i) {
                 areas[i].role = "constraint".into();
             } else if areas[i].role.is_empty() {
@@ -550,7 +732,8 @@ fn build_rain(storm: &LoadedStorm, gaz: &Gazetteer, g: &ModelGrids) -> Result<Ra
             match place_on_grid(storm, gaz, &g.spec, &loc, &f) {
                 Ok((r, c, placed)) => {
                     rep.placement = format!("{} → cell ({r}, {c})", placed.how);
-                    rep.reconstructed = Some(total[(r, c)] * curve.fraction_between(t, t + 1.0));
+                    rep.reconstructed =
+                        Some(total[(r, c)] * zp.fraction_between_at(r, c, t, t + 1.0));
                 }
                 Err(e) => return Err(e),
             }
@@ -559,14 +742,19 @@ fn build_rain(storm: &LoadedStorm, gaz: &Gazetteer, g: &ModelGrids) -> Result<Ra
     }
     let step_h = s.simulation.rain_step_h;
     let n = ((storm.end_h - storm.start_h) / step_h).round() as usize;
-    let fractions = curve.step_fractions(storm.start_h, step_h, n);
     let method = vec![
         format!(
-            "inverse-distance weighting (power {}) of {} station totals converted to storm totals by the temporal pattern, with a background of {} mm weighing as one station at {} km ({})",
+            "inverse-distance weighting (power {}) of {} station totals converted to storm totals by the temporal pattern, with a background of {} mm weighing as one station at {} km{} ({})",
             params.power,
             points.len(),
             bg.mm,
             bg.range_km,
+            match bg.influence_km {
+                Some(l) => format!(
+                    "; each station's influence ends at {l} km (modified Shepard weights, Franke & Nielson 1980)"
+                ),
+                None => String::new(),
+            },
             bg.basis
         ),
         format!(
@@ -575,7 +763,12 @@ fn build_rain(storm: &LoadedStorm, gaz: &Gazetteer, g: &ModelGrids) -> Result<Ra
             rec.sweeps
         ),
         format!(
-            "temporal pattern: {} in {} steps of {} h",
+            "temporal pattern: {}{} in {} steps of {} h",
+            if zones.len() > 1 {
+                format!("{} zones (cells inside a zone follow its curve, the smallest when nested; elsewhere the inverse-distance (power 2) blend of the zones' cumulative curves); default ", zones.len())
+            } else {
+                String::new()
+            },
             match &s.pattern {
                 Pattern::MassCurve { reference, .. } =>
                     format!("reported mass curve of {reference}"),
@@ -590,7 +783,8 @@ fn build_rain(storm: &LoadedStorm, gaz: &Gazetteer, g: &ModelGrids) -> Result<Ra
     fits.extend(rec.stations.iter().cloned());
     Ok(RainBuild {
         total_mm: total,
-        fractions,
+        pattern: zp,
+        zones,
         stations,
         areas,
         hourly,
@@ -632,6 +826,10 @@ fn scenario_text(
         "[rain]\nkind = \"gridded\"\npath = {}\nvariable = \"rain_mm\"\n\n",
         q(&rain_nc.display().to_string())
     ));
+    t.push_str(&format!(
+        "[grid]\n# Rain falls on the model domain only (river systems of basins.tif).\nrain_on_basins = {:?}\n\n",
+        DOMAIN_BASINS
+    ));
     t.push_str("[grid.channels]\n# Subgrid channels in the stream cells (models/channels.toml).\nenabled = true\n\n");
     t.push_str("[losses]\nmethod = \"curve_number\"\nlambda = 0.2\namc = \"II\"\n\n");
     t.push_str("[routing]\n# CFL-limited on the 1000 m grid, as in the design-storm scenarios.\ndt_max_s = 120.0\n");
@@ -654,13 +852,26 @@ pub struct StructureNames {
     pub basins: Vec<String>,
     /// Diversions to the sea.
     pub diversions: Vec<String>,
+    /// (basin, gauge) for every discharge trigger of a basin in the domain.
+    pub trigger_gauges: Vec<(String, String)>,
 }
 
 impl StructureNames {
     /// Reads the names from the structure files under `dir`.
     pub fn load(dir: &Path) -> Result<Self> {
         use crate::flood::structures as st;
+        let basins = st::load_detention_basins(&dir.join("detention_basins.toml"))?;
+        let trigger_gauges = basins
+            .iter()
+            .filter(|b| !b.location.outside_domain && !b.link.outside_domain)
+            .flat_map(|b| {
+                b.trigger
+                    .iter()
+                    .filter_map(|t| t.gauge.clone().map(|g| (b.name.clone(), g)))
+            })
+            .collect();
         Ok(StructureNames {
+            trigger_gauges,
             reservoirs: st::load_reservoirs(&dir.join("reservoirs.toml"))?
                 .into_iter()
                 .map(|r| r.name)
@@ -901,19 +1112,66 @@ pub fn validate_storm(
             runs: Vec::new(),
         });
     }
+    // Gauges the rule-based triggers read that no observation provides: the storm's
+    // [[gauge]] entries, placed and snapped in the same way; missing ones are an error
+    // before anything runs.
+    let names = StructureNames::load(&inputs.root.join("models/structures"))?;
+    let n_observed = gauge_xy.len();
+    let mut trigger_gauges: Vec<(String, Snapped)> = Vec::new();
+    if operations.contains(&Operation::RuleBased) {
+        let absent: Vec<&str> = s
+            .structures
+            .iter()
+            .filter(|e| !e.present)
+            .map(|e| e.name.as_str())
+            .collect();
+        for (basin, gauge) in &names.trigger_gauges {
+            if absent.contains(&basin.as_str()) || gauge_xy.iter().any(|(n, _, _)| n == gauge) {
+                continue;
+            }
+            let Some((i, gz)) = s
+                .gauges
+                .iter()
+                .enumerate()
+                .find(|(_, x)| &x.station == gauge)
+            else {
+                return Err(storm.invalid(
+                    "gauge",
+                    format!(
+                        "rule-based: {basin} opens on the discharge at {gauge}, which is neither a used [[observation]] nor a [[gauge]] of this storm: add a [[gauge]] entry for it (station = \"{gauge}\", with its place and catchment)"
+                    ),
+                ));
+            };
+            let f = format!("gauge[{i}] ({})", gz.station);
+            let (r, c, _) = place_on_grid(&storm, &gaz, &g.spec, &gz.location(), &f)?;
+            let target = gz.catchment_km2.or_else(|| {
+                (!gz.catchment_parts.is_empty())
+                    .then(|| gz.catchment_parts.iter().map(|p| p.km2).sum())
+            });
+            let snap = snap_gauge(g.acc_km2.view(), r, c, cell_km, gz.snap_radius_km, target)
+                .map_err(|e| storm.invalid(&f, e.to_string()))?;
+            let (x, y) = g.spec.transform.cell_center(snap.row, snap.col);
+            gauge_xy.push((gz.station.clone(), x, y));
+            trigger_gauges.push((gz.station.clone(), snap));
+        }
+    }
     let mut stage = Staged::new(out_dir)?;
     // Rain outputs.
     let step_s = s.simulation.rain_step_h * 3600.0;
+    let n_steps = ((storm.end_h - storm.start_h) / s.simulation.rain_step_h).round() as usize;
     let series = CfSeries {
         spec: g.spec.clone(),
-        times: (0..rain.fractions.len())
-            .map(|k| k as f64 * step_s)
-            .collect(),
+        times: (0..n_steps).map(|k| k as f64 * step_s).collect(),
         time_units: format!("seconds since {}", format_time(storm.start_h)),
         name: "rain_mm".into(),
         units: "mm".into(),
         long_name: format!("reconstructed rain of {} (mm per step)", s.name),
-        data: reconstruct::spread(&rain.total_mm, &rain.fractions),
+        data: rain.pattern.spread(
+            &rain.total_mm,
+            storm.start_h,
+            s.simulation.rain_step_h,
+            n_steps,
+        ),
     };
     let rain_staged = stage.path("rain.nc");
     write_cf(&series, &rain_staged)?;
@@ -927,15 +1185,26 @@ pub fn validate_storm(
         &stage.path("rain_total.tif"),
     )?;
     let cell_m2 = (g.spec.transform.dx * g.spec.transform.dy).abs();
-    let rain_volume_m3 = rain.total_mm.sum() * 1e-3 * cell_m2;
+    let domain = g.basins.mapv(|b| DOMAIN_BASINS.contains(&b));
+    let domain_cells = domain.iter().filter(|&&d| d).count();
+    let rain_volume_m3 = rain
+        .total_mm
+        .iter()
+        .zip(domain.iter())
+        .filter(|(_, &d)| d)
+        .map(|(v, _)| v)
+        .sum::<f64>()
+        * 1e-3
+        * cell_m2;
+    let rain_volume_grid_m3 = rain.total_mm.sum() * 1e-3 * cell_m2;
     let rain_max_mm = rain.total_mm.iter().copied().fold(0.0, f64::max);
+    let rain_volumes = volume_checks(&storm, &gaz, &g, &rain, &domain)?;
     let final_rain = out_dir.join("rain.nc");
     let mut volumes = Vec::new();
     let mut sims: Vec<(Operation, Vec<f64>, Vec<Vec<f64>>)> = Vec::new();
     // Per variant: each basin's opening time, h after the start (None: stayed shut).
     type Openings = Vec<(String, Option<f64>)>;
     let mut openings: Vec<(Operation, Openings)> = Vec::new();
-    let names = StructureNames::load(&inputs.root.join("models/structures"))?;
     let mut notes = vec![
         "Reservoirs start at their flood-limit levels; as operated, the detention basins open at their reported times (a date alone is read as 00:00) with the rule-based triggers off; rule-based, every basin in the domain opens on its triggers.".to_string(),
         "Structures marked absent for the event's era ([[structure]] present = false) are left out of the run.".to_string(),
@@ -1054,6 +1323,12 @@ pub fn validate_storm(
                     .iter()
                     .map(|(op, list)| {
                         let what = match list.iter().find(|(n, _)| n == &d.name) {
+                            None if *op == Operation::AsOperated
+                                && d.used
+                                && d.opened.is_none() =>
+                            {
+                                "no reported opening time: left shut".to_string()
+                            }
                             None => "not in the run".to_string(),
                             Some((_, None)) => "stayed shut".to_string(),
                             Some((_, Some(h))) => {
@@ -1076,6 +1351,10 @@ pub fn validate_storm(
         window: (s.window.start.clone(), s.window.end.clone()),
         rain_method: rain.method,
         rain_volume_m3,
+        domain_km2: domain_cells as f64 * cell_m2 * 1e-6,
+        rain_volume_grid_m3,
+        rain_volumes,
+        pattern_zones: rain.zones,
         rain_max_mm,
         rain_stations: rain.stations,
         rain_areas: rain.areas,
@@ -1083,6 +1362,28 @@ pub fn validate_storm(
         fits: rain.fits,
         stations,
         unused_observations: unused,
+        trigger_gauges: trigger_gauges
+            .iter()
+            .enumerate()
+            .map(|(j, (name, snap))| {
+                let k = n_observed + j;
+                let peaks: Vec<String> = sims
+                    .iter()
+                    .map(|(op, _, q)| {
+                        format!(
+                            "{}: {:.0} m³/s",
+                            op.key(),
+                            q[k].iter().copied().fold(0.0, f64::max)
+                        )
+                    })
+                    .collect();
+                format!(
+                    "{name} (snapped {:.0} km²; not observed): {}",
+                    snap.area_km2,
+                    peaks.join(", ")
+                )
+            })
+            .collect(),
         detention_basins,
         structures: s
             .structures
@@ -1100,6 +1401,19 @@ pub fn validate_storm(
             .map(|f| (f.what.clone(), f.value.clone()))
             .collect(),
         volumes,
+        basins_opened: openings
+            .iter()
+            .map(|(op, list)| {
+                (
+                    *op,
+                    list.iter()
+                        .filter_map(|(n, h)| {
+                            h.map(|h| (n.clone(), format_time(storm.start_h + h)[..16].to_string()))
+                        })
+                        .collect(),
+                )
+            })
+            .collect(),
         notes,
     };
     let p = stage.path("validation.json");
@@ -1164,6 +1478,12 @@ pub fn report_markdown(r: &ValidationReport) -> String {
             s.area_basis
         ));
     }
+    if !r.trigger_gauges.is_empty() {
+        m.push_str("\nGauges read by the rule-based triggers, without observation:\n\n");
+        for u in &r.trigger_gauges {
+            m.push_str(&format!("- {u}\n"));
+        }
+    }
     if !r.unused_observations.is_empty() {
         m.push_str("\nObservations kept as facts only (not compared):\n\n");
         for u in &r.unused_observations {
@@ -1171,12 +1491,34 @@ pub fn report_markdown(r: &ValidationReport) -> String {
         }
     }
     m.push_str(&format!(
-        "\n## Rain\n\nRain on the grid: {:.3} ×10⁸ m³; largest storm total of a cell {:.0} mm (map: `rain_total.tif`; series: `rain.nc`).\n\n",
+        "\n## Rain\n\nRain on the model domain (river systems 1–4 of `basins.tif`, {:.0} km², where the flood run lets it fall): {:.2} ×10⁸ m³, a mean of {:.1} mm; over the whole grid rectangle {:.2} ×10⁸ m³. Largest storm total of a cell {:.0} mm (map: `rain_total.tif`; series: `rain.nc`).\n\n",
+        r.domain_km2,
         r.rain_volume_m3 / 1e8,
+        r.rain_volume_m3 / (r.domain_km2 * 1e3),
+        r.rain_volume_grid_m3 / 1e8,
         r.rain_max_mm
     ));
     for x in &r.rain_method {
         m.push_str(&format!("- {x}\n"));
+    }
+    m.push_str("\nTemporal pattern zones:\n\n");
+    for z in &r.pattern_zones {
+        m.push_str(&format!("- {z}\n"));
+    }
+    if !r.rain_volumes.is_empty() {
+        m.push_str("\n### Rain volumes\n\n| reported | window | reported 10⁸ m³ | reconstructed over the same area 10⁸ m³ | model domain, same window 10⁸ m³ | area | source |\n|---|---|---|---|---|---|---|\n");
+        for v in &r.rain_volumes {
+            m.push_str(&format!(
+                "| {} | {} | {:.2} | {} | {:.2} | {} | {} |\n",
+                v.name,
+                v.window,
+                v.reported_1e8_m3,
+                opt(v.reconstructed_1e8_m3, 2),
+                v.domain_1e8_m3,
+                v.area,
+                v.source
+            ));
+        }
     }
     let table = |title: &str, rows: &[SiteReport], unit: &str| {
         let mut t = format!("\n### {title}\n\n| name | reported {unit} | window | reconstructed | storm-total equivalent mm | role | placement / area |\n|---|---|---|---|---|---|---|\n");
@@ -1247,8 +1589,210 @@ pub fn report_markdown(r: &ValidationReport) -> String {
     m
 }
 
-/// Runs every `*.toml` of `storms_dir` (sorted) into `out_dir/<id>/` and writes
-/// `out_dir/summary.md` with one row per station and variant.
+/// One row of the `--all` summary: a station in one run of a storm.
+#[derive(Debug, Clone, Serialize)]
+pub struct SummaryRow {
+    /// Storm id.
+    pub storm: String,
+    /// Station (empty when the storm has no compared observation).
+    pub station: String,
+    /// Operation variant.
+    pub operation: Option<Operation>,
+    /// Observed peak, m³/s, and its time as reported.
+    pub observed_peak_m3s: Option<f64>,
+    /// Observed peak time as reported.
+    pub observed_peak_time: Option<String>,
+    /// Simulated peak, m³/s.
+    pub simulated_peak_m3s: Option<f64>,
+    /// Simulated peak time.
+    pub simulated_peak_time: Option<String>,
+    /// Peak error, %.
+    pub peak_error_pct: Option<f64>,
+    /// Peak time error, h, or "same day"/"other day" when only the day is reported.
+    pub peak_time_error: String,
+    /// NSE over the observed points (≥ 3).
+    pub nse: Option<f64>,
+    /// KGE over the observed points (≥ 3).
+    pub kge: Option<f64>,
+    /// Detention basins used in the event inside the domain, with reported openings.
+    pub basins_used: Vec<String>,
+    /// Detention basins used in the event outside the domain (not modelled).
+    pub basins_not_modelled: Vec<String>,
+    /// Detention basins the model opened in this run, with times.
+    pub basins_activated: Vec<String>,
+    /// Reconstructed rain over the model domain, 10⁸ m³, and its mean, mm.
+    pub rain_domain_1e8_m3: f64,
+    /// Mean rain over the model domain, mm.
+    pub rain_domain_mm: f64,
+    /// Reported volumes against the reconstruction (text).
+    pub rain_reported: Vec<String>,
+}
+
+/// The summary rows of several storms: one per station and variant.
+pub fn summary_rows(reports: &[ValidationReport]) -> Vec<SummaryRow> {
+    let mut rows = Vec::new();
+    for r in reports {
+        let used: Vec<String> = r
+            .detention_basins
+            .iter()
+            .filter(|b| b.used && b.in_domain)
+            .map(|b| match &b.opened {
+                Some(o) => format!("{} (opened {o})", b.name),
+                None => format!("{} (time not reported)", b.name),
+            })
+            .collect();
+        let outside: Vec<String> = r
+            .detention_basins
+            .iter()
+            .filter(|b| b.used && !b.in_domain)
+            .map(|b| b.name.clone())
+            .collect();
+        let reported: Vec<String> = r
+            .rain_volumes
+            .iter()
+            .map(|v| match v.reconstructed_1e8_m3 {
+                Some(x) => format!(
+                    "{} ({}): {x:.1} vs {:.1} reported",
+                    v.name, v.window, v.reported_1e8_m3
+                ),
+                None => format!(
+                    "{} ({}): {:.1} reported over an area beyond the domain; the domain received {:.1} in that window",
+                    v.name, v.window, v.reported_1e8_m3, v.domain_1e8_m3
+                ),
+            })
+            .collect();
+        let base = SummaryRow {
+            storm: r.storm.clone(),
+            station: String::new(),
+            operation: None,
+            observed_peak_m3s: None,
+            observed_peak_time: None,
+            simulated_peak_m3s: None,
+            simulated_peak_time: None,
+            peak_error_pct: None,
+            peak_time_error: "–".into(),
+            nse: None,
+            kge: None,
+            basins_used: used,
+            basins_not_modelled: outside,
+            basins_activated: Vec::new(),
+            rain_domain_1e8_m3: r.rain_volume_m3 / 1e8,
+            rain_domain_mm: r.rain_volume_m3 / (r.domain_km2 * 1e3),
+            rain_reported: reported,
+        };
+        if r.stations.is_empty() {
+            rows.push(base.clone());
+        }
+        for s in &r.stations {
+            for run in &s.runs {
+                let activated = r
+                    .basins_opened
+                    .iter()
+                    .find(|(op, _)| *op == run.operation)
+                    .map(|(_, l)| l.iter().map(|(n, t)| format!("{n} ({t})")).collect())
+                    .unwrap_or_default();
+                rows.push(SummaryRow {
+                    station: format!("{} ({})", s.station, s.river),
+                    operation: Some(run.operation),
+                    observed_peak_m3s: Some(s.observed_peak_m3s),
+                    observed_peak_time: s.observed_peak_time.clone(),
+                    simulated_peak_m3s: Some(run.simulated_peak_m3s),
+                    simulated_peak_time: Some(run.simulated_peak_time.clone()),
+                    peak_error_pct: Some(run.peak_error_pct),
+                    peak_time_error: match (run.peak_time_error_h, run.peak_on_reported_day) {
+                        (Some(e), _) => format!("{e:+.1}"),
+                        (None, Some(true)) => "same day".into(),
+                        (None, Some(false)) => "other day".into(),
+                        _ => "time not reported".into(),
+                    },
+                    nse: run.nse,
+                    kge: run.kge,
+                    basins_activated: activated,
+                    ..base.clone()
+                });
+            }
+        }
+    }
+    rows
+}
+
+/// `validation_summary.md`: one table for every storm; the basin and rain columns are
+/// filled on the first row of each storm.
+pub fn summary_markdown(rows: &[SummaryRow], wall_s: f64) -> String {
+    let mut m = format!(
+        "# Validation summary (`haihe validate --all`)\n\nWall time {:.0} s for the whole catalogue. Rain volumes in 10⁸ m³; the model domain is river systems 1–4 of `basins.tif`.\n\n",
+        wall_s
+    );
+    m.push_str("| storm | station | variant | observed peak m³/s | simulated peak m³/s | error % | peak-time error h | NSE | KGE | detention basins used in the event (in domain) | basins the model opened | used, outside the domain (not modelled) | rain on the domain | rain, reconstructed vs reported |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            "none".to_string()
+        } else {
+            v.join("; ")
+        }
+    };
+    let mut last = String::new();
+    for r in rows {
+        let first = r.storm != last;
+        last = r.storm.clone();
+        let peak = |v: Option<f64>, t: &Option<String>| match v {
+            Some(q) => match t {
+                Some(t) => format!("{q:.0} ({t})"),
+                None => format!("{q:.0}"),
+            },
+            None => "–".into(),
+        };
+        m.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            if first { r.storm.as_str() } else { "" },
+            if r.station.is_empty() {
+                "–"
+            } else {
+                &r.station
+            },
+            r.operation.map(|o| o.key()).unwrap_or("–"),
+            peak(r.observed_peak_m3s, &r.observed_peak_time),
+            peak(r.simulated_peak_m3s, &r.simulated_peak_time),
+            r.peak_error_pct
+                .map(|e| format!("{e:+.1}"))
+                .unwrap_or_else(|| "–".into()),
+            r.peak_time_error,
+            opt(r.nse, 2),
+            opt(r.kge, 2),
+            if first {
+                list(&r.basins_used)
+            } else {
+                String::new()
+            },
+            list(&r.basins_activated),
+            if first {
+                list(&r.basins_not_modelled)
+            } else {
+                String::new()
+            },
+            if first {
+                format!("{:.1} ({:.0} mm)", r.rain_domain_1e8_m3, r.rain_domain_mm)
+            } else {
+                String::new()
+            },
+            if first {
+                if r.rain_reported.is_empty() {
+                    "no volume reported".to_string()
+                } else {
+                    r.rain_reported.join("; ")
+                }
+            } else {
+                String::new()
+            },
+        ));
+    }
+    m
+}
+
+/// Runs every `*.toml` of `storms_dir` (sorted; checked first, then run concurrently)
+/// into `out_dir/<id>/` and writes
+/// `out_dir/validation_summary.md` and `.json`: one table, a row per station and
+/// variant ([`summary_rows`]).
 pub fn validate_all(
     storms_dir: &Path,
     inputs: &ValidateInputs,
@@ -1261,39 +1805,54 @@ pub fn validate_all(
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
         .collect();
     files.sort();
-    let mut reports = Vec::new();
+    let clock = std::time::Instant::now();
+    // Every storm file is checked first, so that a bad one fails before any run; the
+    // storms then run concurrently (each run is deterministic; they share rayon's pool).
+    let mut ids = Vec::new();
     for f in &files {
         let id = load_storm(f)?.storm.id;
-        reports.push(validate_storm(f, inputs, &out_dir.join(&id), operations)?);
+        check_storm(f, inputs)?;
+        ids.push(id);
     }
-    let mut m = String::from("# Validation summary (`haihe validate --all`)\n\n| storm | station | variant | observed m³/s | simulated m³/s | error % | time error h | NSE | KGE |\n|---|---|---|---|---|---|---|---|---|\n");
-    for r in &reports {
-        for s in &r.stations {
-            for run in &s.runs {
-                m.push_str(&format!(
-                    "| {} | {} | {} | {:.0} | {:.0} | {:+.1} | {} | {} | {} |\n",
-                    r.storm,
-                    s.station,
-                    run.operation.key(),
-                    s.observed_peak_m3s,
-                    run.simulated_peak_m3s,
-                    run.peak_error_pct,
-                    match (run.peak_time_error_h, run.peak_on_reported_day) {
-                        (Some(e), _) => format!("{e:+.1}"),
-                        (None, Some(true)) => "same day".into(),
-                        (None, Some(false)) => "other day".into(),
-                        _ => "–".into(),
-                    },
-                    opt(run.nse, 2),
-                    opt(run.kge, 2)
-                ));
-            }
-        }
+    let results: Vec<Result<ValidationReport>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = files
+            .iter()
+            .zip(&ids)
+            .map(|(f, id)| {
+                let out = out_dir.join(id);
+                scope.spawn(move || validate_storm(f, inputs, &out, operations))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(Error::Data("a storm's validation thread panicked".into()))
+                })
+            })
+            .collect()
+    });
+    let mut reports = Vec::new();
+    for r in results {
+        reports.push(r?);
     }
-    let p = out_dir.join("summary.md");
+    let clock_s = clock.elapsed().as_secs_f64();
+    let rows = summary_rows(&reports);
+    let md = summary_markdown(&rows, clock_s);
     std::fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
+    let p = out_dir.join("validation_summary.md");
     crate::grid::io::write_atomically(&p, |tmp| {
-        std::fs::write(tmp, &m).map_err(|e| Error::io(tmp, e))
+        std::fs::write(tmp, &md).map_err(|e| Error::io(tmp, e))
+    })?;
+    let json = serde_json::to_string_pretty(&serde_json::json!({
+        "storms": reports.iter().map(|r| &r.storm).collect::<Vec<_>>(),
+        "wall_s": clock_s,
+        "rows": rows,
+    }))
+    .map_err(|e| Error::Data(e.to_string()))?;
+    let p = out_dir.join("validation_summary.json");
+    crate::grid::io::write_atomically(&p, |tmp| {
+        std::fs::write(tmp, &json).map_err(|e| Error::io(tmp, e))
     })?;
     Ok(reports)
 }
@@ -1317,6 +1876,22 @@ pub fn check_storm(storm_path: &Path, inputs: &ValidateInputs) -> Result<(usize,
                 &format!("observation[{i}] ({})", o.station),
             )?;
             n += 1;
+        }
+    }
+    // Every gauge a rule-based trigger reads must be an observation or a [[gauge]].
+    let names = StructureNames::load(&inputs.root.join("models/structures"))?;
+    for (basin, gauge) in &names.trigger_gauges {
+        let s = &storm.storm;
+        let absent = s.structures.iter().any(|e| !e.present && &e.name == basin);
+        let known = s.observations.iter().any(|o| o.used && &o.station == gauge)
+            || s.gauges.iter().any(|x| &x.station == gauge);
+        if !absent && !known {
+            return Err(storm.invalid(
+                "gauge",
+                format!(
+                    "rule-based: {basin} opens on the discharge at {gauge}, which is neither a used [[observation]] nor a [[gauge]] of this storm: add a [[gauge]] entry for it"
+                ),
+            ));
         }
     }
     Ok((rain.fits.len(), n))

@@ -41,13 +41,21 @@ pub struct Storm {
     /// Simulation settings derived from the window.
     #[serde(default)]
     pub simulation: SimulationSection,
-    /// How the storm total is spread over time.
+    /// How the storm total is spread over time (everywhere when no zone is given).
     pub pattern: Pattern,
+    /// Temporal patterns per district or site, where timing is reported there; cells
+    /// between zones blend them (see [`crate::validation::reconstruct::ZonedPattern`]).
+    #[serde(default, rename = "pattern_zone")]
+    pub pattern_zones: Vec<PatternZone>,
     /// The rain observations.
     pub rain: RainSection,
     /// Observed floods at named stations.
     #[serde(default, rename = "observation")]
     pub observations: Vec<Observation>,
+    /// Unobserved gauges that the rule-based triggers of the detention basins read (e.g.
+    /// 卢沟桥 for 小清河分洪区 and 永定河泛区) when no observation of the storm is there.
+    #[serde(default, rename = "gauge")]
+    pub gauges: Vec<TriggerGauge>,
     /// Detention basins (蓄滞洪区): which were used, when opened, how much they stored.
     #[serde(default, rename = "detention_basin")]
     pub detention_basins: Vec<DetentionUse>,
@@ -154,6 +162,10 @@ pub struct Background {
     pub mm: f64,
     /// Distance at which the background weighs as much as one station, km.
     pub range_km: f64,
+    /// Radius of influence of a station, km (Franke & Nielson 1980): beyond it from
+    /// every station the field is the background. Absent: unlimited (classic Shepard).
+    #[serde(default)]
+    pub influence_km: Option<f64>,
     /// Source key or the reason for the value (an ASSUMPTION says so).
     pub basis: String,
 }
@@ -176,6 +188,62 @@ pub struct RainSection {
     /// Largest hourly intensities.
     #[serde(default, rename = "max_hourly")]
     pub max_hourly: Vec<MaxHourly>,
+    /// Reported rain volumes, compared with the reconstruction.
+    #[serde(default, rename = "volume")]
+    pub volumes: Vec<ReportedVolume>,
+}
+
+/// A reported rain volume over an area and window.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportedVolume {
+    /// Name as reported.
+    pub name: String,
+    /// Volume, 10⁸ m³ (亿m³).
+    pub volume_1e8_m3: f64,
+    /// The area (as for areal means; `not_on_grid` for areas beyond the domain).
+    pub area: AreaDef,
+    /// Window (default: the storm window).
+    #[serde(default)]
+    pub start: Option<String>,
+    /// End of the window.
+    #[serde(default)]
+    pub end: Option<String>,
+    /// Source key.
+    pub source: String,
+    /// Remarks.
+    #[serde(default)]
+    pub note: String,
+}
+
+/// A temporal pattern for a district (an area) or a site (a location).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatternZone {
+    /// Name.
+    pub name: String,
+    /// The district (as for areal means); or give a location.
+    #[serde(default)]
+    pub area: Option<AreaDef>,
+    /// Longitude, degrees east (WGS 84), with `lat`.
+    #[serde(default)]
+    pub lon: Option<f64>,
+    /// Latitude, degrees north (WGS 84).
+    #[serde(default)]
+    pub lat: Option<f64>,
+    /// A place name (GeoNames populated place or county seat).
+    #[serde(default)]
+    pub place: Option<String>,
+    /// How the location was obtained (shown in the report).
+    #[serde(default)]
+    pub placement_note: String,
+    /// Cumulative rain of the zone, in time order, linear in between; empty: the
+    /// storm's `[pattern]` curve.
+    #[serde(default)]
+    pub points: Vec<MassPoint>,
+    /// How the curve was put together.
+    #[serde(default)]
+    pub basis: String,
 }
 
 /// Where a station or site lies: a place name (GeoNames populated place or county of
@@ -388,6 +456,44 @@ pub struct Observation {
     pub note: String,
 }
 
+/// A gauge without an observation, placed and snapped like an observation, so that the
+/// rule-based triggers that read it can run; its simulated peak is reported.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TriggerGauge {
+    /// Gauge name as the triggers of `models/structures/detention_basins.toml` use it.
+    pub station: String,
+    /// River.
+    pub river: String,
+    /// Longitude, degrees east (WGS 84), with `lat`.
+    #[serde(default)]
+    pub lon: Option<f64>,
+    /// Latitude, degrees north (WGS 84).
+    #[serde(default)]
+    pub lat: Option<f64>,
+    /// A place name (GeoNames populated place or county seat).
+    #[serde(default)]
+    pub place: Option<String>,
+    /// How well the place stands for the gauge.
+    #[serde(default)]
+    pub placement_note: String,
+    /// Published catchment area, km².
+    #[serde(default)]
+    pub catchment_km2: Option<f64>,
+    /// Source key of the catchment area.
+    #[serde(default)]
+    pub catchment_source: String,
+    /// When no area is published: parts whose sum is the catchment.
+    #[serde(default)]
+    pub catchment_parts: Vec<AreaPart>,
+    /// Search radius for snapping to the stream, km (default 5).
+    #[serde(default = "default_snap_radius_km")]
+    pub snap_radius_km: f64,
+    /// Remarks.
+    #[serde(default)]
+    pub note: String,
+}
+
 /// How a detention basin was used in the event.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -558,39 +664,67 @@ pub fn load_storm(path: &Path) -> Result<LoadedStorm> {
             "mm must be ≥ 0 and range_km > 0".into(),
         ));
     }
-    match &s.pattern {
-        Pattern::MassCurve { points, .. } => {
-            if points.len() < 2 {
+    if bg.influence_km.is_some_and(|l| !(l > 0.0 && l.is_finite())) {
+        return Err(bad(
+            "rain.background.influence_km".into(),
+            "must be positive".into(),
+        ));
+    }
+    let check_curve = |points: &[MassPoint], field: &str| -> Result<()> {
+        if points.len() < 2 {
+            return Err(bad(field.into(), "give at least two points".into()));
+        }
+        let mut last: Option<(f64, f64)> = None;
+        for (i, p) in points.iter().enumerate() {
+            let h = t(&p.time, &format!("{field}[{i}].time"))?.hours;
+            if !finite_nonneg(p.cumulative_mm) {
                 return Err(bad(
-                    "pattern.points".into(),
-                    "give at least two points".into(),
+                    format!("{field}[{i}]"),
+                    "cumulative_mm must be ≥ 0".into(),
                 ));
             }
-            let mut last: Option<(f64, f64)> = None;
-            for (i, p) in points.iter().enumerate() {
-                let h = t(&p.time, &format!("pattern.points[{i}].time"))?.hours;
-                if !finite_nonneg(p.cumulative_mm) {
+            if let Some((lh, lv)) = last {
+                if h <= lh || p.cumulative_mm < lv {
                     return Err(bad(
-                        format!("pattern.points[{i}]"),
-                        "cumulative_mm must be ≥ 0".into(),
+                        format!("{field}[{i}]"),
+                        "times must increase and cumulative rain must not decrease".into(),
                     ));
                 }
-                if let Some((lh, lv)) = last {
-                    if h <= lh || p.cumulative_mm < lv {
-                        return Err(bad(
-                            format!("pattern.points[{i}]"),
-                            "times must increase and cumulative rain must not decrease".into(),
-                        ));
-                    }
-                }
-                if !p.source.is_empty() {
-                    source(&p.source, format!("pattern.points[{i}].source"))?;
-                }
-                last = Some((h, p.cumulative_mm));
             }
-            if points[points.len() - 1].cumulative_mm <= points[0].cumulative_mm {
-                return Err(bad("pattern.points".into(), "no rain in the curve".into()));
+            if !p.source.is_empty() {
+                source(&p.source, format!("{field}[{i}].source"))?;
             }
+            last = Some((h, p.cumulative_mm));
+        }
+        if points[points.len() - 1].cumulative_mm <= points[0].cumulative_mm {
+            return Err(bad(field.into(), "no rain in the curve".into()));
+        }
+        Ok(())
+    };
+    for (i, z) in s.pattern_zones.iter().enumerate() {
+        let f = format!("pattern_zone[{i}] ({})", z.name);
+        let located = z.lon.is_some() || z.lat.is_some() || z.place.is_some();
+        if z.area.is_some() == located {
+            return Err(bad(
+                f,
+                "give either an area or a location (lon/lat or place), not both or neither".into(),
+            ));
+        }
+        if !z.points.is_empty() {
+            check_curve(&z.points, &format!("{f}.points"))?;
+        }
+    }
+    for (i, v) in s.rain.volumes.iter().enumerate() {
+        let f = format!("rain.volume[{i}] ({})", v.name);
+        source(&v.source, format!("{f}.source"))?;
+        if !(v.volume_1e8_m3 > 0.0 && v.volume_1e8_m3.is_finite()) {
+            return Err(bad(f, "volume_1e8_m3 must be positive".into()));
+        }
+        loaded.window_of(&v.start, &v.end, &f)?;
+    }
+    match &s.pattern {
+        Pattern::MassCurve { points, .. } => {
+            check_curve(points, "pattern.points")?;
         }
         Pattern::Triangular { peak, .. } => {
             let p = t(peak, "pattern.peak")?.hours;
@@ -665,6 +799,15 @@ pub fn load_storm(path: &Path) -> Result<LoadedStorm> {
             return Err(bad(f, "snap_radius_km must be ≥ 0".into()));
         }
     }
+    for (i, gz) in s.gauges.iter().enumerate() {
+        let f = format!("gauge[{i}] ({})", gz.station);
+        if gz.catchment_km2.is_some() {
+            source(&gz.catchment_source, format!("{f}.catchment_source"))?;
+        }
+        for (j, p) in gz.catchment_parts.iter().enumerate() {
+            source(&p.source, format!("{f}.catchment_parts[{j}].source"))?;
+        }
+    }
     for (i, d) in s.detention_basins.iter().enumerate() {
         let f = format!("detention_basin[{i}] ({})", d.name);
         source(&d.source, format!("{f}.source"))?;
@@ -696,4 +839,10 @@ macro_rules! located {
         }
     )*};
 }
-located!(RainStation, MaxHourly, Observation);
+located!(
+    RainStation,
+    MaxHourly,
+    Observation,
+    PatternZone,
+    TriggerGauge
+);
