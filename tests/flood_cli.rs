@@ -121,8 +121,10 @@ fn valley_run_writes_every_output_and_closes_its_mass_balance() {
     let inputs = run["inputs"].as_array().unwrap();
     for name in [".toml", ".tif"] {
         assert!(
-            inputs.iter().any(|i| i[0].as_str().unwrap().ends_with(name)
-                && i[1].as_str().unwrap().len() == 16),
+            inputs
+                .iter()
+                .any(|i| i[0].as_str().unwrap().ends_with(name)
+                    && i[1].as_str().unwrap().len() == 16),
             "no {name} input in {inputs:?}"
         );
     }
