@@ -218,9 +218,55 @@ pub(crate) fn outflow_factors<const CH: bool>(
     chan: &[u32],
 ) -> bool {
     let nc = d.ncols;
-    let nf = nc + 1;
     let (depth, qx, qy) = (&s.depth_m[..], &s.qx_m2s[..], &s.qy_m2s[..]);
     let (dt_f, dt_dx) = (dt as f32, (dt / d.dx_m) as f32);
+    // One instance per kind of rain, so the inner loop has no `match` per cell.
+    match *rain {
+        Rate::Uniform(v) => limiter_impl::<CH, _>(
+            depth,
+            qx,
+            qy,
+            |_| v,
+            factor,
+            rows,
+            win,
+            nc,
+            dt_f,
+            dt_dx,
+            chan,
+        ),
+        Rate::PerCell(a) => limiter_impl::<CH, _>(
+            depth,
+            qx,
+            qy,
+            |i| a[i],
+            factor,
+            rows,
+            win,
+            nc,
+            dt_f,
+            dt_dx,
+            chan,
+        ),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn limiter_impl<const CH: bool, R: Fn(usize) -> f32 + Sync>(
+    depth: &[f32],
+    qx: &[f32],
+    qy: &[f32],
+    rain: R,
+    factor: &mut [f32],
+    rows: &mut [RowSums],
+    win: Window,
+    nc: usize,
+    dt_f: f32,
+    dt_dx: f32,
+    chan: &[u32],
+) -> bool {
+    let nf = nc + 1;
     factor[win.r0 * nc..(win.r1 + 1) * nc]
         .par_chunks_mut(nc)
         .zip(rows[win.r0..=win.r1].par_iter_mut())
@@ -238,7 +284,7 @@ pub(crate) fn outflow_factors<const CH: bool>(
                     + (-qy[r * nc + c]).max(0.0)
                     + qy[(r + 1) * nc + c].max(0.0);
                 let vol = dt_dx * out;
-                let avail = depth[r * nc + c] + dt_f * rain.at(r * nc + c).max(0.0);
+                let avail = depth[r * nc + c] + dt_f * rain(r * nc + c).max(0.0);
                 f[c] = if vol > avail {
                     limited += 1;
                     avail / vol
@@ -317,13 +363,44 @@ pub(crate) fn continuity<const CH: bool>(
     dt: f64,
     chan: &[u32],
 ) {
+    // One instance per kind of rain and loss, so the inner loop has no `match` per cell.
+    match (src.rain_ms, src.loss_ms) {
+        (Rate::Uniform(r), Rate::Uniform(l)) => {
+            continuity_impl::<CH, _, _>(d, s, |_| r, |_| l, rows, win, dt, chan)
+        }
+        (Rate::Uniform(r), Rate::PerCell(l)) => {
+            continuity_impl::<CH, _, _>(d, s, |_| r, |i| l[i], rows, win, dt, chan)
+        }
+        (Rate::PerCell(r), Rate::Uniform(l)) => {
+            continuity_impl::<CH, _, _>(d, s, |i| r[i], |_| l, rows, win, dt, chan)
+        }
+        (Rate::PerCell(r), Rate::PerCell(l)) => {
+            continuity_impl::<CH, _, _>(d, s, |i| r[i], |i| l[i], rows, win, dt, chan)
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn continuity_impl<const CH: bool, R, L>(
+    d: &Domain,
+    s: &mut State,
+    rain: R,
+    loss: L,
+    rows: &mut [RowSums],
+    win: Window,
+    dt: f64,
+    chan: &[u32],
+) where
+    R: Fn(usize) -> f32 + Sync,
+    L: Fn(usize) -> f32 + Sync,
+{
     let (nr, nc) = (d.nrows, d.ncols);
     let nf = nc + 1;
     let (bed, fixed) = (d.kernel_bed(), &d.fixed_level_m[..]);
     let has_fixed = d.has_fixed;
     let (qx, qy) = (&s.qx_m2s[..], &s.qy_m2s[..]);
     let (dt_f, dt_dx) = (dt as f32, (dt / d.dx_m) as f32);
-    let (rain, loss) = (src.rain_ms, src.loss_ms);
     let dt_dx64 = dt_dx as f64;
     s.depth_m[win.r0 * nc..(win.r1 + 1) * nc]
         .par_chunks_mut(nc)
@@ -351,13 +428,13 @@ pub(crate) fn continuity<const CH: bool>(
                 if CH && chan[i] != NONE {
                     continue;
                 }
-                let dr = dt_f * rain.at(i);
+                let dr = dt_f * rain(i);
                 // Σ q (f32) × Δt/Δx (f32) is exact in f64: what leaves one cell enters
                 // the next to the last bit.
                 let net = (qxr[c] as f64 - qxr[c + 1] as f64) + (qn[c] as f64 - qs[c] as f64);
                 let mut hn = h[c] as f64 + res[c] as f64 + dr as f64 + dt_dx64 * net;
                 rain_m += dr as f64;
-                let dl = ((dt_f * loss.at(i)) as f64).min(hn).max(0.0);
+                let dl = ((dt_f * loss(i)) as f64).min(hn).max(0.0);
                 hn -= dl;
                 loss_m += dl;
                 if has_fixed && !fixed[i].is_nan() {

@@ -573,6 +573,8 @@ pub struct Scratch {
     qy_new: Vec<f32>,
     qc_new: Vec<f32>,
     chan_factor: Vec<f32>,
+    chan_limited: Vec<bool>,
+    chan_new: Vec<subgrid::ChanNew>,
     factor: Vec<f32>,
     rows: Vec<RowSums>,
     window: Option<Window>,
@@ -588,6 +590,8 @@ impl Scratch {
             qy_new: vec![0.0; (nr + 1) * nc],
             qc_new: vec![0.0; domain.channel_links()],
             chan_factor: vec![1.0; domain.channel_cells()],
+            chan_limited: vec![false; domain.channel_cells()],
+            chan_new: vec![subgrid::ChanNew::default(); domain.channel_cells()],
             factor: vec![1.0; nr * nc],
             rows: vec![RowSums::default(); nr],
             window: None,
@@ -776,6 +780,7 @@ pub fn step(
             &sources.rain_ms,
             &mut scratch.factor,
             &mut scratch.chan_factor,
+            &mut scratch.chan_limited,
             &mut scratch.rows,
             win,
             dt,
@@ -805,8 +810,15 @@ pub fn step(
                 dt,
                 &ch.index,
             );
-            chan_vol =
-                subgrid::continuity_channels(domain, ch, state, sources, &mut scratch.rows, dt);
+            chan_vol = subgrid::continuity_channels(
+                domain,
+                ch,
+                state,
+                sources,
+                &mut scratch.rows,
+                &mut scratch.chan_new,
+                dt,
+            );
         }
     }
 

@@ -54,6 +54,9 @@ use rayon::prelude::*;
 /// Marker for "no channel" / "no link" in index arrays.
 pub(crate) const NONE: u32 = u32::MAX;
 
+/// Channel cells or links handed to one rayon task at least.
+const MIN_PER_TASK: usize = 512;
+
 /// A direction from a cell to one of its four face neighbours (north = row − 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dir4 {
@@ -132,6 +135,24 @@ pub(crate) struct Channels {
     pub len_m: f64,
     /// Channel ends closed because the downstream cell is inactive or has no channel.
     pub closed_ends: usize,
+    /// Floodplain width of each channel cell's west, east, north and south face, m
+    /// ([`Channels::floodplain_width`] of the face's link, cached for the step passes).
+    pub fp_width_m: Vec<[f64; 4]>,
+    /// Links with a ghost end (grid edge or fixed-level cell), ascending.
+    pub ghost_links: Vec<u32>,
+}
+
+/// One channel cell's continuity result, computed in parallel and applied serially.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ChanNew {
+    /// New depth above bank, m.
+    h: f32,
+    /// New depth residual, m.
+    res: f32,
+    /// Rain on the cell this step, m³.
+    rain_m3: f64,
+    /// Loss removed this step, m³.
+    loss_m3: f64,
 }
 
 const W: usize = 0;
@@ -214,6 +235,8 @@ pub(crate) fn build(domain: &Domain, cells: &ChannelCells) -> Result<Channels> {
         y_link: vec![NONE; (nr + 1) * nc],
         len_m: dx,
         closed_ends: 0,
+        fp_width_m: Vec::new(),
+        ghost_links: Vec::new(),
     };
     for i in 0..n {
         let w = cells.width_m[i];
@@ -321,7 +344,15 @@ pub(crate) fn build(domain: &Domain, cells: &ChannelCells) -> Result<Channels> {
         };
         ch.links[l].nb_neg = neg.unwrap_or(NONE);
         ch.links[l].nb_pos = pos.unwrap_or(NONE);
+        if !matches!((k.neg, k.pos), (End::Chan(_), End::Chan(_))) {
+            ch.ghost_links.push(l as u32);
+        }
     }
+    ch.fp_width_m = ch
+        .cell_links
+        .iter()
+        .map(|cl| cl.map(|l| ch.floodplain_width(l, dx)))
+        .collect();
     Ok(ch)
 }
 
@@ -434,14 +465,21 @@ pub(crate) fn flux_links(d: &Domain, ch: &Channels, s: &State, q_new: &mut [f32]
 }
 
 /// Deepest water over a channel bed, m, and whether any channel holds water or moves it.
+/// The maximum is exact, so the parallel reduction gives the same bits for any thread count.
 pub(crate) fn channel_depth_max(ch: &Channels, s: &State) -> (f64, bool) {
-    let mut h_max = 0.0f64;
-    for (k, &i) in ch.cell.iter().enumerate() {
-        let hc = s.depth_m[i as usize] as f64 + ch.bank_depth_m[k] as f64;
-        h_max = h_max.max(hc);
-    }
-    let moving = s.channel_q_m3s.iter().any(|&q| q != 0.0);
-    (h_max, h_max > 0.0 || moving)
+    let h_max = ch
+        .cell
+        .par_iter()
+        .zip(ch.bank_depth_m.par_iter())
+        .with_min_len(MIN_PER_TASK)
+        .map(|(&i, &d)| s.depth_m[i as usize] as f64 + d as f64)
+        .reduce(|| 0.0f64, f64::max);
+    let moving = h_max > 0.0
+        || s.channel_q_m3s
+            .par_iter()
+            .with_min_len(MIN_PER_TASK)
+            .any(|&q| q != 0.0);
+    (h_max, moving)
 }
 
 /// Net floodplain and link inflow of channel `k` over the step, m³, and its outgoing
@@ -452,19 +490,21 @@ fn channel_fluxes(d: &Domain, ch: &Channels, s: &State, k: usize, dt_dx: f64) ->
     let i = ch.cell[k] as usize;
     let (r, c) = (i / nc, i % nc);
     let cl = ch.cell_links[k];
+    let fpw = &ch.fp_width_m[k];
     let scale = dt_dx * dx; // Δt as used by the 2D continuity
-                            // Inflow-positive face values: floodplain q × width, link Q.
+                            // Inflow-positive floodplain face values, q × width, in the order W, E, N, S.
     let fp = [
-        (s.qx_m2s[r * (nc + 1) + c] as f64, cl[W]),
-        (-(s.qx_m2s[r * (nc + 1) + c + 1] as f64), cl[E]),
-        (s.qy_m2s[r * nc + c] as f64, cl[N]),
-        (-(s.qy_m2s[(r + 1) * nc + c] as f64), cl[S]),
+        s.qx_m2s[r * (nc + 1) + c] as f64,
+        -(s.qx_m2s[r * (nc + 1) + c + 1] as f64),
+        s.qy_m2s[r * nc + c] as f64,
+        -(s.qy_m2s[(r + 1) * nc + c] as f64),
     ];
     let (mut net, mut out) = (0.0f64, 0.0f64);
-    for (side, &(q_in, l)) in fp.iter().enumerate() {
-        let v = q_in * ch.floodplain_width(l, dx);
+    for side in 0..4 {
+        let v = fp[side] * fpw[side];
         net += v;
         out += (-v).max(0.0);
+        let l = cl[side];
         if l != NONE {
             let q = s.channel_q_m3s[l as usize] as f64;
             let q_in = if side == W || side == N { q } else { -q };
@@ -477,7 +517,8 @@ fn channel_fluxes(d: &Domain, ch: &Channels, s: &State, k: usize, dt_dx: f64) ->
 
 /// Outflow factors of channel cells (written into `factor` at their grid cells and into
 /// `chan_factor`); counts limited cells into the rows of the window. Returns whether any
-/// channel cell was limited.
+/// channel cell was limited. Factors are computed in parallel (each from the state before
+/// the step only); the scatter into the grid and the counts run serially in channel order.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn channel_factors(
     d: &Domain,
@@ -486,6 +527,7 @@ pub(crate) fn channel_factors(
     rain: &Rate,
     factor: &mut [f32],
     chan_factor: &mut [f32],
+    chan_limited: &mut [bool],
     rows: &mut [RowSums],
     win: Window,
     dt: f64,
@@ -494,37 +536,55 @@ pub(crate) fn channel_factors(
     let area = d.dx_m * d.dx_m;
     let dt_f = dt as f32;
     let dt_dx = (dt / d.dx_m) as f32 as f64;
-    let mut any = false;
-    for (k, cf) in chan_factor.iter_mut().enumerate() {
-        let i = ch.cell[k] as usize;
-        let (_, out) = channel_fluxes(d, ch, s, k, dt_dx);
-        let avail = ch.volume_m3(k, s.depth_m[i], area)
-            + (s.depth_residual_m[i] as f64 + (dt_f * rain.at(i).max(0.0)) as f64) * area;
-        let f = if out > 0.0 && out > avail {
-            any = true;
+    let any = chan_factor
+        .par_iter_mut()
+        .zip(chan_limited.par_iter_mut())
+        .with_min_len(MIN_PER_TASK)
+        .enumerate()
+        .map(|(k, (cf, lim))| {
+            let i = ch.cell[k] as usize;
+            let (_, out) = channel_fluxes(d, ch, s, k, dt_dx);
+            let avail = ch.volume_m3(k, s.depth_m[i], area)
+                + (s.depth_residual_m[i] as f64 + (dt_f * rain.at(i).max(0.0)) as f64) * area;
+            *lim = out > 0.0 && out > avail;
+            *cf = if *lim {
+                (avail.max(0.0) / out) as f32
+            } else {
+                1.0
+            };
+            *lim
+        })
+        .reduce(|| false, |a, b| a || b);
+    for ((&i, &f), &lim) in ch
+        .cell
+        .iter()
+        .zip(chan_factor.iter())
+        .zip(chan_limited.iter())
+    {
+        let i = i as usize;
+        factor[i] = f;
+        if lim {
             let r = i / nc;
             if (win.r0..=win.r1).contains(&r) {
                 rows[r].limited += 1;
             }
-            (avail.max(0.0) / out) as f32
-        } else {
-            1.0
-        };
-        factor[i] = f;
-        *cf = f;
+        }
     }
     any
 }
 
 /// Scales the outgoing discharge of every link by its donor channel's factor.
 pub(crate) fn scale_links(ch: &Channels, q: &mut [f32], chan_factor: &[f32]) {
-    for (l, lk) in ch.links.iter().enumerate() {
-        let v = q[l];
-        let donor = if v > 0.0 { lk.neg } else { lk.pos };
-        if let End::Chan(k) = donor {
-            q[l] = v * chan_factor[k as usize];
-        }
-    }
+    q.par_iter_mut()
+        .zip(ch.links.par_iter())
+        .with_min_len(MIN_PER_TASK)
+        .for_each(|(q, lk)| {
+            let v = *q;
+            let donor = if v > 0.0 { lk.neg } else { lk.pos };
+            if let End::Chan(k) = donor {
+                *q = v * chan_factor[k as usize];
+            }
+        });
 }
 
 /// Volumes of the channel continuity, m³.
@@ -538,13 +598,17 @@ pub(crate) struct ChannelVolumes {
 
 /// Continuity of the channel cells, in volume: fluxes, rain on the whole cell, losses
 /// limited by the water present; books link exchanges with ghosts as boundary flow;
-/// marks floodplain-wet channel cells in the row sums.
+/// marks floodplain-wet channel cells in the row sums. Each cell's new depth is computed
+/// in parallel into `new` (from the state before the update only); depths, residuals and
+/// volume sums are then applied serially in channel order, so every bit is independent of
+/// the thread count.
 pub(crate) fn continuity_channels(
     d: &Domain,
     ch: &Channels,
     s: &mut State,
     src: &Sources,
     rows: &mut [RowSums],
+    new: &mut [ChanNew],
     dt: f64,
 ) -> ChannelVolumes {
     let nc = d.ncols;
@@ -554,11 +618,11 @@ pub(crate) fn continuity_channels(
     let scale = dt_dx * d.dx_m;
     let mut vol = ChannelVolumes::default();
     // Link exchanges with ghosts (edge, fixed level).
-    for (l, lk) in ch.links.iter().enumerate() {
-        let q = s.channel_q_m3s[l] as f64 * scale;
-        let into_grid = match (lk.neg, lk.pos) {
-            (End::Chan(_), End::Chan(_)) => continue,
-            (End::Chan(_), _) => -q,
+    for &l in &ch.ghost_links {
+        let lk = &ch.links[l as usize];
+        let q = s.channel_q_m3s[l as usize] as f64 * scale;
+        let into_grid = match lk.neg {
+            End::Chan(_) => -q,
             _ => q,
         };
         if into_grid > 0.0 {
@@ -567,23 +631,38 @@ pub(crate) fn continuity_channels(
             vol.bnd_out_m3 -= into_grid;
         }
     }
-    for k in 0..ch.cell.len() {
-        let i = ch.cell[k] as usize;
-        let (net, _) = channel_fluxes(d, ch, s, k, dt_dx);
-        let dr = (dt_f * src.rain_ms.at(i)) as f64 * area;
-        let mut v =
-            ch.volume_m3(k, s.depth_m[i], area) + s.depth_residual_m[i] as f64 * area + dr + net;
-        vol.rain_m3 += dr;
-        let dl = ((dt_f * src.loss_ms.at(i)) as f64 * area).min(v).max(0.0);
-        v -= dl;
-        vol.loss_m3 += dl;
-        let h = ch.depth_for_volume(k, v, area);
-        s.depth_m[i] = h;
-        s.depth_residual_m[i] = ((v - ch.volume_m3(k, h, area)) / area) as f32;
-        if h > 0.0 {
+    let st: &State = s;
+    new.par_iter_mut()
+        .with_min_len(MIN_PER_TASK)
+        .enumerate()
+        .for_each(|(k, o)| {
+            let i = ch.cell[k] as usize;
+            let (net, _) = channel_fluxes(d, ch, st, k, dt_dx);
+            let dr = (dt_f * src.rain_ms.at(i)) as f64 * area;
+            let mut v = ch.volume_m3(k, st.depth_m[i], area)
+                + st.depth_residual_m[i] as f64 * area
+                + dr
+                + net;
+            let dl = ((dt_f * src.loss_ms.at(i)) as f64 * area).min(v).max(0.0);
+            v -= dl;
+            let h = ch.depth_for_volume(k, v, area);
+            *o = ChanNew {
+                h,
+                res: ((v - ch.volume_m3(k, h, area)) / area) as f32,
+                rain_m3: dr,
+                loss_m3: dl,
+            };
+        });
+    for (&i, o) in ch.cell.iter().zip(new.iter()) {
+        let i = i as usize;
+        vol.rain_m3 += o.rain_m3;
+        vol.loss_m3 += o.loss_m3;
+        s.depth_m[i] = o.h;
+        s.depth_residual_m[i] = o.res;
+        if o.h > 0.0 {
             let (r, c) = (i / nc, i % nc);
             let rs = &mut rows[r];
-            rs.h_max = rs.h_max.max(h);
+            rs.h_max = rs.h_max.max(o.h);
             rs.wet_lo = rs.wet_lo.min(c as u32);
             rs.wet_hi = rs.wet_hi.max(c as u32);
         }
