@@ -1049,13 +1049,14 @@ fn run_flood_member(
                     .into(),
         }),
         Some(section) => {
-            let (w, notes) = super::structures::build_works(
+            let (w, notes) = super::structures::build_works_on(
                 section,
                 scenario_path,
                 root,
                 &resolve(root, &s.grid.model_dir),
                 &gauges,
                 s.start_time.as_deref(),
+                &mut set.domain,
             )?;
             set.notes.extend(notes);
             w
