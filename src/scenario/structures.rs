@@ -720,6 +720,105 @@ fn build(
     Ok((works, notes))
 }
 
+/// Grades the bed of every chosen levee's river corridor so that it falls monotonically
+/// downstream ([`levee_faces::grade_monotone`]), along the cells the levee line passes
+/// and along the D8 stream path while it stays in the corridor: between dikes the river
+/// is a known channel, and the coarse DEM (or its pit filling) may leave a ridge across
+/// it that would dam the flood and send it over the dikes (burning the known river
+/// lines, as in SCIENCE.md's DEM conditioning). `bed` is row-major on the grid of
+/// `model_dir`; call before the domain and its channels are built. Returns notes.
+pub fn condition_levee_corridors(
+    section: &StructuresSection,
+    scenario_path: &Path,
+    root: &Path,
+    model_dir: &Path,
+    bed: &mut [f32],
+) -> Result<Vec<String>> {
+    if section.levees == LeveeChoice::All(false) {
+        return Ok(Vec::new());
+    }
+    let dir = if section.dir.is_absolute() {
+        section.dir.clone()
+    } else {
+        root.join(&section.dir)
+    };
+    let lfile = dir.join("levees.toml");
+    let levees = structures::load_levees(&lfile)?;
+    let p = Placement::load(model_dir)?;
+    let (nr, nc) = (p.spec.rows, p.spec.cols);
+    if bed.len() != nr * nc {
+        return Err(invalid(
+            scenario_path,
+            "structures.levees",
+            format!(
+                "the bed has {} cells, the model grid {}",
+                bed.len(),
+                nr * nc
+            ),
+        ));
+    }
+    let streams: Vec<bool> = p.streams.data.iter().map(|&v| v == 1).collect();
+    let mut notes = Vec::new();
+    for rec in chosen_levees(section, scenario_path, &lfile, &levees)? {
+        let line = grid_line(&p, rec)?;
+        let cells = levee_faces::line_cells(nr, nc, &line);
+        let corridor = levee_faces::river_corridor(nr, nc, &line, Some(&streams));
+        let (n1, cut1) = levee_faces::grade_monotone(bed, &cells);
+        // The D8 river path from the corridor's first stream cell.
+        let mut path = Vec::new();
+        if let Some(&start) = cells.iter().find(|&&i| streams[i]) {
+            let mut rc = (start / nc, start % nc);
+            while corridor[rc.0 * nc + rc.1] && path.len() <= nr * nc {
+                path.push(rc.0 * nc + rc.1);
+                match p.downstream(rc) {
+                    Some(next) => rc = next,
+                    None => break,
+                }
+            }
+        }
+        let (n2, cut2) = levee_faces::grade_monotone(bed, &path);
+        notes.push(format!(
+            "levee {}: river corridor graded to fall downstream, {} cells lowered by up to {:.1} m (DEM ridges across the diked reach)",
+            rec.name,
+            n1 + n2,
+            cut1.max(cut2)
+        ));
+    }
+    Ok(notes)
+}
+
+/// The levees of the file a scenario chooses (`levees`), each name checked.
+fn chosen_levees<'a>(
+    section: &StructuresSection,
+    path: &Path,
+    lfile: &Path,
+    levees: &'a structures::LeveeFile,
+) -> Result<Vec<&'a structures::levee::LeveeRecord>> {
+    match &section.levees {
+        LeveeChoice::All(false) => Ok(Vec::new()),
+        LeveeChoice::All(true) => Ok(levees.levee.iter().collect()),
+        LeveeChoice::Named(names) => pick(
+            &levees.levee,
+            |l| l.name.as_str(),
+            &Some(names.clone()),
+            path,
+            "structures.levees",
+            lfile,
+        ),
+    }
+}
+
+/// A levee's line in fractional (row, column) grid coordinates.
+fn grid_line(p: &Placement, rec: &structures::levee::LeveeRecord) -> Result<Vec<(f64, f64)>> {
+    let wgs84 = crate::grid::io::epsg_wkt(4326)?;
+    let lonlat: Vec<(f64, f64)> = rec.line.points.iter().map(|q| (q[0], q[1])).collect();
+    let xy = warp::transform_points(&lonlat, &wgs84, &p.spec.crs_wkt)?;
+    Ok(xy
+        .iter()
+        .map(|&(x, y)| p.spec.transform.fractional_index(x, y))
+        .collect())
+}
+
 /// Levee faces a breach may lower at most (its final width over Δx, rounded up, is
 /// usually one or two on the 1 km grid).
 const BREACH_FACES: usize = 8;
@@ -737,18 +836,10 @@ fn place_levees(
     domain: &mut Domain,
     notes: &mut Vec<String>,
 ) -> Result<Vec<(String, Vec<BreachFace>)>> {
-    let picked: Vec<&structures::levee::LeveeRecord> = match &section.levees {
-        LeveeChoice::All(false) => return Ok(Vec::new()),
-        LeveeChoice::All(true) => levees.levee.iter().collect(),
-        LeveeChoice::Named(names) => pick(
-            &levees.levee,
-            |l| l.name.as_str(),
-            &Some(names.clone()),
-            path,
-            "structures.levees",
-            lfile,
-        )?,
-    };
+    let picked = chosen_levees(section, path, lfile, levees)?;
+    if picked.is_empty() {
+        return Ok(Vec::new());
+    }
     let (nr, nc) = (p.spec.rows, p.spec.cols);
     if domain.nrows() != nr || domain.ncols() != nc {
         return Err(invalid(
@@ -762,7 +853,6 @@ fn place_levees(
         ));
     }
     let streams: Vec<bool> = p.streams.data.iter().map(|&v| v == 1).collect();
-    let wgs84 = crate::grid::io::epsg_wkt(4326)?;
     let mut out = Vec::new();
     for rec in picked {
         let field = format!("levee[{}]", rec.name);
@@ -773,12 +863,7 @@ fn place_levees(
                 "must be `left` or `right`".into(),
             )
         })?;
-        let lonlat: Vec<(f64, f64)> = rec.line.points.iter().map(|q| (q[0], q[1])).collect();
-        let xy = warp::transform_points(&lonlat, &wgs84, &p.spec.crs_wkt)?;
-        let line: Vec<(f64, f64)> = xy
-            .iter()
-            .map(|&(x, y)| p.spec.transform.fractional_index(x, y))
-            .collect();
+        let line = grid_line(p, rec)?;
         let corridor = levee_faces::river_corridor(nr, nc, &line, Some(&streams));
         let faces = levee_faces::levee_faces(nr, nc, &line, &corridor, bank);
         let h = rec.crest_above_ground_m.value;

@@ -40,6 +40,18 @@
 //! is updated; outside it every face is zero and every cell dry, so the window gives the
 //! same bits as a full-domain update ([`Params::use_wet_window`] switches it off).
 //!
+//! # Levees and walls on faces
+//! A domain may carry a crest elevation per face ([`Domain::with_crests`]). The face then
+//! uses `max(z_i, z_j, crest)` as its bed in step 2, so water crosses only above the
+//! crest and a lake below it stays at rest; over a crest that stands above both cells
+//! the discharge is capped by the free broad-crested weir discharge
+//! `(2/3)^{3/2} √g H^{3/2}` per unit width (critical flow on the crest), since the
+//! scheme, without advection, would pass more over a steep drop. This is how LISFLOOD-FP
+//! represents sub-grid walls and weirs on faces. A domain without crests runs the plain
+//! face loops (a const-generic switch, no extra work per face); subgrid channel links
+//! are never blocked by a crest. [`Domain::set_crest_m`] changes a crest between steps
+//! (a breach).
+//!
 //! # Caveats
 //! The scheme drops the advection term and is meant for gradually varied, subcritical
 //! flow with Manning's n ≥ ~0.03 (Bates et al. 2010; de Almeida & Bates 2013). It is not a
