@@ -47,6 +47,16 @@ pub trait Exchange {
     fn columns(&self) -> Vec<String>;
     /// Values of those quantities now, in column order.
     fn readings(&self) -> Vec<f64>;
+    /// Whether the works change the domain during a run (a breach lowering levee crests);
+    /// the run then works on its own copy of the domain.
+    fn changes_domain(&self) -> bool {
+        false
+    }
+    /// Applies the works' changes to the domain after [`Exchange::exchange`] (e.g. the
+    /// crests of a developing breach), for the next step.
+    fn update_domain(&mut self, _domain: &mut Domain) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// No works: the grid alone.
@@ -200,6 +210,8 @@ pub fn simulate_with_works(
         }
     }
     let dx = domain.dx_m();
+    // A breach lowers levee crests as it develops: the run then steps on its own copy.
+    let mut own_domain: Option<Domain> = works.changes_domain().then(|| domain.clone());
     let mut scratch = Scratch::new(domain, state);
     let mut rain = vec![0.0f32; n];
     let mut loss = vec![0.0f32; n];
@@ -261,9 +273,13 @@ pub fn simulate_with_works(
             points: &points,
             lines: &[],
         };
-        let rep = routing::step(domain, state, &sources, params, &mut scratch, t_limit)?;
+        let dom = own_domain.as_ref().unwrap_or(domain);
+        let rep = routing::step(dom, state, &sources, params, &mut scratch, t_limit)?;
         volumes.add(&rep.volumes);
-        works_out_m3 += works.exchange(domain, state, rep.dt_s)?;
+        works_out_m3 += works.exchange(dom, state, rep.dt_s)?;
+        if let Some(d) = own_domain.as_mut() {
+            works.update_domain(d)?;
+        }
         for &c in &works_cells {
             scratch.note_cell(domain, state, c);
         }

@@ -518,6 +518,18 @@ fn setup(
             None => vec![default_n as f32; spec.rows * spec.cols],
         },
     };
+    // Diked reaches: the bed between the levees falls downstream (before the channels,
+    // whose beds hang from it).
+    let mut bed = bed;
+    if let (Some(section), None) = (&s.structures, &g.dem) {
+        notes.extend(super::structures::condition_levee_corridors(
+            section,
+            scenario_path,
+            root,
+            &resolve(root, &g.model_dir),
+            &mut bed,
+        )?);
+    }
     let chan = match g.channels.as_ref().filter(|c| c.enabled) {
         None => {
             if g.dem.is_none() {
@@ -1053,13 +1065,14 @@ fn run_flood_member(
                     .into(),
         }),
         Some(section) => {
-            let (w, notes) = super::structures::build_works(
+            let (w, notes) = super::structures::build_works_on(
                 section,
                 scenario_path,
                 root,
                 &resolve(root, &s.grid.model_dir),
                 &gauges,
                 s.start_time.as_deref(),
+                &mut set.domain,
             )?;
             set.notes.extend(notes);
             w

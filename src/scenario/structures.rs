@@ -11,13 +11,25 @@
 //!   release enters the next cell downstream along the D8 directions;
 //! - a detention basin's gate and a diversion's intake are snapped to the largest river
 //!   within the radius;
-//! - a breach joins the largest river within the radius to the first non-stream cell on
-//!   the levee's bank (left or right looking downstream), with crests measured from the
-//!   unconditioned DEM at the river cell.
+//! - levees (on by default; `levees = [names]` or `levees = false`) are walls on the
+//!   faces of the routing grid ([`build_works_on`]): the river corridor is the cells the
+//!   levee's line passes plus the stream cells touching them, and every face between the
+//!   corridor and a cell on the levee's bank carries the crest: the higher of the two
+//!   cells' beds (the bed the model runs on) plus `crest_above_ground_m`
+//!   ([`crate::flood::structures::levee_faces`]);
+//! - a breach of a levee on the grid lowers the levee faces nearest to its location
+//!   (whole faces for every Δx of width, the remainder as a weir; see
+//!   [`crate::flood::structures::coupling`]);
+//! - without the grid's faces ([`build_works`], or `levees = false`), a breach joins the
+//!   largest river within the radius to the first non-stream cell on the levee's bank
+//!   (left or right looking downstream), with crests measured from the unconditioned DEM
+//!   at the river cell.
 
+use crate::flood::routing::Domain;
 use crate::flood::simulate::Gauge;
+use crate::flood::structures::levee_faces::{self, Bank, LeveeFace};
 use crate::flood::structures::{
-    self, detention::TriggerKind, BasinSite, BreachSite, DiversionSite, ReadingPoint,
+    self, detention::TriggerKind, BasinSite, BreachFace, BreachSite, DiversionSite, ReadingPoint,
     ReservoirSite, Works,
 };
 use crate::grid::io::{read_raster, read_raster_as};
@@ -71,6 +83,26 @@ pub struct StructuresSection {
     /// Search radius for snapping structures to streams, cells.
     #[serde(default = "snap_radius")]
     pub snap_radius_cells: usize,
+    /// Levees of `levees.toml` standing as crests on the grid's faces: `true` (default)
+    /// all of them, `false` none, or a list of names.
+    #[serde(default)]
+    pub levees: LeveeChoice,
+}
+
+/// Which levees a scenario puts on the grid.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum LeveeChoice {
+    /// `true`: every levee of the file; `false`: none.
+    All(bool),
+    /// The named levees.
+    Named(Vec<String>),
+}
+
+impl Default for LeveeChoice {
+    fn default() -> Self {
+        LeveeChoice::All(true)
+    }
 }
 
 fn keep_rules() -> bool {
@@ -266,9 +298,11 @@ fn pick<'a, T>(
     }
 }
 
-/// Builds the coupled structures of a scenario on the regional grid. `gauges` are the
-/// scenario's gauges (triggers read them by name); `start_time` is the scenario's t = 0
-/// ("YYYY-MM-DD hh:mm:ss", Beijing time). Returns the works and notes for `run.json`.
+/// Builds the coupled structures of a scenario on the regional grid, without levees on
+/// the grid's faces (breaches are weirs between a river cell and a land cell). `gauges`
+/// are the scenario's gauges (triggers read them by name); `start_time` is the
+/// scenario's t = 0 ("YYYY-MM-DD hh:mm:ss", Beijing time). Returns the works and notes
+/// for `run.json`.
 pub fn build_works(
     section: &StructuresSection,
     scenario_path: &Path,
@@ -276,6 +310,50 @@ pub fn build_works(
     model_dir: &Path,
     gauges: &[Gauge],
     start_time: Option<&str>,
+) -> Result<(Works, Vec<String>)> {
+    build(
+        section,
+        scenario_path,
+        root,
+        model_dir,
+        gauges,
+        start_time,
+        None,
+    )
+}
+
+/// Builds the coupled structures as [`build_works`] does, and puts the scenario's levees
+/// (`section.levees`) on the faces of `domain` as crests; breaches of those levees lower
+/// their faces. `domain` must be on the grid of `model_dir`.
+pub fn build_works_on(
+    section: &StructuresSection,
+    scenario_path: &Path,
+    root: &Path,
+    model_dir: &Path,
+    gauges: &[Gauge],
+    start_time: Option<&str>,
+    domain: &mut Domain,
+) -> Result<(Works, Vec<String>)> {
+    build(
+        section,
+        scenario_path,
+        root,
+        model_dir,
+        gauges,
+        start_time,
+        Some(domain),
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build(
+    section: &StructuresSection,
+    scenario_path: &Path,
+    root: &Path,
+    model_dir: &Path,
+    gauges: &[Gauge],
+    start_time: Option<&str>,
+    domain: Option<&mut Domain>,
 ) -> Result<(Works, Vec<String>)> {
     let path = scenario_path;
     let dir = if section.dir.is_absolute() {
@@ -513,9 +591,13 @@ pub fn build_works(
             ));
         }
     }
-    // Breaches.
+    // Levees on the grid, then breaches.
     let lfile = dir.join("levees.toml");
     let levees = structures::load_levees(&lfile)?;
+    let on_grid = match domain {
+        Some(d) => place_levees(section, path, &lfile, &levees, &p, d, &mut notes)?,
+        None => Vec::new(),
+    };
     for choice in &section.breaches {
         let name = &choice.name().to_string();
         let rec = levees
@@ -565,6 +647,28 @@ pub fn build_works(
                 format!("{name} lies outside the grid"),
             ));
         };
+        if let Some((_, faces)) = on_grid.iter().find(|(n, _)| n == &rec.levee) {
+            let picked = breach_faces(faces, (r, c), p.spec.cols, BREACH_FACES);
+            let Some(f0) = picked.first() else {
+                return Err(invalid(
+                    path,
+                    "structures.breaches",
+                    format!("{name}: its levee `{}` has no face on the grid", rec.levee),
+                ));
+            };
+            notes.push(format!(
+                "breach {name}: levee face {:?} between river cell {} and land cell {} (ground {:.1} m), {} faces lowered as the width reaches each Δx",
+                f0.face,
+                f0.river_cell,
+                f0.land_cell,
+                f0.ground_m,
+                picked.len()
+            ));
+            works
+                .breaches
+                .push(BreachSite::on_faces(name, model, picked)?);
+            continue;
+        }
         let river = terrain::snap_to_stream(p.acc_km2.data.view(), r, c, radius, None)?;
         let land = landside_cell(&p, river, &bank).ok_or_else(|| {
             invalid(
@@ -614,6 +718,215 @@ pub fn build_works(
             .push(DiversionSite::new(model, p.index(intake)));
     }
     Ok((works, notes))
+}
+
+/// Grades the bed of every chosen levee's river corridor so that it falls monotonically
+/// downstream ([`levee_faces::grade_monotone`]), along the cells the levee line passes
+/// and along the D8 stream path while it stays in the corridor: between dikes the river
+/// is a known channel, and the coarse DEM (or its pit filling) may leave a ridge across
+/// it that would dam the flood and send it over the dikes (burning the known river
+/// lines, as in SCIENCE.md's DEM conditioning). `bed` is row-major on the grid of
+/// `model_dir`; call before the domain and its channels are built. Returns notes.
+pub fn condition_levee_corridors(
+    section: &StructuresSection,
+    scenario_path: &Path,
+    root: &Path,
+    model_dir: &Path,
+    bed: &mut [f32],
+) -> Result<Vec<String>> {
+    if section.levees == LeveeChoice::All(false) {
+        return Ok(Vec::new());
+    }
+    let dir = if section.dir.is_absolute() {
+        section.dir.clone()
+    } else {
+        root.join(&section.dir)
+    };
+    let lfile = dir.join("levees.toml");
+    let levees = structures::load_levees(&lfile)?;
+    let p = Placement::load(model_dir)?;
+    let (nr, nc) = (p.spec.rows, p.spec.cols);
+    if bed.len() != nr * nc {
+        return Err(invalid(
+            scenario_path,
+            "structures.levees",
+            format!(
+                "the bed has {} cells, the model grid {}",
+                bed.len(),
+                nr * nc
+            ),
+        ));
+    }
+    let streams: Vec<bool> = p.streams.data.iter().map(|&v| v == 1).collect();
+    let mut notes = Vec::new();
+    for rec in chosen_levees(section, scenario_path, &lfile, &levees)? {
+        let line = grid_line(&p, rec)?;
+        let cells = levee_faces::line_cells(nr, nc, &line);
+        let corridor = levee_faces::river_corridor(nr, nc, &line, Some(&streams));
+        let (n1, cut1) = levee_faces::grade_monotone(bed, &cells);
+        // The D8 river path from the corridor's first stream cell.
+        let mut path = Vec::new();
+        if let Some(&start) = cells.iter().find(|&&i| streams[i]) {
+            let mut rc = (start / nc, start % nc);
+            while corridor[rc.0 * nc + rc.1] && path.len() <= nr * nc {
+                path.push(rc.0 * nc + rc.1);
+                match p.downstream(rc) {
+                    Some(next) => rc = next,
+                    None => break,
+                }
+            }
+        }
+        let (n2, cut2) = levee_faces::grade_monotone(bed, &path);
+        notes.push(format!(
+            "levee {}: river corridor graded to fall downstream, {} cells lowered by up to {:.1} m (DEM ridges across the diked reach)",
+            rec.name,
+            n1 + n2,
+            cut1.max(cut2)
+        ));
+    }
+    Ok(notes)
+}
+
+/// The levees of the file a scenario chooses (`levees`), each name checked.
+fn chosen_levees<'a>(
+    section: &StructuresSection,
+    path: &Path,
+    lfile: &Path,
+    levees: &'a structures::LeveeFile,
+) -> Result<Vec<&'a structures::levee::LeveeRecord>> {
+    match &section.levees {
+        LeveeChoice::All(false) => Ok(Vec::new()),
+        LeveeChoice::All(true) => Ok(levees.levee.iter().collect()),
+        LeveeChoice::Named(names) => pick(
+            &levees.levee,
+            |l| l.name.as_str(),
+            &Some(names.clone()),
+            path,
+            "structures.levees",
+            lfile,
+        ),
+    }
+}
+
+/// A levee's line in fractional (row, column) grid coordinates.
+fn grid_line(p: &Placement, rec: &structures::levee::LeveeRecord) -> Result<Vec<(f64, f64)>> {
+    let wgs84 = crate::grid::io::epsg_wkt(4326)?;
+    let lonlat: Vec<(f64, f64)> = rec.line.points.iter().map(|q| (q[0], q[1])).collect();
+    let xy = warp::transform_points(&lonlat, &wgs84, &p.spec.crs_wkt)?;
+    Ok(xy
+        .iter()
+        .map(|&(x, y)| p.spec.transform.fractional_index(x, y))
+        .collect())
+}
+
+/// Levee faces a breach may lower at most (its final width over Δx, rounded up, is
+/// usually one or two on the 1 km grid).
+const BREACH_FACES: usize = 8;
+
+/// Puts the chosen levees on the faces of `domain` (crest = the higher bed of the two
+/// cells + the levee's height; the highest crest where two levees share a face) and
+/// returns each placed levee's faces with their ground.
+#[allow(clippy::too_many_arguments)]
+fn place_levees(
+    section: &StructuresSection,
+    path: &Path,
+    lfile: &Path,
+    levees: &structures::LeveeFile,
+    p: &Placement,
+    domain: &mut Domain,
+    notes: &mut Vec<String>,
+) -> Result<Vec<(String, Vec<BreachFace>)>> {
+    let picked = chosen_levees(section, path, lfile, levees)?;
+    if picked.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (nr, nc) = (p.spec.rows, p.spec.cols);
+    if domain.nrows() != nr || domain.ncols() != nc {
+        return Err(invalid(
+            path,
+            "structures.levees",
+            format!(
+                "the routing grid ({} × {}) is not the grid of the model folder ({nr} × {nc})",
+                domain.nrows(),
+                domain.ncols()
+            ),
+        ));
+    }
+    let streams: Vec<bool> = p.streams.data.iter().map(|&v| v == 1).collect();
+    let mut out = Vec::new();
+    for rec in picked {
+        let field = format!("levee[{}]", rec.name);
+        let bank = Bank::parse(&rec.bank).ok_or_else(|| {
+            invalid(
+                lfile,
+                &format!("{field}.bank"),
+                "must be `left` or `right`".into(),
+            )
+        })?;
+        let line = grid_line(p, rec)?;
+        let corridor = levee_faces::river_corridor(nr, nc, &line, Some(&streams));
+        let faces = levee_faces::levee_faces(nr, nc, &line, &corridor, bank);
+        let h = rec.crest_above_ground_m.value;
+        let mut placed = Vec::with_capacity(faces.len());
+        for LeveeFace {
+            face,
+            river_cell,
+            land_cell,
+            ..
+        } in faces
+        {
+            let (Some(za), Some(zb)) = (domain.bed_at(river_cell), domain.bed_at(land_cell)) else {
+                continue;
+            };
+            let ground = za.max(zb) as f64;
+            let crest = (ground + h) as f32;
+            if domain.crest_m(face).is_none_or(|c| c < crest) {
+                domain.set_crest_m(face, crest)?;
+            }
+            placed.push(BreachFace {
+                face,
+                river_cell,
+                land_cell,
+                ground_m: ground,
+            });
+        }
+        let cells = corridor.iter().filter(|&&v| v).count();
+        notes.push(format!(
+            "levee {}: {} faces on the {} bank of a {cells}-cell river corridor, crest {h} m above the higher bed of each face",
+            rec.name,
+            placed.len(),
+            rec.bank
+        ));
+        out.push((rec.name.clone(), placed));
+    }
+    Ok(out)
+}
+
+/// Up to `n` faces of a levee nearest to the cell `at` (by the distance of the face's
+/// midpoint from the cell's centre), nearest first.
+fn breach_faces(
+    faces: &[BreachFace],
+    at: (usize, usize),
+    ncols: usize,
+    n: usize,
+) -> Vec<BreachFace> {
+    let mid = |f: &BreachFace| {
+        let (a, b) = (f.river_cell, f.land_cell);
+        (
+            0.5 * ((a / ncols) as f64 + (b / ncols) as f64),
+            0.5 * ((a % ncols) as f64 + (b % ncols) as f64),
+        )
+    };
+    let mut v: Vec<(f64, usize)> = faces
+        .iter()
+        .enumerate()
+        .map(|(k, f)| {
+            let (r, c) = mid(f);
+            ((r - at.0 as f64).powi(2) + (c - at.1 as f64).powi(2), k)
+        })
+        .collect();
+    v.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    v.iter().take(n).map(|&(_, k)| faces[k]).collect()
 }
 
 /// The first non-stream cell on the `bank` side ("left" or "right" looking downstream)

@@ -61,6 +61,40 @@ fn face_flux(q0: f32, q_nb: f32, eta_a: f32, eta_b: f32, z_face: f32, n: f32, k:
     }
 }
 
+/// Free broad-crested weir coefficient `(2/3)^{3/2} √g`, m^{1/2}/s (critical depth 2H/3
+/// on the crest; Chow 1959, *Open-Channel Hydraulics*, §14), with g = 9.80665 m/s².
+pub(crate) const WEIR_C: f32 = 1.704_604;
+
+/// [`face_flux`] on a face with a crest (levee, wall): the face bed is
+/// `max(z_a, z_b, crest)` (LISFLOOD-FP's sub-grid walls on faces), and where the crest
+/// stands above both cells the discharge is capped by the free broad-crested weir
+/// discharge `WEIR_C · H^{3/2}` per unit width for the upstream head H over the crest:
+/// the local-inertial scheme drops advection and would otherwise pass more than
+/// critical flow over a steep drop. `crest = −∞` gives [`face_flux`] exactly. No branch:
+/// the cap is a select.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn face_flux_crest(
+    q0: f32,
+    q_nb: f32,
+    eta_a: f32,
+    eta_b: f32,
+    z_ab: f32,
+    crest: f32,
+    n: f32,
+    k: &Coeffs,
+) -> f32 {
+    let z_face = z_ab.max(crest);
+    let q = face_flux(q0, q_nb, eta_a, eta_b, z_face, n, k);
+    let head = (eta_a.max(eta_b) - z_face).max(0.0);
+    let cap = if crest > z_ab {
+        WEIR_C * head * head.sqrt()
+    } else {
+        f32::INFINITY
+    };
+    q.max(-cap).min(cap)
+}
+
 /// Discharge across an edge face, positive out of the grid, for the edge cell's depth `h`,
 /// bed `z`, roughness `n` and the face's previous outward discharge `q0`.
 #[inline]
@@ -91,8 +125,17 @@ fn edge_flux(b: Boundary, q0: f32, h: f32, z: f32, n: f32, k: &Coeffs) -> f32 {
     }
 }
 
-/// New x-face discharges of the window's rows into `qx_new`.
-pub(crate) fn flux_x(d: &Domain, s: &State, qx_new: &mut [f32], win: Window, k: &Coeffs) {
+/// New x-face discharges of the window's rows into `qx_new`. With `LV`, `crest` holds one
+/// crest per x face (−∞ = none) and faces use [`face_flux_crest`]; without, `crest` is
+/// unused and the loop is the plain one.
+pub(crate) fn flux_x<const LV: bool>(
+    d: &Domain,
+    s: &State,
+    qx_new: &mut [f32],
+    win: Window,
+    k: &Coeffs,
+    crest: &[f32],
+) {
     let nc = d.ncols;
     let nf = nc + 1;
     let (bed, man, depth, qx) = (d.kernel_bed(), d.manning(), &s.depth_m[..], &s.qx_m2s[..]);
@@ -120,16 +163,32 @@ pub(crate) fn flux_x(d: &Domain, s: &State, qx_new: &mut [f32], win: Window, k: 
                     &q[lo + 1..lo + 1 + len],
                 );
                 let o = &mut out[lo..lo + len];
-                for j in 0..len {
-                    o[j] = face_flux(
-                        q0[j],
-                        qm[j] + qp[j],
-                        za[j] + ha[j],
-                        zb[j] + hb[j],
-                        za[j].max(zb[j]),
-                        0.5 * (na[j] + nb[j]),
-                        k,
-                    );
+                if LV {
+                    let cr = &crest[r * nf + lo..r * nf + lo + len];
+                    for j in 0..len {
+                        o[j] = face_flux_crest(
+                            q0[j],
+                            qm[j] + qp[j],
+                            za[j] + ha[j],
+                            zb[j] + hb[j],
+                            za[j].max(zb[j]),
+                            cr[j],
+                            0.5 * (na[j] + nb[j]),
+                            k,
+                        );
+                    }
+                } else {
+                    for j in 0..len {
+                        o[j] = face_flux(
+                            q0[j],
+                            qm[j] + qp[j],
+                            za[j] + ha[j],
+                            zb[j] + hb[j],
+                            za[j].max(zb[j]),
+                            0.5 * (na[j] + nb[j]),
+                            k,
+                        );
+                    }
                 }
             }
             if win.c0 == 0 {
@@ -141,8 +200,16 @@ pub(crate) fn flux_x(d: &Domain, s: &State, qx_new: &mut [f32], win: Window, k: 
         });
 }
 
-/// New y-face discharges of the window's face rows (`r0 ..= r1 + 1`) into `qy_new`.
-pub(crate) fn flux_y(d: &Domain, s: &State, qy_new: &mut [f32], win: Window, k: &Coeffs) {
+/// New y-face discharges of the window's face rows (`r0 ..= r1 + 1`) into `qy_new`; `LV`
+/// and `crest` (one per y face) as in [`flux_x`].
+pub(crate) fn flux_y<const LV: bool>(
+    d: &Domain,
+    s: &State,
+    qy_new: &mut [f32],
+    win: Window,
+    k: &Coeffs,
+    crest: &[f32],
+) {
     let (nr, nc) = (d.nrows, d.ncols);
     let (bed, man, depth, qy) = (d.kernel_bed(), d.manning(), &s.depth_m[..], &s.qy_m2s[..]);
     let (north, south) = (d.boundaries.north, d.boundaries.south);
@@ -187,16 +254,32 @@ pub(crate) fn flux_y(d: &Domain, s: &State, qy_new: &mut [f32], win: Window, k: 
                 &nb[..len],
             );
             let (q0, qm, qp) = (&q0[..len], &qm[..len], &qp[..len]);
-            for j in 0..len {
-                out[j] = face_flux(
-                    q0[j],
-                    qm[j] + qp[j],
-                    za[j] + ha[j],
-                    zb[j] + hb[j],
-                    za[j].max(zb[j]),
-                    0.5 * (na[j] + nb[j]),
-                    k,
-                );
+            if LV {
+                let cr = &crest[fr * nc + c0..fr * nc + c0 + len];
+                for j in 0..len {
+                    out[j] = face_flux_crest(
+                        q0[j],
+                        qm[j] + qp[j],
+                        za[j] + ha[j],
+                        zb[j] + hb[j],
+                        za[j].max(zb[j]),
+                        cr[j],
+                        0.5 * (na[j] + nb[j]),
+                        k,
+                    );
+                }
+            } else {
+                for j in 0..len {
+                    out[j] = face_flux(
+                        q0[j],
+                        qm[j] + qp[j],
+                        za[j] + ha[j],
+                        zb[j] + hb[j],
+                        za[j].max(zb[j]),
+                        0.5 * (na[j] + nb[j]),
+                        k,
+                    );
+                }
             }
         });
 }

@@ -40,6 +40,18 @@
 //! is updated; outside it every face is zero and every cell dry, so the window gives the
 //! same bits as a full-domain update ([`Params::use_wet_window`] switches it off).
 //!
+//! # Levees and walls on faces
+//! A domain may carry a crest elevation per face ([`Domain::with_crests`]). The face then
+//! uses `max(z_i, z_j, crest)` as its bed in step 2, so water crosses only above the
+//! crest and a lake below it stays at rest; over a crest that stands above both cells
+//! the discharge is capped by the free broad-crested weir discharge
+//! `(2/3)^{3/2} √g H^{3/2}` per unit width (critical flow on the crest), since the
+//! scheme, without advection, would pass more over a steep drop. This is how LISFLOOD-FP
+//! represents sub-grid walls and weirs on faces. A domain without crests runs the plain
+//! face loops (a const-generic switch, no extra work per face); subgrid channel links
+//! are never blocked by a crest. [`Domain::set_crest_m`] changes a crest between steps
+//! (a breach).
+//!
 //! # Caveats
 //! The scheme drops the advection term and is meant for gradually varied, subcritical
 //! flow with Manning's n ≥ ~0.03 (Bates et al. 2010; de Almeida & Bates 2013). It is not a
@@ -141,6 +153,18 @@ pub struct Domain {
     pub boundaries: Boundaries,
     /// Subgrid channels (Neal et al. 2012), if any.
     channels: Option<Box<subgrid::Channels>>,
+    /// Crest elevations on faces (levees), if any.
+    crests: Option<Box<Crests>>,
+}
+
+/// Crest elevation per face, m; `-inf` where a face has no crest (the kernel takes
+/// `max(z_i, z_j, crest)`, so `-inf` leaves the face as it is, without a branch).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Crests {
+    /// x faces, `nrows × (ncols+1)`.
+    pub x_m: Vec<f32>,
+    /// y faces, `(nrows+1) × ncols`.
+    pub y_m: Vec<f32>,
 }
 
 impl Domain {
@@ -197,7 +221,112 @@ impl Domain {
             fixed_bounds: None,
             boundaries,
             channels: None,
+            crests: None,
         })
+    }
+
+    /// Adds crest elevations on cell faces (levees, walls, weirs), m: `crest_x_m` has one
+    /// value per x face (`nrows × (ncols+1)`, face `(r, c)` = west face of cell `(r, c)`),
+    /// `crest_y_m` one per y face (`(nrows+1) × ncols`, face `(r, c)` = north face of
+    /// cell `(r, c)`); NaN or −∞ = no crest. A face with a crest uses
+    /// `z_face = max(z_i, z_j, crest)` as its bed in the local-inertial flux, the way
+    /// LISFLOOD-FP represents sub-grid walls on faces, and its discharge over a crest
+    /// that stands above both cells is capped by the free broad-crested weir discharge
+    /// `(2/3)^{3/2} √g H^{3/2}` per unit width (critical flow on the crest, e.g. Chow 1959
+    /// §14; H = upstream water level above the crest). Crests on edge faces are ignored
+    /// (the boundary conditions apply there); subgrid channel links are never blocked.
+    /// Errors on wrong lengths or a crest that is not a finite elevation.
+    pub fn with_crests(mut self, crest_x_m: Vec<f32>, crest_y_m: Vec<f32>) -> Result<Self> {
+        let (nr, nc) = (self.nrows, self.ncols);
+        if crest_x_m.len() != nr * (nc + 1) || crest_y_m.len() != (nr + 1) * nc {
+            return Err(Error::Data(format!(
+                "routing domain: crests need {} x-face and {} y-face values, got {} and {}",
+                nr * (nc + 1),
+                (nr + 1) * nc,
+                crest_x_m.len(),
+                crest_y_m.len()
+            )));
+        }
+        let clean = |v: Vec<f32>, axis: &str| -> Result<Vec<f32>> {
+            v.into_iter()
+                .enumerate()
+                .map(|(i, z)| {
+                    if z.is_nan() || z == f32::NEG_INFINITY {
+                        Ok(f32::NEG_INFINITY)
+                    } else if z.is_finite() && z.abs() <= 1.0e6 {
+                        Ok(z)
+                    } else {
+                        Err(Error::Data(format!(
+                            "routing domain: crest {z} m on {axis} face {i} is not a finite elevation"
+                        )))
+                    }
+                })
+                .collect()
+        };
+        let x_m = clean(crest_x_m, "x")?;
+        let y_m = clean(crest_y_m, "y")?;
+        let any = x_m.iter().chain(&y_m).any(|&z| z > f32::NEG_INFINITY);
+        self.crests = any.then(|| Box::new(Crests { x_m, y_m }));
+        Ok(self)
+    }
+
+    /// Whether any face carries a crest.
+    pub fn has_crests(&self) -> bool {
+        self.crests.is_some()
+    }
+
+    /// Crest elevation on a face, m; `None` where the face has no crest or lies outside
+    /// the grid.
+    pub fn crest_m(&self, face: Face) -> Option<f32> {
+        let cr = self.crests.as_deref()?;
+        let z = match self.face_index(face)? {
+            (true, f) => cr.x_m[f],
+            (false, f) => cr.y_m[f],
+        };
+        (z > f32::NEG_INFINITY).then_some(z)
+    }
+
+    /// Sets (a finite `crest_m`) or removes (NaN or −∞) the crest of one face, m; for a
+    /// breach that lowers a levee between steps. Errors on a face outside the grid or a
+    /// crest that is not a finite elevation.
+    pub fn set_crest_m(&mut self, face: Face, crest_m: f32) -> Result<()> {
+        let Some((x, f)) = self.face_index(face) else {
+            return Err(Error::Data(format!(
+                "routing domain: face {face:?} lies outside the grid"
+            )));
+        };
+        let z = if crest_m.is_nan() || crest_m == f32::NEG_INFINITY {
+            f32::NEG_INFINITY
+        } else if crest_m.is_finite() && crest_m.abs() <= 1.0e6 {
+            crest_m
+        } else {
+            return Err(Error::Data(format!(
+                "routing domain: crest {crest_m} m is not a finite elevation"
+            )));
+        };
+        let (nr, nc) = (self.nrows, self.ncols);
+        let cr = self.crests.get_or_insert_with(|| {
+            Box::new(Crests {
+                x_m: vec![f32::NEG_INFINITY; nr * (nc + 1)],
+                y_m: vec![f32::NEG_INFINITY; (nr + 1) * nc],
+            })
+        });
+        if x {
+            cr.x_m[f] = z;
+        } else {
+            cr.y_m[f] = z;
+        }
+        Ok(())
+    }
+
+    /// (is an x face, index in the x- or y-face array) of a face inside the grid.
+    fn face_index(&self, face: Face) -> Option<(bool, usize)> {
+        let (nr, nc) = (self.nrows, self.ncols);
+        match face {
+            Face::X { row, col } if row < nr && col <= nc => Some((true, row * (nc + 1) + col)),
+            Face::Y { row, col } if row <= nr && col < nc => Some((false, row * nc + col)),
+            _ => None,
+        }
     }
 
     /// Adds subgrid channels (Neal et al. 2012; see the `subgrid` section of the module
@@ -286,6 +415,9 @@ impl Domain {
     }
     pub(crate) fn manning(&self) -> &[f32] {
         &self.manning_n
+    }
+    pub(crate) fn crests(&self) -> Option<&Crests> {
+        self.crests.as_deref()
     }
 }
 
@@ -729,8 +861,16 @@ pub fn step(
 
     // 2. Momentum: new face discharges into the scratch buffers, then swap.
     let k = kernel::Coeffs::new(params, dt, dx);
-    kernel::flux_x(domain, state, &mut scratch.qx_new, win, &k);
-    kernel::flux_y(domain, state, &mut scratch.qy_new, win, &k);
+    match domain.crests() {
+        None => {
+            kernel::flux_x::<false>(domain, state, &mut scratch.qx_new, win, &k, &[]);
+            kernel::flux_y::<false>(domain, state, &mut scratch.qy_new, win, &k, &[]);
+        }
+        Some(cr) => {
+            kernel::flux_x::<true>(domain, state, &mut scratch.qx_new, win, &k, &cr.x_m);
+            kernel::flux_y::<true>(domain, state, &mut scratch.qy_new, win, &k, &cr.y_m);
+        }
+    }
     std::mem::swap(&mut state.qx_m2s, &mut scratch.qx_new);
     std::mem::swap(&mut state.qy_m2s, &mut scratch.qy_new);
     if let Some(ch) = ch {

@@ -14,9 +14,21 @@
 //!   has opened the gate, it takes what the river offers there (the cell's outflow, and
 //!   never more than the cell holds), capped by the gate capacity and the room left;
 //!   its drain returns water to the same cell.
-//! - A breach moves water between the river cell and the landside cell over the breach
-//!   crest by the broad-crested weir law with Villemonte submergence, limited so that the
-//!   donor cell keeps at least half its water within one step (stability).
+//! - A breach on a levee that stands on the grid's faces ([`BreachSite::on_faces`])
+//!   lowers the crest of the levee faces nearest to it: as many whole faces as the breach
+//!   width holds cell widths (`⌊b/Δx⌋`) take the breach crest in the routing kernel,
+//!   where the local-inertial flux, capped by the broad-crested weir discharge, carries
+//!   the flow; the remainder of the width (all of it while `b < Δx`: a 200 m breach on
+//!   1 km cells) passes the next face as a broad-crested weir of that width with
+//!   Villemonte submergence between the river and land cells on either side of the face.
+//!   This keeps the breach's conveyance proportional to its width instead of opening a
+//!   whole 1 km face (the breach as a broad-crested weir of growing width and falling
+//!   crest, as in Fread's BREACH model and the parametric breaches of HEC-RAS;
+//!   LISFLOOD-FP treats weirs on faces by the weir law too).
+//! - A breach without faces (a levee that is not on the grid, [`BreachSite::new`]) moves
+//!   water between the river cell and the landside cell by the same weir law.
+//! - Weir exchanges are limited so that the donor cell keeps at least half its water
+//!   within one step (stability).
 //! - A diversion (分流入海) takes what the river offers at its intake, up to its capacity,
 //!   and delivers it to the sea within the step.
 
@@ -24,7 +36,7 @@ use super::detention::{DetentionBasin, Quantity};
 use super::diversion::Diversion;
 use super::levee::{weir_exchange_m3s, Breach};
 use super::reservoir::Reservoir;
-use crate::flood::routing::{self, Domain, State};
+use crate::flood::routing::{self, Domain, Face, State};
 use crate::flood::simulate::Exchange;
 use crate::{Error, Result};
 
@@ -77,6 +89,30 @@ impl BasinSite {
     }
 }
 
+/// A levee face a breach may lower, with the levee's intact crest on it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BreachFace {
+    /// The face.
+    pub face: Face,
+    /// River (corridor) cell beside it.
+    pub river_cell: usize,
+    /// Land cell beside it.
+    pub land_cell: usize,
+    /// Ground the crests are measured from, m (the higher of the two cells' beds).
+    pub ground_m: f64,
+}
+
+impl BreachFace {
+    /// +1 when the face's positive direction (east/south) points from river to land.
+    fn river_to_land_sign(&self) -> f64 {
+        if self.land_cell > self.river_cell {
+            1.0
+        } else {
+            -1.0
+        }
+    }
+}
+
 /// A levee breach on the grid.
 #[derive(Debug, Clone)]
 pub struct BreachSite {
@@ -90,11 +126,51 @@ pub struct BreachSite {
     pub land_cell: usize,
     /// Ground level the crests are measured from, m (the unconditioned DEM at the river cell).
     pub ground_m: f64,
+    /// Levee faces the breach lowers, nearest to the breach point first (empty: the
+    /// breach is a weir between `river_cell` and `land_cell` only).
+    pub faces: Vec<BreachFace>,
+    /// Crests (m) to set on faces before the next step.
+    pending: Vec<(Face, f32)>,
+    /// Faces lowered to the breach crest for the step being taken.
+    lowered: usize,
     flow_m3s: f64,
     volume_m3: f64,
 }
 
 impl BreachSite {
+    /// A breach of a levee that stands on the grid's faces: `faces` are the levee faces
+    /// nearest to the breach point, nearest first (at least one). Crests are above each
+    /// face's ground; the trigger's stage is read at the first face's river cell.
+    pub fn on_faces(name: &str, model: Breach, faces: Vec<BreachFace>) -> Result<Self> {
+        let Some(f0) = faces.first().copied() else {
+            return Err(Error::Data(format!(
+                "breach {name}: no levee face to breach"
+            )));
+        };
+        Ok(BreachSite {
+            name: name.to_string(),
+            model,
+            river_cell: f0.river_cell,
+            land_cell: f0.land_cell,
+            ground_m: f0.ground_m,
+            faces,
+            pending: Vec::new(),
+            lowered: 0,
+            flow_m3s: 0.0,
+            volume_m3: 0.0,
+        })
+    }
+
+    /// Breach discharge at the last step, m³/s, positive from river to land.
+    pub fn flow_m3s(&self) -> f64 {
+        self.flow_m3s
+    }
+
+    /// Volume moved from river to land so far, m³.
+    pub fn volume_m3(&self) -> f64 {
+        self.volume_m3
+    }
+
     /// A breach between `river_cell` and `land_cell`, crests above `ground_m`.
     pub fn new(
         name: &str,
@@ -109,10 +185,45 @@ impl BreachSite {
             river_cell,
             land_cell,
             ground_m,
+            faces: Vec::new(),
+            pending: Vec::new(),
+            lowered: 0,
             flow_m3s: 0.0,
             volume_m3: 0.0,
         }
     }
+}
+
+/// Weir exchange over `crest_m` of width `width_m` between a river and a land cell over
+/// `dt_s`, limited so that the donor keeps half its water; returns the volume moved from
+/// river to land (signed), m³.
+fn weir_move(
+    domain: &Domain,
+    state: &mut State,
+    river: usize,
+    land: usize,
+    crest_m: f64,
+    width_m: f64,
+    dt_s: f64,
+) -> f64 {
+    let eta_r = routing::stage_m(domain, state, river).unwrap_or(f64::NAN);
+    let eta_l = routing::stage_m(domain, state, land).unwrap_or(f64::NAN);
+    let mut q = if width_m > 0.0 && eta_r.is_finite() && eta_l.is_finite() {
+        weir_exchange_m3s(crest_m, width_m, eta_r, eta_l)
+    } else {
+        0.0
+    };
+    let donor = if q >= 0.0 { river } else { land };
+    let cap = 0.5 * routing::cell_volume_m3(domain, state, donor) / dt_s;
+    q = q.clamp(-cap, cap);
+    let (from, to) = if q >= 0.0 {
+        (river, land)
+    } else {
+        (land, river)
+    };
+    let v = -routing::exchange_volume_m3(domain, state, from, -q.abs() * dt_s);
+    routing::exchange_volume_m3(domain, state, to, v);
+    q.signum() * v
 }
 
 /// A diversion to the sea on the grid.
@@ -266,28 +377,64 @@ impl Exchange for Works {
             b.inflow_m3s = step.inflow_m3s;
             b.drain_m3s = step.drain_m3s;
         }
-        // Breaches: weir exchange between the river and the land side.
+        // Breaches: lowered levee faces (flow computed by the grid step just taken) and
+        // the weir over the part of the width narrower than a face.
+        let dx = domain.dx_m();
         for b in &mut self.breaches {
             let eta_r = routing::stage_m(domain, state, b.river_cell).unwrap_or(f64::NAN);
-            let eta_l = routing::stage_m(domain, state, b.land_cell).unwrap_or(f64::NAN);
             let geom = b.model.update(t_end, eta_r - b.ground_m);
-            let mut q = if geom.width_m > 0.0 && eta_r.is_finite() && eta_l.is_finite() {
-                weir_exchange_m3s(b.ground_m + geom.crest_m, geom.width_m, eta_r, eta_l)
+            if b.faces.is_empty() {
+                let v = weir_move(
+                    domain,
+                    state,
+                    b.river_cell,
+                    b.land_cell,
+                    b.ground_m + geom.crest_m,
+                    geom.width_m,
+                    dt_s,
+                );
+                b.flow_m3s = v / dt_s;
+                b.volume_m3 += v;
+                continue;
+            }
+            // Flow of the step over faces lowered before it.
+            let mut v_faces = 0.0;
+            for f in &b.faces[..b.lowered] {
+                let q = routing::face_discharge_m3s(domain, state, f.face).unwrap_or(0.0);
+                v_faces += f.river_to_land_sign() * q * dt_s;
+            }
+            let n_full = ((geom.width_m / dx).floor() as usize).min(b.faces.len());
+            let rest_m = if n_full < b.faces.len() {
+                geom.width_m - n_full as f64 * dx
             } else {
                 0.0
             };
-            let donor = if q >= 0.0 { b.river_cell } else { b.land_cell };
-            let cap = 0.5 * routing::cell_volume_m3(domain, state, donor) / dt_s;
-            q = q.clamp(-cap, cap);
-            let (from, to) = if q >= 0.0 {
-                (b.river_cell, b.land_cell)
+            let v_weir = if rest_m > 0.0 {
+                let f = b.faces[n_full];
+                weir_move(
+                    domain,
+                    state,
+                    f.river_cell,
+                    f.land_cell,
+                    f.ground_m + geom.crest_m,
+                    rest_m,
+                    dt_s,
+                )
             } else {
-                (b.land_cell, b.river_cell)
+                0.0
             };
-            let v = -routing::exchange_volume_m3(domain, state, from, -q.abs() * dt_s);
-            routing::exchange_volume_m3(domain, state, to, v);
-            b.flow_m3s = q.signum() * v / dt_s;
-            b.volume_m3 += q.signum() * v;
+            b.pending.clear();
+            for (k, f) in b.faces.iter().enumerate() {
+                let above = if k < n_full {
+                    geom.crest_m
+                } else {
+                    b.model.spec.crest_initial_m
+                };
+                b.pending.push((f.face, (f.ground_m + above) as f32));
+            }
+            b.lowered = n_full;
+            b.flow_m3s = (v_faces + v_weir) / dt_s;
+            b.volume_m3 += v_faces + v_weir;
         }
         // Diversions to the sea.
         let mut out = 0.0;
@@ -317,12 +464,28 @@ impl Exchange for Works {
     fn source_cells(&self) -> Vec<usize> {
         let mut v: Vec<usize> = self.reservoirs.iter().map(|r| r.outlet_cell).collect();
         v.extend(self.basins.iter().map(|b| b.link_cell));
-        v.extend(
-            self.breaches
-                .iter()
-                .flat_map(|b| [b.river_cell, b.land_cell]),
-        );
+        for b in &self.breaches {
+            v.extend([b.river_cell, b.land_cell]);
+            v.extend(b.faces.iter().flat_map(|f| [f.river_cell, f.land_cell]));
+        }
+        v.sort_unstable();
+        v.dedup();
         v
+    }
+
+    fn changes_domain(&self) -> bool {
+        self.breaches.iter().any(|b| !b.faces.is_empty())
+    }
+
+    fn update_domain(&mut self, domain: &mut Domain) -> Result<()> {
+        for b in &mut self.breaches {
+            for (face, crest) in b.pending.drain(..) {
+                if domain.crest_m(face) != Some(crest) {
+                    domain.set_crest_m(face, crest)?;
+                }
+            }
+        }
+        Ok(())
     }
 
     fn columns(&self) -> Vec<String> {

@@ -10,6 +10,7 @@
 //!   gate that opens on a trigger (gauge discharge, stage or a scheduled time);
 //! - [`levee`]: levees as crest heights along a polyline, breach scenarios with
 //!   linear crest lowering and widening, and the broad-crested weir law over a crest;
+//!   [`levee_faces`] puts a levee's crest on the faces of the routing grid;
 //! - [`diversion`]: channels to the sea (分流入海) that carry up to their capacity.
 //!
 //! Each model has a `step` (or a pure function) in SI units: seconds, metres, m³ and
@@ -23,10 +24,13 @@ pub mod coupling;
 pub mod detention;
 pub mod diversion;
 pub mod levee;
+pub mod levee_faces;
 pub mod provenance;
 pub mod reservoir;
 
-pub use coupling::{BasinSite, BreachSite, DiversionSite, ReadingPoint, ReservoirSite, Works};
+pub use coupling::{
+    BasinSite, BreachFace, BreachSite, DiversionSite, ReadingPoint, ReservoirSite, Works,
+};
 pub use detention::{load_detention_basins, DetentionBasin, DetentionRecord, Quantity, Trigger};
 pub use diversion::{load_diversions, route_to_sea, Diversion, DiversionRecord};
 pub use levee::{
