@@ -93,5 +93,12 @@ fn routing(c: &mut Criterion) {
     bench_case(c, "wet_2000", 2000, 0.0, 0.5);
 }
 
-criterion_group!(benches, routing);
+// No plots: the project's plotters is built with ab_glyph and no system font lookup,
+// so criterion's plotters charts would fail with FontUnavailable; the numbers are in
+// target/criterion/*/new/estimates.json and the report.
+criterion_group! {
+    name = benches;
+    config = Criterion::default().without_plots();
+    targets = routing
+}
 criterion_main!(benches);
