@@ -14,7 +14,8 @@ fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
-fn num(v: f64) -> String {
+/// A number with the digits a table needs: none from 100, one from 1, three below.
+pub(crate) fn num(v: f64) -> String {
     if v == 0.0 {
         "0".into()
     } else if v.abs() >= 100.0 {
