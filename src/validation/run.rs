@@ -110,6 +110,30 @@ pub struct StationReport {
     pub runs: Vec<StationRun>,
 }
 
+/// The area a gauge is snapped to (km²) and how it was found: the published area, else
+/// the sum of the reach areas it is derived from, else none (largest upstream area).
+fn catchment_target(
+    km2: Option<f64>,
+    km2_source: &str,
+    parts: &[crate::validation::storm::AreaPart],
+) -> (Option<f64>, String) {
+    match (km2, parts.is_empty()) {
+        (Some(a), _) => (Some(a), format!("published ({km2_source})")),
+        (None, false) => {
+            let sum: f64 = parts.iter().map(|p| p.km2).sum();
+            let named: Vec<String> = parts
+                .iter()
+                .map(|p| format!("{} {} km² ({})", p.name, p.km2, p.source))
+                .collect();
+            (
+                Some(sum),
+                format!("derived: {} = {sum} km²", named.join(" + ")),
+            )
+        }
+        (None, true) => (None, "no area known: largest upstream area in reach".into()),
+    }
+}
+
 /// Simulated values at a station in one run.
 #[derive(Debug, Clone, Serialize)]
 pub struct StationRun {
@@ -1080,22 +1104,8 @@ pub fn validate_storm(
             continue;
         }
         let (r, c, placed) = place_on_grid(&storm, &gaz, &g.spec, &o.location(), &f)?;
-        let (target, basis) = match (o.catchment_km2, o.catchment_parts.is_empty()) {
-            (Some(a), _) => (Some(a), format!("published ({})", o.catchment_source)),
-            (None, false) => {
-                let sum: f64 = o.catchment_parts.iter().map(|p| p.km2).sum();
-                let parts: Vec<String> = o
-                    .catchment_parts
-                    .iter()
-                    .map(|p| format!("{} {} km² ({})", p.name, p.km2, p.source))
-                    .collect();
-                (
-                    Some(sum),
-                    format!("derived: {} = {sum} km²", parts.join(" + ")),
-                )
-            }
-            (None, true) => (None, "no area known: largest upstream area in reach".into()),
-        };
+        let (target, basis) =
+            catchment_target(o.catchment_km2, &o.catchment_source, &o.catchment_parts);
         let snap = snap_gauge(g.acc_km2.view(), r, c, cell_km, o.snap_radius_km, target)
             .map_err(|e| storm.invalid(&f, e.to_string()))?;
         let (x, y) = g.spec.transform.cell_center(snap.row, snap.col);
@@ -1144,10 +1154,8 @@ pub fn validate_storm(
             };
             let f = format!("gauge[{i}] ({})", gz.station);
             let (r, c, _) = place_on_grid(&storm, &gaz, &g.spec, &gz.location(), &f)?;
-            let target = gz.catchment_km2.or_else(|| {
-                (!gz.catchment_parts.is_empty())
-                    .then(|| gz.catchment_parts.iter().map(|p| p.km2).sum())
-            });
+            let (target, _) =
+                catchment_target(gz.catchment_km2, &gz.catchment_source, &gz.catchment_parts);
             let snap = snap_gauge(g.acc_km2.view(), r, c, cell_km, gz.snap_radius_km, target)
                 .map_err(|e| storm.invalid(&f, e.to_string()))?;
             let (x, y) = g.spec.transform.cell_center(snap.row, snap.col);

@@ -646,6 +646,28 @@ pub fn load_storm(path: &Path) -> Result<LoadedStorm> {
             ))
         }
     };
+    // The snapping fields an [[observation]] and a [[gauge]] share: a positive, sourced
+    // area, sourced parts, a radius ≥ 0.
+    let catchment = |f: &str,
+                     km2: Option<f64>,
+                     km2_source: &str,
+                     parts: &[AreaPart],
+                     radius_km: f64|
+     -> Result<()> {
+        if let Some(a) = km2 {
+            if !(a > 0.0 && a.is_finite()) {
+                return Err(bad(f.into(), format!("catchment_km2 {a} must be positive")));
+            }
+            source(km2_source, format!("{f}.catchment_source"))?;
+        }
+        for (j, p) in parts.iter().enumerate() {
+            source(&p.source, format!("{f}.catchment_parts[{j}].source"))?;
+        }
+        if !(radius_km >= 0.0 && radius_km.is_finite()) {
+            return Err(bad(f.into(), "snap_radius_km must be ≥ 0".into()));
+        }
+        Ok(())
+    };
     if !(s.simulation.after_h.is_finite() && s.simulation.after_h >= 0.0) {
         return Err(bad("simulation.after_h".into(), "must be ≥ 0".into()));
     }
@@ -777,15 +799,13 @@ pub fn load_storm(path: &Path) -> Result<LoadedStorm> {
         if !(o.peak_m3s > 0.0 && o.peak_m3s.is_finite()) {
             return Err(bad(f, format!("peak_m3s {} must be positive", o.peak_m3s)));
         }
-        if let Some(a) = o.catchment_km2 {
-            if !(a > 0.0 && a.is_finite()) {
-                return Err(bad(f, format!("catchment_km2 {a} must be positive")));
-            }
-            source(&o.catchment_source, format!("{f}.catchment_source"))?;
-        }
-        for (j, p) in o.catchment_parts.iter().enumerate() {
-            source(&p.source, format!("{f}.catchment_parts[{j}].source"))?;
-        }
+        catchment(
+            &f,
+            o.catchment_km2,
+            &o.catchment_source,
+            &o.catchment_parts,
+            o.snap_radius_km,
+        )?;
         if let Some(pt) = &o.peak_time {
             t(pt, &format!("{f}.peak_time"))?;
         }
@@ -795,18 +815,15 @@ pub fn load_storm(path: &Path) -> Result<LoadedStorm> {
                 source(&p.source, format!("{f}.series[{j}].source"))?;
             }
         }
-        if !(o.snap_radius_km >= 0.0 && o.snap_radius_km.is_finite()) {
-            return Err(bad(f, "snap_radius_km must be ≥ 0".into()));
-        }
     }
     for (i, gz) in s.gauges.iter().enumerate() {
-        let f = format!("gauge[{i}] ({})", gz.station);
-        if gz.catchment_km2.is_some() {
-            source(&gz.catchment_source, format!("{f}.catchment_source"))?;
-        }
-        for (j, p) in gz.catchment_parts.iter().enumerate() {
-            source(&p.source, format!("{f}.catchment_parts[{j}].source"))?;
-        }
+        catchment(
+            &format!("gauge[{i}] ({})", gz.station),
+            gz.catchment_km2,
+            &gz.catchment_source,
+            &gz.catchment_parts,
+            gz.snap_radius_km,
+        )?;
     }
     for (i, d) in s.detention_basins.iter().enumerate() {
         let f = format!("detention_basin[{i}] ({})", d.name);
