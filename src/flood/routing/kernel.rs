@@ -125,6 +125,31 @@ fn edge_flux(b: Boundary, q0: f32, h: f32, z: f32, n: f32, k: &Coeffs) -> f32 {
     }
 }
 
+/// One run of interior faces: `q` = (this face, the face before, the face after) and
+/// `cells` = (bed a, bed b, depth a, depth b, n a, n b) of the cells on either side,
+/// all of `out`'s length. With `LV`, `crest` (same length) holds each face's levee
+/// crest ([`face_flux_crest`]); without, it is ignored and may be empty.
+#[inline(always)]
+fn face_row<const LV: bool>(
+    out: &mut [f32],
+    q: [&[f32]; 3],
+    cells: [&[f32]; 6],
+    crest: &[f32],
+    k: &Coeffs,
+) {
+    let [q0, qm, qp] = q;
+    let [za, zb, ha, hb, na, nb] = cells;
+    for j in 0..out.len() {
+        let (eta_a, eta_b, z_face) = (za[j] + ha[j], zb[j] + hb[j], za[j].max(zb[j]));
+        let n = 0.5 * (na[j] + nb[j]);
+        out[j] = if LV {
+            face_flux_crest(q0[j], qm[j] + qp[j], eta_a, eta_b, z_face, crest[j], n, k)
+        } else {
+            face_flux(q0[j], qm[j] + qp[j], eta_a, eta_b, z_face, n, k)
+        };
+    }
+}
+
 /// New x-face discharges of the window's rows into `qx_new`. With `LV`, `crest` holds one
 /// crest per x face (−∞ = none) and faces use [`face_flux_crest`]; without, `crest` is
 /// unused and the loop is the plain one.
@@ -162,34 +187,18 @@ pub(crate) fn flux_x<const LV: bool>(
                     &q[lo - 1..lo - 1 + len],
                     &q[lo + 1..lo + 1 + len],
                 );
-                let o = &mut out[lo..lo + len];
-                if LV {
-                    let cr = &crest[r * nf + lo..r * nf + lo + len];
-                    for j in 0..len {
-                        o[j] = face_flux_crest(
-                            q0[j],
-                            qm[j] + qp[j],
-                            za[j] + ha[j],
-                            zb[j] + hb[j],
-                            za[j].max(zb[j]),
-                            cr[j],
-                            0.5 * (na[j] + nb[j]),
-                            k,
-                        );
-                    }
+                let cr = if LV {
+                    &crest[r * nf + lo..r * nf + lo + len]
                 } else {
-                    for j in 0..len {
-                        o[j] = face_flux(
-                            q0[j],
-                            qm[j] + qp[j],
-                            za[j] + ha[j],
-                            zb[j] + hb[j],
-                            za[j].max(zb[j]),
-                            0.5 * (na[j] + nb[j]),
-                            k,
-                        );
-                    }
-                }
+                    &[][..]
+                };
+                face_row::<LV>(
+                    &mut out[lo..lo + len],
+                    [q0, qm, qp],
+                    [za, zb, ha, hb, na, nb],
+                    cr,
+                    k,
+                );
             }
             if win.c0 == 0 {
                 out[0] = -edge_flux(west, -q[0], h[0], z[0], n[0], k);
@@ -254,33 +263,12 @@ pub(crate) fn flux_y<const LV: bool>(
                 &nb[..len],
             );
             let (q0, qm, qp) = (&q0[..len], &qm[..len], &qp[..len]);
-            if LV {
-                let cr = &crest[fr * nc + c0..fr * nc + c0 + len];
-                for j in 0..len {
-                    out[j] = face_flux_crest(
-                        q0[j],
-                        qm[j] + qp[j],
-                        za[j] + ha[j],
-                        zb[j] + hb[j],
-                        za[j].max(zb[j]),
-                        cr[j],
-                        0.5 * (na[j] + nb[j]),
-                        k,
-                    );
-                }
+            let cr = if LV {
+                &crest[fr * nc + c0..fr * nc + c0 + len]
             } else {
-                for j in 0..len {
-                    out[j] = face_flux(
-                        q0[j],
-                        qm[j] + qp[j],
-                        za[j] + ha[j],
-                        zb[j] + hb[j],
-                        za[j].max(zb[j]),
-                        0.5 * (na[j] + nb[j]),
-                        k,
-                    );
-                }
-            }
+                &[][..]
+            };
+            face_row::<LV>(out, [q0, qm, qp], [za, zb, ha, hb, na, nb], cr, k);
         });
 }
 
