@@ -2,9 +2,49 @@
 //! continuity. Each works on the rows of a window in parallel; every output element is a
 //! function of the previous state only, so thread count never changes a bit.
 
+use super::isa::Isa;
 use super::subgrid::NONE;
 use super::{Boundary, Domain, Params, Rate, RowSums, Sources, State, Window, INACTIVE_BED_M};
 use rayon::prelude::*;
+
+/// Defines `$name(isa, args…)`, which runs the `#[inline(always)]` row loop `$inner`
+/// compiled for AVX-512, AVX2 or the baseline (see [`super::isa`]). The level is capped at
+/// what the CPU has ([`Isa::detected`]), so a caller cannot select an unsupported one.
+macro_rules! multiversion {
+    (
+        $(#[$m:meta])*
+        fn $name:ident [$($gen:tt)*] ($($arg:ident : $ty:ty),* $(,)?) -> $ret:ty
+            => $inner:ident [$($garg:tt)*];
+    ) => {
+        $(#[$m])*
+        #[inline]
+        #[allow(clippy::too_many_arguments)]
+        fn $name<$($gen)*>(isa: Isa, $($arg: $ty),*) -> $ret {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2,avx,sse4.2,sse4.1,ssse3,popcnt,bmi1,bmi2,lzcnt")]
+                #[allow(clippy::too_many_arguments)]
+                unsafe fn v4<$($gen)*>($($arg: $ty),*) -> $ret {
+                    $inner::<$($garg)*>($($arg),*)
+                }
+                #[target_feature(enable = "avx2,avx,sse4.2,sse4.1,ssse3,popcnt,bmi1,bmi2,lzcnt")]
+                #[allow(clippy::too_many_arguments)]
+                unsafe fn v3<$($gen)*>($($arg: $ty),*) -> $ret {
+                    $inner::<$($garg)*>($($arg),*)
+                }
+                match isa.min(Isa::best()) {
+                    // SAFETY: `Isa::best` is what the CPU reports, so the features exist.
+                    Isa::Avx512 => return unsafe { v4::<$($garg)*>($($arg),*) },
+                    // SAFETY: as above.
+                    Isa::Avx2 => return unsafe { v3::<$($garg)*>($($arg),*) },
+                    Isa::Base => {}
+                }
+            }
+            let _ = isa;
+            $inner::<$($garg)*>($($arg),*)
+        }
+    };
+}
 
 /// Rows handed to one rayon task at least (a band), to keep scheduling overhead small.
 const MIN_ROWS_PER_TASK: usize = 4;
@@ -150,6 +190,17 @@ fn face_row<const LV: bool>(
     }
 }
 
+multiversion! {
+    /// [`face_row`] at the instruction-set level `isa`.
+    fn face_row_isa[const LV: bool](
+        out: &mut [f32],
+        q: [&[f32]; 3],
+        cells: [&[f32]; 6],
+        crest: &[f32],
+        k: &Coeffs,
+    ) -> () => face_row[LV];
+}
+
 /// New x-face discharges of the window's rows into `qx_new`. With `LV`, `crest` holds one
 /// crest per x face (−∞ = none) and faces use [`face_flux_crest`]; without, `crest` is
 /// unused and the loop is the plain one.
@@ -165,6 +216,7 @@ pub(crate) fn flux_x<const LV: bool>(
     let nf = nc + 1;
     let (bed, man, depth, qx) = (d.kernel_bed(), d.manning(), &s.depth_m[..], &s.qx_m2s[..]);
     let (west, east) = (d.boundaries.west, d.boundaries.east);
+    let isa = Isa::current();
     qx_new[win.r0 * nf..(win.r1 + 1) * nf]
         .par_chunks_mut(nf)
         .with_min_len(MIN_ROWS_PER_TASK)
@@ -192,7 +244,8 @@ pub(crate) fn flux_x<const LV: bool>(
                 } else {
                     &[][..]
                 };
-                face_row::<LV>(
+                face_row_isa::<LV>(
+                    isa,
                     &mut out[lo..lo + len],
                     [q0, qm, qp],
                     [za, zb, ha, hb, na, nb],
@@ -222,6 +275,7 @@ pub(crate) fn flux_y<const LV: bool>(
     let (nr, nc) = (d.nrows, d.ncols);
     let (bed, man, depth, qy) = (d.kernel_bed(), d.manning(), &s.depth_m[..], &s.qy_m2s[..]);
     let (north, south) = (d.boundaries.north, d.boundaries.south);
+    let isa = Isa::current();
     let (c0, c1) = (win.c0, win.c1 + 1);
     qy_new[win.r0 * nc..(win.r1 + 2) * nc]
         .par_chunks_mut(nc)
@@ -268,7 +322,7 @@ pub(crate) fn flux_y<const LV: bool>(
             } else {
                 &[][..]
             };
-            face_row::<LV>(out, [q0, qm, qp], [za, zb, ha, hb, na, nb], cr, k);
+            face_row_isa::<LV>(isa, out, [q0, qm, qp], [za, zb, ha, hb, na, nb], cr, k);
         });
 }
 
@@ -293,38 +347,18 @@ pub(crate) fn outflow_factors<const CH: bool>(
     let (dt_f, dt_dx) = (dt as f32, (dt / d.dx_m) as f32);
     // One instance per kind of rain, so the inner loop has no `match` per cell.
     match *rain {
-        Rate::Uniform(v) => limiter_impl::<CH, _>(
-            depth,
-            qx,
-            qy,
-            |_| v,
-            factor,
-            rows,
-            win,
-            nc,
-            dt_f,
-            dt_dx,
-            chan,
-        ),
-        Rate::PerCell(a) => limiter_impl::<CH, _>(
-            depth,
-            qx,
-            qy,
-            |i| a[i],
-            factor,
-            rows,
-            win,
-            nc,
-            dt_f,
-            dt_dx,
-            chan,
-        ),
+        Rate::Uniform(v) => {
+            limiter_impl::<CH, _>(depth, qx, qy, v, factor, rows, win, nc, dt_f, dt_dx, chan)
+        }
+        Rate::PerCell(a) => {
+            limiter_impl::<CH, _>(depth, qx, qy, a, factor, rows, win, nc, dt_f, dt_dx, chan)
+        }
     }
 }
 
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn limiter_impl<const CH: bool, R: Fn(usize) -> f32 + Sync>(
+fn limiter_impl<const CH: bool, R: RowRate>(
     depth: &[f32],
     qx: &[f32],
     qy: &[f32],
@@ -338,6 +372,7 @@ fn limiter_impl<const CH: bool, R: Fn(usize) -> f32 + Sync>(
     chan: &[u32],
 ) -> bool {
     let nf = nc + 1;
+    let isa = Isa::current();
     factor[win.r0 * nc..(win.r1 + 1) * nc]
         .par_chunks_mut(nc)
         .zip(rows[win.r0..=win.r1].par_iter_mut())
@@ -345,28 +380,82 @@ fn limiter_impl<const CH: bool, R: Fn(usize) -> f32 + Sync>(
         .enumerate()
         .map(|(kr, (f, rs))| {
             let r = win.r0 + kr;
-            let mut limited = 0u32;
-            for c in win.c0..=win.c1 {
-                if CH && chan[r * nc + c] != NONE {
-                    continue;
-                }
-                let out = (-qx[r * nf + c]).max(0.0)
-                    + qx[r * nf + c + 1].max(0.0)
-                    + (-qy[r * nc + c]).max(0.0)
-                    + qy[(r + 1) * nc + c].max(0.0);
-                let vol = dt_dx * out;
-                let avail = depth[r * nc + c] + dt_f * rain(r * nc + c).max(0.0);
-                f[c] = if vol > avail {
-                    limited += 1;
-                    avail / vol
-                } else {
-                    1.0
-                };
-            }
+            let (c0, c1) = (win.c0, win.c1 + 1);
+            let ch = if CH {
+                &chan[r * nc + c0..r * nc + c1]
+            } else {
+                &[][..]
+            };
+            let limited = limiter_row_isa::<CH, R>(
+                isa,
+                &mut f[c0..c1],
+                &depth[r * nc + c0..r * nc + c1],
+                &qx[r * nf + c0..r * nf + c1 + 1],
+                &qy[r * nc + c0..r * nc + c1],
+                &qy[(r + 1) * nc + c0..(r + 1) * nc + c1],
+                ch,
+                rain.run(r * nc + c0, r * nc + c1),
+                dt_f,
+                dt_dx,
+            );
             rs.limited = limited;
             limited > 0
         })
         .reduce(|| false, |a, b| a || b)
+}
+
+/// Outflow factors of one row's run of cells (see [`outflow_factors`]): `f`, `h`, `qn`
+/// (north faces), `qs` (south faces) and `ch` (with `CH`) have one entry per cell, `qx`
+/// one more; `rain` covers the same cells. Channel cells keep
+/// their factor. Returns the number of limited cells. Branch-free, so it vectorises.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn limiter_row<const CH: bool, R: RowRate>(
+    f: &mut [f32],
+    h: &[f32],
+    qx: &[f32],
+    qn: &[f32],
+    qs: &[f32],
+    ch: &[u32],
+    rain: R,
+    dt_f: f32,
+    dt_dx: f32,
+) -> u32 {
+    let n = f.len();
+    let (h, qx, qn, qs) = (&h[..n], &qx[..n + 1], &qn[..n], &qs[..n]);
+    let ch = if CH { &ch[..n] } else { ch };
+    let mut limited = 0u32;
+    for j in 0..n {
+        let out = (-qx[j]).max(0.0) + qx[j + 1].max(0.0) + (-qn[j]).max(0.0) + qs[j].max(0.0);
+        let vol = dt_dx * out;
+        let avail = h[j] + dt_f * rain.at(j).max(0.0);
+        let lim = vol > avail && (!CH || ch[j] == NONE);
+        let skip = CH && ch[j] != NONE;
+        f[j] = if lim {
+            avail / vol
+        } else if skip {
+            f[j]
+        } else {
+            1.0
+        };
+        limited += lim as u32;
+    }
+    limited
+}
+
+multiversion! {
+    /// [`limiter_row`] at the instruction-set level `isa`.
+    fn limiter_row_isa[const CH: bool, R: RowRate](
+        f: &mut [f32],
+        h: &[f32],
+        qx: &[f32],
+        qn: &[f32],
+        qs: &[f32],
+        ch: &[u32],
+        rain: R,
+        dt_f: f32,
+        dt_dx: f32,
+    ) -> u32 => limiter_row[CH, R];
 }
 
 /// Scales every outgoing face of a limited cell by that cell's factor (each face has one
@@ -380,6 +469,7 @@ pub(crate) fn scale_outflows(
 ) {
     let (nr, nc) = (d.nrows, d.ncols);
     let nf = nc + 1;
+    let isa = Isa::current();
     s.qx_m2s[win.r0 * nf..(win.r1 + 1) * nf]
         .par_chunks_mut(nf)
         .with_min_len(MIN_ROWS_PER_TASK)
@@ -390,13 +480,16 @@ pub(crate) fn scale_outflows(
                 return;
             }
             let f = &factor[r * nc..(r + 1) * nc];
-            for c in win.c0..=win.c1 + 1 {
-                let v = q[c];
-                if v > 0.0 && c >= 1 {
-                    q[c] = v * f[c - 1];
-                } else if v < 0.0 && c < nc {
-                    q[c] = v * f[c];
-                }
+            // Edge faces have a donor on one side only.
+            if win.c0 == 0 && q[0] < 0.0 {
+                q[0] *= f[0];
+            }
+            if win.c1 + 1 == nc && q[nc] > 0.0 {
+                q[nc] *= f[nc - 1];
+            }
+            let (lo, hi) = (win.c0.max(1), (win.c1 + 1).min(nc - 1));
+            if lo <= hi {
+                scale_row_isa(isa, &mut q[lo..=hi], &f[lo - 1..hi], &f[lo..=hi]);
             }
         });
     s.qy_m2s[win.r0 * nc..(win.r1 + 2) * nc]
@@ -410,7 +503,15 @@ pub(crate) fn scale_outflows(
             if !(up || down) {
                 return;
             }
-            for c in win.c0..=win.c1 {
+            let (c0, c1) = (win.c0, win.c1 + 1);
+            if fr >= 1 && fr < nr {
+                let pos = &factor[(fr - 1) * nc + c0..(fr - 1) * nc + c1];
+                let neg = &factor[fr * nc + c0..fr * nc + c1];
+                scale_row_isa(isa, &mut q[c0..c1], pos, neg);
+                return;
+            }
+            // Edge face row: the donor is the one cell row inside the grid.
+            for c in c0..c1 {
                 let v = q[c];
                 if v > 0.0 && fr >= 1 {
                     q[c] = v * factor[(fr - 1) * nc + c];
@@ -419,6 +520,31 @@ pub(crate) fn scale_outflows(
                 }
             }
         });
+}
+
+/// Scales a run of faces by their donor's factor: `pos[j]` for a positive discharge (the
+/// donor before the face), `neg[j]` for a negative one. Branch-free (a zero discharge is
+/// multiplied by 1, which leaves it as it is).
+#[inline(always)]
+fn scale_row(q: &mut [f32], pos: &[f32], neg: &[f32]) {
+    let n = q.len();
+    let (pos, neg) = (&pos[..n], &neg[..n]);
+    for j in 0..n {
+        let v = q[j];
+        let m = if v > 0.0 {
+            pos[j]
+        } else if v < 0.0 {
+            neg[j]
+        } else {
+            1.0
+        };
+        q[j] = v * m;
+    }
+}
+
+multiversion! {
+    /// [`scale_row`] at the instruction-set level `isa`.
+    fn scale_row_isa[](q: &mut [f32], pos: &[f32], neg: &[f32]) -> () => scale_row[];
 }
 
 /// Continuity for the window's cells: fluxes and rain, then losses limited by the water
@@ -437,16 +563,16 @@ pub(crate) fn continuity<const CH: bool>(
     // One instance per kind of rain and loss, so the inner loop has no `match` per cell.
     match (src.rain_ms, src.loss_ms) {
         (Rate::Uniform(r), Rate::Uniform(l)) => {
-            continuity_impl::<CH, _, _>(d, s, |_| r, |_| l, rows, win, dt, chan)
+            continuity_impl::<CH, _, _>(d, s, r, l, rows, win, dt, chan)
         }
         (Rate::Uniform(r), Rate::PerCell(l)) => {
-            continuity_impl::<CH, _, _>(d, s, |_| r, |i| l[i], rows, win, dt, chan)
+            continuity_impl::<CH, _, _>(d, s, r, l, rows, win, dt, chan)
         }
         (Rate::PerCell(r), Rate::Uniform(l)) => {
-            continuity_impl::<CH, _, _>(d, s, |i| r[i], |_| l, rows, win, dt, chan)
+            continuity_impl::<CH, _, _>(d, s, r, l, rows, win, dt, chan)
         }
         (Rate::PerCell(r), Rate::PerCell(l)) => {
-            continuity_impl::<CH, _, _>(d, s, |i| r[i], |i| l[i], rows, win, dt, chan)
+            continuity_impl::<CH, _, _>(d, s, r, l, rows, win, dt, chan)
         }
     }
 }
@@ -463,9 +589,10 @@ fn continuity_impl<const CH: bool, R, L>(
     dt: f64,
     chan: &[u32],
 ) where
-    R: Fn(usize) -> f32 + Sync,
-    L: Fn(usize) -> f32 + Sync,
+    R: RowRate,
+    L: RowRate,
 {
+    let isa = Isa::current();
     let (nr, nc) = (d.nrows, d.ncols);
     let nf = nc + 1;
     let (bed, fixed) = (d.kernel_bed(), &d.fixed_level_m[..]);
@@ -490,44 +617,56 @@ fn continuity_impl<const CH: bool, R, L>(
                 wet_lo: u32::MAX,
                 ..RowSums::default()
             };
-            let (mut rain_m, mut loss_m) = (0.0f64, 0.0f64);
-            for c in win.c0..=win.c1 {
-                if z[c] >= INACTIVE_BED_M {
-                    continue;
-                }
-                let i = r * nc + c;
-                if CH && chan[i] != NONE {
-                    continue;
-                }
-                let dr = dt_f * rain(i);
-                // Σ q (f32) × Δt/Δx (f32) is exact in f64: what leaves one cell enters
-                // the next to the last bit.
-                let net = (qxr[c] as f64 - qxr[c + 1] as f64) + (qn[c] as f64 - qs[c] as f64);
-                let mut hn = h[c] as f64 + res[c] as f64 + dr as f64 + dt_dx64 * net;
-                rain_m += dr as f64;
-                let dl = ((dt_f * loss(i)) as f64).min(hn).max(0.0);
-                hn -= dl;
-                loss_m += dl;
-                if has_fixed && !fixed[i].is_nan() {
-                    let target = (fixed[i] - z[c]).max(0.0) as f64;
-                    let diff = target - hn;
-                    if diff > 0.0 {
-                        acc.bnd_in_m += diff;
-                    } else {
-                        acc.bnd_out_m -= diff;
-                    }
-                    hn = target;
-                }
-                // Depth stays ≥ 0; a rounding-sized negative remainder waits in the residual.
-                let hf = hn.max(0.0) as f32;
-                h[c] = hf;
-                res[c] = (hn - hf as f64) as f32;
-                if hf > 0.0 {
-                    acc.h_max = acc.h_max.max(hf);
-                    acc.wet_lo = acc.wet_lo.min(c as u32);
-                    acc.wet_hi = acc.wet_hi.max(c as u32);
-                }
-            }
+            let (c0, c1) = (win.c0, win.c1 + 1);
+            let ch = if CH {
+                &chan[r * nc + c0..r * nc + c1]
+            } else {
+                &[][..]
+            };
+            let fx = if has_fixed {
+                &fixed[r * nc + c0..r * nc + c1]
+            } else {
+                &[][..]
+            };
+            let cells = RowCells {
+                z: &z[c0..c1],
+                qx: &qxr[c0..c1 + 1],
+                qn: &qn[c0..c1],
+                qs: &qs[c0..c1],
+                ch,
+                fixed: fx,
+
+                c0: c0 as u32,
+            };
+            let sums = if has_fixed {
+                continuity_row_isa::<CH, true, R, L>(
+                    isa,
+                    &mut h[c0..c1],
+                    &mut res[c0..c1],
+                    &cells,
+                    rain.run(r * nc + c0, r * nc + c1),
+                    loss.run(r * nc + c0, r * nc + c1),
+                    dt_f,
+                    dt_dx64,
+                )
+            } else {
+                continuity_row_isa::<CH, false, R, L>(
+                    isa,
+                    &mut h[c0..c1],
+                    &mut res[c0..c1],
+                    &cells,
+                    rain.run(r * nc + c0, r * nc + c1),
+                    loss.run(r * nc + c0, r * nc + c1),
+                    dt_f,
+                    dt_dx64,
+                )
+            };
+            acc.bnd_in_m = sums.bnd_in_m;
+            acc.bnd_out_m = sums.bnd_out_m;
+            acc.h_max = sums.h_max;
+            acc.wet_lo = sums.wet_lo;
+            acc.wet_hi = sums.wet_hi;
+            let (rain_m, loss_m) = (sums.rain_m, sums.loss_m);
             // Edge faces: volumes as depth over one cell, with the same Δt/Δx as above.
             let k = dt_dx64;
             let mut book = |q_in: f32| {
@@ -558,4 +697,197 @@ fn continuity_impl<const CH: bool, R, L>(
             acc.loss_m = loss_m;
             *rs = acc;
         });
+}
+
+/// One row's run of cells for [`continuity_row`]: `z`, `qn`, `qs` and (with `CH`) `ch`,
+/// (with fixed levels) `fixed` have one entry per cell, `qx` one more; `c0` is the first
+/// cell's column.
+struct RowCells<'a> {
+    z: &'a [f32],
+    qx: &'a [f32],
+    qn: &'a [f32],
+    qs: &'a [f32],
+    ch: &'a [u32],
+    fixed: &'a [f32],
+    c0: u32,
+}
+
+/// Sums of one row's continuity update (volumes as depth over one cell).
+#[derive(Debug, Clone, Copy)]
+struct ContinuitySums {
+    rain_m: f64,
+    loss_m: f64,
+    bnd_in_m: f64,
+    bnd_out_m: f64,
+    h_max: f32,
+    wet_lo: u32,
+    wet_hi: u32,
+}
+
+/// Lanes of the f64 volume sums: cell `j` of a row adds into lane `j % LANES`, and the
+/// lanes are added in a fixed tree at the end, so the loop vectorises while the sum stays
+/// the same for any thread count and instruction-set level.
+const LANES: usize = 8;
+
+/// Sum of the lanes in a fixed order.
+#[inline(always)]
+fn lane_sum(l: &[f64; LANES]) -> f64 {
+    ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]))
+}
+
+/// Cells handled per block of [`continuity_row`]: the per-cell volumes of a block wait in
+/// stack buffers (8 KiB in all, in L1) between the update loop and the sums.
+const BLOCK: usize = 256;
+
+/// Continuity for one row's run of cells (see [`continuity`]), with `FX` when the domain
+/// has fixed-level cells. Inactive cells and (with `CH`) channel cells are left as they are.
+/// Depth and the compensated-summation residual are updated in f64 exactly as described in
+/// [`super::State::depth_residual_m`]. Per block of cells, a first loop updates the cells
+/// and writes each cell's rain, loss and boundary volumes to buffers (every branch a
+/// select, so it vectorises), and a second adds the buffers up in [`LANES`] lanes.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn continuity_row<const CH: bool, const FX: bool, R: RowRate, L: RowRate>(
+    h: &mut [f32],
+    res: &mut [f32],
+    cells: &RowCells,
+    rain: R,
+    loss: L,
+    dt_f: f32,
+    dt_dx64: f64,
+) -> ContinuitySums {
+    let n = h.len();
+    let res = &mut res[..n];
+    let (z, qx, qn, qs) = (
+        &cells.z[..n],
+        &cells.qx[..n + 1],
+        &cells.qn[..n],
+        &cells.qs[..n],
+    );
+    let ch = if CH { &cells.ch[..n] } else { cells.ch };
+    let fixed = if FX { &cells.fixed[..n] } else { cells.fixed };
+    let mut rain_l = [0.0f64; LANES];
+    let mut loss_l = [0.0f64; LANES];
+    let mut in_l = [0.0f64; LANES];
+    let mut out_l = [0.0f64; LANES];
+    let mut h_max_l = [0.0f32; LANES];
+    let mut lo_l = [u32::MAX; LANES];
+    let mut hi_l = [0u32; LANES];
+    let mut rain_b = [0.0f64; BLOCK];
+    let mut loss_b = [0.0f64; BLOCK];
+    let mut in_b = [0.0f64; BLOCK];
+    let mut out_b = [0.0f64; BLOCK];
+    let mut wet_b = [0.0f32; BLOCK];
+    let mut b0 = 0;
+    while b0 < n {
+        let m = BLOCK.min(n - b0);
+        let (hb, rb) = (&mut h[b0..b0 + m], &mut res[b0..b0 + m]);
+        let (zb, qwb, qeb) = (&z[b0..b0 + m], &qx[b0..b0 + m], &qx[b0 + 1..b0 + 1 + m]);
+        let (qnb, qsb) = (&qn[b0..b0 + m], &qs[b0..b0 + m]);
+        let chb = if CH { &ch[b0..b0 + m] } else { ch };
+        let fxb = if FX { &fixed[b0..b0 + m] } else { fixed };
+        let (rain_w, loss_w) = (&mut rain_b[..m], &mut loss_b[..m]);
+        let (in_w, out_w, wet_w) = (&mut in_b[..m], &mut out_b[..m], &mut wet_b[..m]);
+        for j in 0..m {
+            let active = zb[j] < INACTIVE_BED_M && (!CH || chb[j] == NONE);
+            let dr = dt_f * rain.at(b0 + j);
+            // Σ q (f32) × Δt/Δx (f32) is exact in f64: what leaves one cell enters the
+            // next to the last bit.
+            let net = (qwb[j] as f64 - qeb[j] as f64) + (qnb[j] as f64 - qsb[j] as f64);
+            let mut hn = hb[j] as f64 + rb[j] as f64 + dr as f64 + dt_dx64 * net;
+            let dl = ((dt_f * loss.at(b0 + j)) as f64).min(hn).max(0.0);
+            hn -= dl;
+            if FX {
+                let level = fxb[j];
+                let is_fixed = active && !level.is_nan();
+                let target = (level - zb[j]).max(0.0) as f64;
+                let diff = target - hn;
+                in_w[j] = if is_fixed && diff > 0.0 { diff } else { 0.0 };
+                out_w[j] = if is_fixed && diff <= 0.0 { diff } else { 0.0 };
+                hn = if is_fixed { target } else { hn };
+            }
+            // Depth stays ≥ 0; a rounding-sized negative remainder waits in the residual.
+            let hf = hn.max(0.0) as f32;
+            let r_new = (hn - hf as f64) as f32;
+            hb[j] = if active { hf } else { hb[j] };
+            rb[j] = if active { r_new } else { rb[j] };
+            rain_w[j] = if active { dr as f64 } else { 0.0 };
+            loss_w[j] = if active { dl } else { 0.0 };
+            wet_w[j] = if active { hf } else { 0.0 };
+        }
+        // Sums in lanes: cell j of the row goes to lane j % LANES (BLOCK is a multiple).
+        for j in 0..m {
+            let l = j % LANES;
+            rain_l[l] += rain_w[j];
+            loss_l[l] += loss_w[j];
+            if FX {
+                in_l[l] += in_w[j];
+                out_l[l] -= out_w[j];
+            }
+            let wet = wet_w[j] > 0.0;
+            let c = cells.c0 + (b0 + j) as u32;
+            h_max_l[l] = if wet {
+                h_max_l[l].max(wet_w[j])
+            } else {
+                h_max_l[l]
+            };
+            lo_l[l] = if wet { lo_l[l].min(c) } else { lo_l[l] };
+            hi_l[l] = if wet { hi_l[l].max(c) } else { hi_l[l] };
+        }
+        b0 += m;
+    }
+    ContinuitySums {
+        rain_m: lane_sum(&rain_l),
+        loss_m: lane_sum(&loss_l),
+        bnd_in_m: lane_sum(&in_l),
+        bnd_out_m: lane_sum(&out_l),
+        h_max: h_max_l.iter().fold(0.0f32, |a, &b| a.max(b)),
+        wet_lo: lo_l.iter().fold(u32::MAX, |a, &b| a.min(b)),
+        wet_hi: hi_l.iter().fold(0, |a, &b| a.max(b)),
+    }
+}
+
+/// A rate (m/s) over one row's run of cells: the same value everywhere, or one per cell.
+trait RowRate: Copy + Sync {
+    /// The rate at the run's `j`-th cell.
+    fn at(&self, j: usize) -> f32;
+    /// The same rate restricted to the grid cells `a..b` (a grid-wide rate → a row's run).
+    fn run(self, a: usize, b: usize) -> Self;
+}
+
+/// A uniform rate.
+impl RowRate for f32 {
+    #[inline(always)]
+    fn at(&self, _: usize) -> f32 {
+        *self
+    }
+    #[inline(always)]
+    fn run(self, _: usize, _: usize) -> Self {
+        self
+    }
+}
+
+/// One rate per cell of the run.
+impl RowRate for &[f32] {
+    #[inline(always)]
+    fn at(&self, j: usize) -> f32 {
+        self[j]
+    }
+    #[inline(always)]
+    fn run(self, a: usize, b: usize) -> Self {
+        &self[a..b]
+    }
+}
+
+multiversion! {
+    /// [`continuity_row`] at the instruction-set level `isa`.
+    fn continuity_row_isa[const CH: bool, const FX: bool, R: RowRate, L: RowRate](
+        h: &mut [f32],
+        res: &mut [f32],
+        cells: &RowCells,
+        rain: R,
+        loss: L,
+        dt_f: f32,
+        dt_dx64: f64,
+    ) -> ContinuitySums => continuity_row[CH, FX, R, L];
 }

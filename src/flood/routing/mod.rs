@@ -69,6 +69,9 @@
 //! [`crate::flood::rain`] for rain fields, [`crate::flood::runoff`] for infiltration.
 
 mod gauges;
+pub mod isa;
+#[cfg(test)]
+mod isa_tests;
 mod kernel;
 mod subgrid;
 

@@ -1,0 +1,99 @@
+//! Instruction-set level of the routing kernels, chosen once per process at run time.
+//!
+//! The row loops of [`super::kernel`] are compiled three times: for the x86-64 baseline
+//! (SSE2), for AVX2 and for AVX-512, and the widest level the CPU supports is used. Only
+//! the vector width changes: Rust never contracts `a * b + c` into a fused multiply-add,
+//! and every operation used (add, multiply, divide, square root, compare, select, integer
+//! shift and divide) is exactly rounded in IEEE 754 at any width, so all three levels give
+//! bit-identical results (checked by `tests/routing.rs`). `HAIHE_SIMD=base|avx2|avx512`
+//! forces a lower level (for that check, or to compare speeds); a level the CPU lacks falls
+//! back to the best one it has.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::OnceLock;
+
+/// A level of the x86-64 vector instruction set (on other targets, always `Base`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Isa {
+    /// The target's baseline (SSE2 on x86-64).
+    Base,
+    /// AVX2 (x86-64-v3 without FMA).
+    Avx2,
+    /// AVX-512 F/VL/DQ/BW (x86-64-v4 without FMA).
+    Avx512,
+}
+
+impl Isa {
+    /// The widest level this CPU supports.
+    pub fn detected() -> Isa {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512vl")
+                && std::arch::is_x86_feature_detected!("avx512dq")
+                && std::arch::is_x86_feature_detected!("avx512bw")
+            {
+                return Isa::Avx512;
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                return Isa::Avx2;
+            }
+        }
+        Isa::Base
+    }
+
+    /// [`Isa::detected`], read once per process.
+    pub fn best() -> Isa {
+        static BEST: OnceLock<Isa> = OnceLock::new();
+        *BEST.get_or_init(Isa::detected)
+    }
+
+    /// Short name, as `HAIHE_SIMD` takes it and `run.json` reports it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Isa::Base => "base",
+            Isa::Avx2 => "avx2",
+            Isa::Avx512 => "avx512",
+        }
+    }
+
+    /// The level the kernels use in this process: the detected one, or the lower one
+    /// `HAIHE_SIMD` asks for (read once).
+    pub fn current() -> Isa {
+        match LEVEL.load(Ordering::Relaxed) {
+            UNSET => {
+                let best = Isa::best();
+                let asked = match std::env::var("HAIHE_SIMD").ok().as_deref() {
+                    Some("base") => Isa::Base,
+                    Some("avx2") => Isa::Avx2,
+                    _ => best,
+                };
+                let level = asked.min(best);
+                LEVEL.store(level as u8, Ordering::Relaxed);
+                level
+            }
+            v => Isa::from_u8(v),
+        }
+    }
+
+    fn from_u8(v: u8) -> Isa {
+        match v {
+            2 => Isa::Avx512,
+            1 => Isa::Avx2,
+            _ => Isa::Base,
+        }
+    }
+
+    /// Makes the kernels use `level` (capped at [`Isa::best`]) from now on, in every
+    /// thread; for tests that compare the levels bit for bit.
+    #[cfg(test)]
+    pub(crate) fn force(level: Isa) {
+        LEVEL.store(level.min(Isa::best()) as u8, Ordering::Relaxed);
+    }
+}
+
+/// Not yet read from the CPU and `HAIHE_SIMD`.
+const UNSET: u8 = u8::MAX;
+
+/// The level in use, as `Isa as u8`, or [`UNSET`].
+static LEVEL: AtomicU8 = AtomicU8::new(UNSET);
