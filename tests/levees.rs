@@ -2,19 +2,21 @@
 //! a wall holds a lake below its crest exactly; flow over a crest follows the
 //! broad-crested weir law; a straight levee line walls the expected faces; a breach
 //! opens at its time and moves water, with the mass balance closed; 1 and 2 threads give
-//! the same bits; scenario errors for an unknown levee name.
+//! the same bits; scenario errors for an unknown levee name; a breach on a perched river
+//! (subgrid channel bed above the land) sends river water onto the land, at the weir
+//! discharge from the channel's stage, and conserves mass; a perched corridor's beds.
 
 use std::path::{Path, PathBuf};
 
 use haihe::flood::routing::{
-    face_discharge_m3s, run_until, storage_m3, Boundaries, Boundary, Domain, Face, Params, Sources,
-    State,
+    face_discharge_m3s, run_until, stage_m, storage_m3, Boundaries, Boundary, ChannelCells, Dir4,
+    Domain, Face, Params, Sources, State,
 };
 use haihe::flood::simulate::{simulate_with_works, Exchange, NoRain, RunPlan};
 use haihe::flood::structures::levee::{BreachSpec, BreachTrigger};
 use haihe::flood::structures::levee_faces::{levee_faces, river_corridor, Bank};
 use haihe::flood::structures::*;
-use haihe::scenario::structures::{build_works_on, StructuresSection};
+use haihe::scenario::structures::{build_works_on, perch_beds, StructuresSection};
 use haihe::Error;
 
 fn pool(threads: usize) -> rayon::ThreadPool {
@@ -308,6 +310,246 @@ fn levees_and_a_breach_give_the_same_bits_on_1_and_2_threads() {
     assert_eq!(s1, s2);
     assert_eq!(w1.readings(), w2.readings());
     assert_eq!(sim1.records, sim2.records);
+}
+
+/// A perched river: a 3 × 12 grid of 100 m cells; row 0 is a river whose subgrid channel
+/// (40 m wide, 2 m bank-full) has its bed at 3 m, 1 m above the land of rows 1–2 (bed
+/// 2 m), and its bank (the cell's bed) at 5 m; a levee of crest 3 m above the bank (8 m)
+/// stands between rows 0 and 1. The channel holds water to 4.5 m, below its bank, so no
+/// floodplain face can carry it. A breach of the face at column 6 starts at 600 s: crest
+/// falling from 8 m to the land's 2 m, width 20 → `width_m` over `development_s`.
+fn perched_case(width_m: f64, development_s: f64, start_s: f64) -> (Domain, State, Works) {
+    let (nr, nc) = (3, 12);
+    let mut bed = vec![2.0f32; nr * nc];
+    for z in bed.iter_mut().take(nc) {
+        *z = 5.0;
+    }
+    let domain = Domain::new(
+        nr,
+        nc,
+        100.0,
+        bed,
+        vec![0.03; nr * nc],
+        Boundaries::closed(),
+    )
+    .unwrap();
+    let n = nr * nc;
+    let mut cc = ChannelCells {
+        width_m: vec![f32::NAN; n],
+        bank_depth_m: vec![0.0; n],
+        manning_n: vec![0.0; n],
+        downstream: vec![None; n],
+    };
+    for c in 0..nc {
+        cc.width_m[c] = 40.0;
+        cc.bank_depth_m[c] = 2.0;
+        cc.manning_n[c] = 0.035;
+        cc.downstream[c] = (c + 1 < nc).then_some(Dir4::East);
+    }
+    let domain = domain.with_channels(&cc).unwrap();
+    let (cx, mut cy) = no_crests(nr, nc);
+    for c in 0..nc {
+        cy[nc + c] = 8.0;
+    }
+    let domain = domain.with_crests(cx, cy).unwrap();
+    let mut state = State::dry(&domain);
+    for c in 0..nc {
+        state.depth_m[c] = -0.5; // η = 4.5 m: 1.5 m in the channel, 0.5 m below the bank
+    }
+    let spec = BreachSpec {
+        crest_initial_m: 3.0,
+        crest_final_m: 0.0,
+        width_initial_m: width_m.min(20.0),
+        width_final_m: width_m,
+        development_s,
+    };
+    let model = Breach::new(spec, BreachTrigger::At(start_s));
+    let faces = [6usize, 5, 7]
+        .iter()
+        .map(|&c| BreachFace {
+            face: Face::Y { row: 1, col: c },
+            river_cell: c,
+            land_cell: nc + c,
+            ground_m: 5.0,
+        })
+        .collect();
+    let works = Works {
+        breaches: vec![BreachSite::on_faces("P", model, faces).unwrap()],
+        ..Works::default()
+    };
+    (domain, state, works)
+}
+
+fn run_perched(threads: usize) -> (State, Works, haihe::flood::simulate::Simulation) {
+    let (domain, mut state, mut works) = perched_case(150.0, 600.0, 600.0);
+    let plan = RunPlan {
+        duration_s: 2.0 * 3600.0,
+        output_interval_s: 300.0,
+    };
+    let params = Params {
+        dt_max_s: 5.0,
+        ..Params::default()
+    };
+    let sim = pool(threads).install(|| {
+        simulate_with_works(
+            &domain,
+            &mut state,
+            &mut NoRain,
+            &mut works,
+            &[],
+            plan,
+            &params,
+        )
+        .unwrap()
+    });
+    (state, works, sim)
+}
+
+#[test]
+fn a_breach_on_a_perched_river_floods_the_land_and_conserves_mass() {
+    let (domain, state0, _) = perched_case(150.0, 600.0, 600.0);
+    let total = storage_m3(&domain, &state0);
+    let (state, works, sim) = run_perched(1);
+    let cols = works.columns();
+    let flow = cols.iter().position(|c| c == "P breach_flow_m3s").unwrap();
+    let vol = cols
+        .iter()
+        .position(|c| c == "P breach_volume_1e8_m3")
+        .unwrap();
+    for r in sim.records.iter().filter(|r| r.time_s <= 600.0) {
+        assert_eq!(r.works[flow], 0.0, "flow at {} s", r.time_s);
+    }
+    // River → land (positive), and never the other way.
+    let peak = sim
+        .records
+        .iter()
+        .map(|r| r.works[flow])
+        .fold(f64::NEG_INFINITY, f64::max);
+    assert!(peak > 5.0, "breach peak {peak} m³/s");
+    assert!(
+        sim.records.iter().all(|r| r.works[flow] >= 0.0),
+        "the breach must not drain the land into a perched river"
+    );
+    // Everything on the land came from the river through the breach.
+    let land: f64 = state.depth_m[12..].iter().map(|&h| h as f64).sum::<f64>() * 1e4;
+    let moved = sim.records.last().unwrap().works[vol] * 1e8;
+    assert!(land > 1e3, "{land} m³ on the land");
+    assert!(
+        (moved - land).abs() < 1e-3 * land,
+        "{moved} m³ booked, {land} m³ on the land"
+    );
+    // The river fell within its channel: the breach, eroded to the land below the
+    // perched bed, drains the channel towards its bed (3 m).
+    for c in 0..12 {
+        let eta = stage_m(&domain, &state, c).unwrap();
+        assert!(
+            (3.0 - 1e-6..4.0).contains(&eta),
+            "river stage {eta} m at column {c}"
+        );
+    }
+    // Mass: grid + works, and the grid's own storage.
+    let last = sim.records.last().unwrap();
+    assert!(
+        last.mass_error_m3.abs() < 1e-9 * total,
+        "{}",
+        last.mass_error_m3
+    );
+    assert!((storage_m3(&domain, &state) - total).abs() < 1e-6 * total);
+}
+
+#[test]
+fn a_perched_breach_passes_the_broad_crested_weir_discharge_from_the_channel_stage() {
+    // Fully developed at once (development 0 s): a 50 m breach down to the land's 2 m.
+    // The channel at the breach holds 0.2 m of water (stage 3.2 m, H = 1.2 m above the
+    // sill), the others are empty. One exchange of 1 s, short enough that neither the
+    // donor limit nor the levelling limit binds.
+    let (domain, mut state, mut works) = perched_case(50.0, 0.0, 0.0);
+    for c in 0..12 {
+        state.depth_m[c] = -2.0;
+    }
+    state.depth_m[6] = -1.8;
+    let eta = stage_m(&domain, &state, 6).unwrap();
+    assert!((eta - 3.2).abs() < 1e-6, "{eta}");
+    state.time_s = 1.0;
+    works.exchange(&domain, &mut state, 1.0).unwrap();
+    let q = works.breaches[0].flow_m3s();
+    // Hand computation: C = (2/3)^{3/2}·√9.80665 = 1.70460 m^{1/2}/s; H = 3.2 − 2.0 =
+    // 1.2 m; Q = C·b·H^{3/2} = 1.70460 × 50 × 1.31453 = 112.04 m³/s (free flow: the land
+    // is dry).
+    assert!((q - 112.04).abs() < 0.01, "breach discharge {q} m³/s");
+    // The face keeps its intact crest: the weir carries the breach, not the face.
+    let mut d = domain.clone();
+    works.update_domain(&mut d).unwrap();
+    assert_eq!(d.crest_m(Face::Y { row: 1, col: 6 }), Some(8.0));
+}
+
+#[test]
+fn a_perched_breach_gives_the_same_bits_on_1_and_2_threads() {
+    let (s1, w1, sim1) = run_perched(1);
+    let (s2, w2, sim2) = run_perched(2);
+    assert_eq!(s1, s2);
+    assert_eq!(w1.readings(), w2.readings());
+    assert_eq!(sim1.records, sim2.records);
+}
+
+#[test]
+fn a_perched_corridor_raises_its_channels_without_a_step_where_it_begins() {
+    // One row of 6 cells falling 1 m per cell (10, 9, …, 5 m), channels 2 m deep draining
+    // east, a tributary channel (1 m deep, narrower) in row 1 joining at column 3; the
+    // corridor (perched by 0.5 m) is columns 1–4 of row 0 and the tributary's cell (1, 3)
+    // is outside; a cell without a channel at (1, 2) is in the corridor.
+    let (nr, nc) = (2, 6);
+    let mut bed: Vec<f32> = (0..nc).map(|c| 10.0 - c as f32).collect();
+    bed.extend([9.0f32, 9.0, 9.0, 6.5, 9.0, 9.0]);
+    let n = nr * nc;
+    let mut cc = ChannelCells {
+        width_m: vec![f32::NAN; n],
+        bank_depth_m: vec![0.0; n],
+        manning_n: vec![0.0; n],
+        downstream: vec![None; n],
+    };
+    for c in 0..nc {
+        cc.width_m[c] = 100.0;
+        cc.bank_depth_m[c] = 2.0;
+        cc.manning_n[c] = 0.035;
+        cc.downstream[c] = (c + 1 < nc).then_some(Dir4::East);
+    }
+    let trib = nc + 3;
+    cc.width_m[trib] = 20.0;
+    cc.bank_depth_m[trib] = 1.0;
+    cc.manning_n[trib] = 0.035;
+    cc.downstream[trib] = Some(Dir4::North);
+    let mut perch = vec![f32::NAN; n];
+    for p in perch.iter_mut().take(5).skip(1) {
+        *p = 0.5;
+    }
+    perch[nc + 2] = 0.5;
+    let mut z = bed.clone();
+    let raised = perch_beds(nr, nc, &mut z, &perch, Some(&cc));
+    // Channel beds (bed − 2 m) before: 8, 7, 6, 5, 4, 3. The channel feeding the corridor
+    // (column 0, outside) has its bed at 8 m; in the corridor each channel bed becomes
+    // min(z + 0.5, the channel bed of its widest feeder): min(9.5, 8) = 8, min(8.5, 8) =
+    // 8, min(7.5, 8) = 7.5, min(6.5, 7.5) = 6.5 (the narrower tributary does not cap
+    // column 3), and each bank stands 2 m above its channel bed.
+    let chan: Vec<f32> = (0..nc).map(|c| z[c] - 2.0).collect();
+    assert_eq!(chan, vec![8.0, 8.0, 8.0, 7.5, 6.5, 3.0]);
+    // Never lowered; the tributary outside the corridor untouched; the corridor cell
+    // without a channel raised to the lowest bank of the corridor channels beside it
+    // (columns 1–3 of row 0: banks 10, 10, 9.5).
+    assert!(z.iter().zip(&bed).all(|(a, b)| a >= b));
+    assert_eq!(z[trib], 6.5);
+    assert_eq!(z[nc + 2], 9.5);
+    // Channel beds fall downstream through the reach.
+    assert!(chan.windows(2).all(|w| w[1] <= w[0]), "{chan:?}");
+    assert_eq!(
+        raised.iter().map(|&(i, _)| i).collect::<Vec<_>>(),
+        vec![1, 2, 3, 4, nc + 2]
+    );
+    // Without channels: the bed itself is the river's, raised by p.
+    let mut z = bed.clone();
+    perch_beds(nr, nc, &mut z, &perch, None);
+    assert_eq!(z[1], 9.5);
+    assert_eq!(z[0], 10.0);
 }
 
 fn root() -> PathBuf {

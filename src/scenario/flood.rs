@@ -586,6 +586,18 @@ fn setup(
             Some((cells, geom))
         }
     };
+    // Perched diked reaches: the corridor is raised so that the river's bed stands above
+    // the plain (after the grading, and once the channels' bank depths are known).
+    if let (Some(section), None) = (&s.structures, &g.dem) {
+        notes.extend(super::structures::perch_levee_corridors(
+            section,
+            scenario_path,
+            root,
+            &resolve(root, &g.model_dir),
+            &mut bed,
+            chan.as_ref().map(|(cells, _)| cells),
+        )?);
+    }
     let manning = match member {
         Some(d) => {
             notes.push(format!(

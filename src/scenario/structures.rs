@@ -17,8 +17,12 @@
 //!   corridor and a cell on the levee's bank carries the crest: the higher of the two
 //!   cells' beds (the bed the model runs on) plus `crest_above_ground_m`
 //!   ([`crate::flood::structures::levee_faces`]);
+//! - a levee of a perched river (`perched_bed_above_ground_m`) has its river corridor
+//!   raised so that the river's bed stands above the plain and the land between the dikes
+//!   at the channel's bank ([`perch_levee_corridors`]);
 //! - a breach of a levee on the grid lowers the levee faces nearest to its location
-//!   (whole faces for every Δx of width, the remainder as a weir; see
+//!   (whole faces for every Δx of width, the remainder as a weir; a weir from the channel's
+//!   water surface where the river cell has a subgrid channel; see
 //!   [`crate::flood::structures::coupling`]);
 //! - without the grid's faces ([`build_works`], or `levees = false`), a breach joins the
 //!   largest river within the radius to the first non-stream cell on the levee's bank
@@ -785,6 +789,215 @@ pub fn condition_levee_corridors(
         ));
     }
     Ok(notes)
+}
+
+/// Raises the river corridor of every chosen levee of a perched river (悬河, a levee with
+/// `perched_bed_above_ground_m` = p in `levees.toml`) so that the river's bed stands p
+/// above the ground of the corridor, and the land between the dikes stands at the
+/// channel's bank above it. Call after [`condition_levee_corridors`] (the graded bed is
+/// the ground) and after the subgrid channels are known, before the domain is built.
+///
+/// On the coarse DEM a river cell's elevation is the plain around it, and a subgrid
+/// channel is cut `d` (its bank-full depth) below it (Neal et al. 2012), so a diked river
+/// sits below the land outside its dikes, and a breach can only drain the land into it.
+/// A perched river's bed lies above that land (it is built up by the sediment the dikes
+/// keep on the floodplain between them; e.g. the lower 黄河 and the 永定河 below 卢沟桥).
+/// Here every cell of the corridor is raised: a channel cell by `p + d` (its channel bed
+/// then lies p above the graded ground), a corridor cell without a channel by `p + d_max`
+/// (the land between the dikes at the level of the channels' banks), or by p without
+/// channels. A cell in the corridors of two levees (the two banks of one river) is raised
+/// once, by the larger p. The dikes' crests, placed later on the raised bed, stand
+/// `crest_above_ground_m` above the land between the dikes. `channels` holds the subgrid
+/// channels (`None`: none). Returns notes.
+pub fn perch_levee_corridors(
+    section: &StructuresSection,
+    scenario_path: &Path,
+    root: &Path,
+    model_dir: &Path,
+    bed: &mut [f32],
+    channels: Option<&crate::flood::routing::ChannelCells>,
+) -> Result<Vec<String>> {
+    if section.levees == LeveeChoice::All(false) {
+        return Ok(Vec::new());
+    }
+    let dir = if section.dir.is_absolute() {
+        section.dir.clone()
+    } else {
+        root.join(&section.dir)
+    };
+    let lfile = dir.join("levees.toml");
+    let levees = structures::load_levees(&lfile)?;
+    let chosen = chosen_levees(section, scenario_path, &lfile, &levees)?;
+    if chosen
+        .iter()
+        .all(|l| l.perched_bed_above_ground_m.is_none())
+    {
+        return Ok(Vec::new());
+    }
+    let p = Placement::load(model_dir)?;
+    let (nr, nc) = (p.spec.rows, p.spec.cols);
+    let n_ch = channels.map(|c| c.width_m.len());
+    if bed.len() != nr * nc || n_ch.is_some_and(|n| n != nr * nc) {
+        return Err(invalid(
+            scenario_path,
+            "structures.levees",
+            format!(
+                "the bed has {} cells, the model grid {}",
+                bed.len(),
+                nr * nc
+            ),
+        ));
+    }
+    let streams: Vec<bool> = p.streams.data.iter().map(|&v| v == 1).collect();
+    let mut perch = vec![f32::NAN; nr * nc];
+    let mut reaches = Vec::new();
+    for rec in chosen {
+        let Some(h) = &rec.perched_bed_above_ground_m else {
+            continue;
+        };
+        let line = grid_line(&p, rec)?;
+        let corridor = levee_faces::river_corridor(nr, nc, &line, Some(&streams));
+        for (i, _) in corridor.iter().enumerate().filter(|(_, &v)| v) {
+            let v = h.value as f32;
+            if perch[i].is_nan() || perch[i] < v {
+                perch[i] = v;
+            }
+        }
+        reaches.push(rec.name.clone());
+    }
+    let cells: Vec<usize> = (0..nr * nc)
+        .filter(|&i| !perch[i].is_nan() && !bed[i].is_nan())
+        .collect();
+    let raised = perch_beds(nr, nc, bed, &perch, channels);
+    let mut notes = Vec::new();
+    if !cells.is_empty() {
+        let (lo, hi) = raised
+            .iter()
+            .fold((f32::INFINITY, 0.0f32), |(a, b), &(_, r)| {
+                (a.min(r), b.max(r))
+            });
+        notes.push(format!(
+            "perched river ({}): {} of {} corridor cells raised by {lo:.2}–{hi:.2} m, so that the river's bed stands {} m above the graded ground (no higher than the channel bed upstream of the reach) and the land between the dikes at the channels' bank",
+            reaches.join(", "),
+            raised.len(),
+            cells.len(),
+            perch[cells[0]],
+        ));
+    }
+    Ok(notes)
+}
+
+/// Raises the cells marked in `perch` (the height p of the river's bed above the ground,
+/// m; NaN elsewhere) in `bed` (row-major `nr × nc`): see [`perch_levee_corridors`].
+/// With subgrid `channels`, each marked channel cell's bed (its bank) becomes `t + d`,
+/// where its channel bed `t = min(z + p, t_up)`: `z` its bed, `d` its bank-full depth,
+/// `t_up` the channel bed of the channel that feeds it (the widest one, i.e. the main
+/// stem; its unraised `z − d` outside the marked cells), so that the channel bed never
+/// steps up where the reach begins (a perched river grows out of an incised one below
+/// its fan's apex) and tributaries keep their own level. A marked cell without a channel
+/// is raised to the lowest bank of the marked channel cells around it (8 neighbours).
+/// Without channels a marked cell is raised by p. Cells are never lowered. Returns the
+/// cells raised with their raise, m, in cell order.
+pub fn perch_beds(
+    nr: usize,
+    nc: usize,
+    bed: &mut [f32],
+    perch: &[f32],
+    channels: Option<&crate::flood::routing::ChannelCells>,
+) -> Vec<(usize, f32)> {
+    use crate::flood::routing::Dir4;
+    let n = nr * nc;
+    let old = bed.to_vec();
+    let marked = |i: usize| !perch[i].is_nan() && !old[i].is_nan();
+    let mut out = Vec::new();
+    let Some(ch) = channels else {
+        for i in (0..n).filter(|&i| marked(i)) {
+            if perch[i] > 0.0 {
+                bed[i] += perch[i];
+                out.push((i, perch[i]));
+            }
+        }
+        return out;
+    };
+    let has = |i: usize| !ch.width_m[i].is_nan() && ch.width_m[i] > 0.0;
+    let down = |i: usize| -> Option<usize> {
+        let (r, c) = (i / nc, i % nc);
+        match ch.downstream[i]? {
+            Dir4::North => (r > 0).then(|| i - nc),
+            Dir4::South => (r + 1 < nr).then_some(i + nc),
+            Dir4::West => (c > 0).then(|| i - 1),
+            Dir4::East => (c + 1 < nc).then_some(i + 1),
+        }
+    };
+    // The widest channel feeding each channel cell (ties: the lower index).
+    let mut feeder: Vec<Option<usize>> = vec![None; n];
+    for j in (0..n).filter(|&j| has(j)) {
+        if let Some(i) = down(j).filter(|&i| has(i)) {
+            let better = feeder[i].is_none_or(|k| ch.width_m[j] > ch.width_m[k]);
+            if better {
+                feeder[i] = Some(j);
+            }
+        }
+    }
+    // Channel bed targets of the marked channel cells, upstream first along each
+    // feeder chain (iterative; a chain that loops back is cut).
+    let mut target: Vec<f32> = vec![f32::NAN; n];
+    let mut state = vec![0u8; n]; // 0 new, 1 on the stack, 2 done
+    for i0 in (0..n).filter(|&i| marked(i) && has(i)) {
+        let mut stack = vec![i0];
+        while let Some(&i) = stack.last() {
+            if state[i] == 2 {
+                stack.pop();
+                continue;
+            }
+            state[i] = 1;
+            let up = feeder[i].filter(|&j| marked(j) && state[j] != 1);
+            if let Some(j) = up.filter(|&j| state[j] == 0) {
+                stack.push(j);
+                continue;
+            }
+            let own = old[i] + perch[i];
+            let cap = match feeder[i] {
+                Some(j) if marked(j) && state[j] == 2 => target[j],
+                Some(j) if !marked(j) => old[j] - ch.bank_depth_m[j],
+                _ => f32::INFINITY,
+            };
+            target[i] = own.min(cap);
+            state[i] = 2;
+            stack.pop();
+        }
+    }
+    for i in (0..n).filter(|&i| marked(i) && has(i)) {
+        let bank = target[i] + ch.bank_depth_m[i];
+        if bank > old[i] {
+            bed[i] = bank;
+            out.push((i, bank - old[i]));
+        }
+    }
+    for i in (0..n).filter(|&i| marked(i) && !has(i)) {
+        let (r, c) = ((i / nc) as isize, (i % nc) as isize);
+        let mut level = f32::INFINITY;
+        for dr in -1..=1isize {
+            for dc in -1..=1isize {
+                let (rr, cc) = (r + dr, c + dc);
+                if (dr, dc) == (0, 0) || rr < 0 || cc < 0 || rr >= nr as isize || cc >= nc as isize
+                {
+                    continue;
+                }
+                let j = rr as usize * nc + cc as usize;
+                if marked(j) && has(j) {
+                    let bank = target[j] + ch.bank_depth_m[j];
+                    level = level.min(bank.max(old[j]));
+                }
+            }
+        }
+        if level.is_finite() && level > old[i] {
+            bed[i] = level;
+            out.push((i, level - old[i]));
+        }
+    }
+    out.sort_by_key(|&(i, _)| i);
+    out
 }
 
 /// The levees of the file a scenario chooses (`levees`), each name checked.

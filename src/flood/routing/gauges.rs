@@ -64,6 +64,14 @@ pub fn stage_m(domain: &Domain, state: &State, cell: usize) -> Option<f64> {
         .map(|z| z as f64 + state.depth_m[cell] as f64)
 }
 
+/// Width of a cell's subgrid channel, m; `None` where the cell has no channel (its
+/// length along the cell is Δx).
+pub fn channel_width_m(domain: &Domain, cell: usize) -> Option<f64> {
+    let ch = domain.channels.as_deref()?;
+    let k = *ch.index.get(cell)?;
+    (k != super::subgrid::NONE).then(|| ch.width_m[k as usize] as f64)
+}
+
 /// Water stored on the grid, m³: depth plus its rounding residual, summed in f64 in row
 /// order; on a subgrid channel cell the channel volume `V(η)` plus its residual.
 pub fn storage_m3(domain: &Domain, state: &State) -> f64 {

@@ -76,8 +76,8 @@ mod kernel;
 mod subgrid;
 
 pub use gauges::{
-    cell_outflow_m3s, cell_volume_m3, exchange_volume_m3, face_discharge_m3s, line_discharge_m3s,
-    stage_m, storage_m3, Face,
+    cell_outflow_m3s, cell_volume_m3, channel_width_m, exchange_volume_m3, face_discharge_m3s,
+    line_discharge_m3s, stage_m, storage_m3, Face,
 };
 pub use subgrid::{ChannelCells, Dir4};
 

@@ -24,17 +24,26 @@
 //!   This keeps the breach's conveyance proportional to its width instead of opening a
 //!   whole 1 km face (the breach as a broad-crested weir of growing width and falling
 //!   crest, as in Fread's BREACH model and the parametric breaches of HEC-RAS;
-//!   LISFLOOD-FP treats weirs on faces by the weir law too).
+//!   LISFLOOD-FP treats weirs on faces by the weir law too). The breach crest falls from
+//!   the levee's crest to `crest_final_m` above the *land* cell's bed (the dike eroded to
+//!   the ground on the side it fails to), so on a perched river, whose bed stands above
+//!   the land, the gap opens below the river's bank.
+//! - Where a breached face's river cell carries a subgrid channel, the whole width on that
+//!   face is a weir from the channel's water surface (which lies below the bank while the
+//!   river is in its channel) to the land cell, and the face keeps its intact crest: the
+//!   kernel's floodplain face would only pass water standing above the bank, and a
+//!   perched river in its channel could not reach a breach at all.
 //! - A breach without faces (a levee that is not on the grid, [`BreachSite::new`]) moves
 //!   water between the river cell and the landside cell by the same weir law.
 //! - Weir exchanges are limited so that the donor cell keeps at least half its water
-//!   within one step (stability).
+//!   within one step, and so that one step never moves more than levels the two water
+//!   surfaces (stability: no overshoot and sign flip as the levels meet).
 //! - A diversion (分流入海) takes what the river offers at its intake, up to its capacity,
 //!   and delivers it to the sea within the step.
 
 use super::detention::{DetentionBasin, Quantity};
 use super::diversion::Diversion;
-use super::levee::{weir_exchange_m3s, Breach};
+use super::levee::{weir_exchange_m3s, Breach, BreachSpec};
 use super::reservoir::Reservoir;
 use crate::flood::routing::{self, Domain, Face, State};
 use crate::flood::simulate::Exchange;
@@ -103,6 +112,22 @@ pub struct BreachFace {
 }
 
 impl BreachFace {
+    /// Crest of the breach on this face, m, once its crest has fallen the fraction `fall`
+    /// (0 intact, 1 final) of the way: from the intact levee crest (`ground_m` +
+    /// `crest_initial_m`) to the final crest above the *land* cell's bed (`crest_final_m`
+    /// above the landside ground, the level a breach erodes to: the toe of the dike on
+    /// the side it fails to, as in the parametric breaches of HEC-RAS). Where the river
+    /// cell stands above the land (a perched river) the breach therefore opens below the
+    /// river's bank, down to the land.
+    fn breach_crest_m(&self, domain: &Domain, spec: BreachSpec, fall: f64) -> f64 {
+        let intact = self.ground_m + spec.crest_initial_m;
+        let land = domain
+            .bed_at(self.land_cell)
+            .map_or(self.ground_m, |z| z as f64);
+        let last = (land + spec.crest_final_m).min(intact);
+        intact + fall * (last - intact)
+    }
+
     /// +1 when the face's positive direction (east/south) points from river to land.
     fn river_to_land_sign(&self) -> f64 {
         if self.land_cell > self.river_cell {
@@ -195,8 +220,14 @@ impl BreachSite {
 }
 
 /// Weir exchange over `crest_m` of width `width_m` between a river and a land cell over
-/// `dt_s`, limited so that the donor keeps half its water; returns the volume moved from
-/// river to land (signed), m³.
+/// `dt_s`, from their water surfaces (on a subgrid channel cell the channel's, which may
+/// lie below the bank); returns the volume moved from river to land (signed), m³.
+///
+/// Limited so that the donor keeps half its water, and so that one step never moves
+/// more than levels the two water surfaces (the volume `Δη / (1/A_r + 1/A_l)`, with each
+/// cell's smallest free-surface area: its channel's `w·Δx`, or `Δx²`): an explicit weir
+/// between two cells of finite area would otherwise overshoot the level and flip sign
+/// from step to step as the levels meet, where the Villemonte factor is steepest.
 fn weir_move(
     domain: &Domain,
     state: &mut State,
@@ -216,6 +247,14 @@ fn weir_move(
     let donor = if q >= 0.0 { river } else { land };
     let cap = 0.5 * routing::cell_volume_m3(domain, state, donor) / dt_s;
     q = q.clamp(-cap, cap);
+    if q != 0.0 {
+        let area = |c: usize| {
+            routing::channel_width_m(domain, c)
+                .map_or(domain.dx_m() * domain.dx_m(), |w| w * domain.dx_m())
+        };
+        let level = (eta_r - eta_l).abs() / (1.0 / area(river) + 1.0 / area(land)) / dt_s;
+        q = q.clamp(-level, level);
+    }
     let (from, to) = if q >= 0.0 {
         (river, land)
     } else {
@@ -378,7 +417,8 @@ impl Exchange for Works {
             b.drain_m3s = step.drain_m3s;
         }
         // Breaches: lowered levee faces (flow computed by the grid step just taken) and
-        // the weir over the part of the width narrower than a face.
+        // weirs: over the part of the width narrower than a face, and over every face
+        // whose river cell carries a subgrid channel.
         let dx = domain.dx_m();
         for b in &mut self.breaches {
             let eta_r = routing::stage_m(domain, state, b.river_cell).unwrap_or(f64::NAN);
@@ -400,37 +440,42 @@ impl Exchange for Works {
             // Flow of the step over faces lowered before it.
             let mut v_faces = 0.0;
             for f in &b.faces[..b.lowered] {
+                if routing::channel_width_m(domain, f.river_cell).is_some() {
+                    continue;
+                }
                 let q = routing::face_discharge_m3s(domain, state, f.face).unwrap_or(0.0);
                 v_faces += f.river_to_land_sign() * q * dt_s;
             }
             let n_full = ((geom.width_m / dx).floor() as usize).min(b.faces.len());
-            let rest_m = if n_full < b.faces.len() {
-                geom.width_m - n_full as f64 * dx
+            let spec = b.model.spec;
+            // How far the crest has fallen, 0 (intact) to 1 (final).
+            let fall = if spec.crest_initial_m > spec.crest_final_m {
+                ((spec.crest_initial_m - geom.crest_m)
+                    / (spec.crest_initial_m - spec.crest_final_m))
+                    .clamp(0.0, 1.0)
             } else {
-                0.0
+                1.0
             };
-            let v_weir = if rest_m > 0.0 {
-                let f = b.faces[n_full];
-                weir_move(
-                    domain,
-                    state,
-                    f.river_cell,
-                    f.land_cell,
-                    f.ground_m + geom.crest_m,
-                    rest_m,
-                    dt_s,
-                )
-            } else {
-                0.0
-            };
+            let mut v_weir = 0.0;
             b.pending.clear();
             for (k, f) in b.faces.iter().enumerate() {
-                let above = if k < n_full {
-                    geom.crest_m
+                let intact = f.ground_m + spec.crest_initial_m;
+                let crest = f.breach_crest_m(domain, spec, fall);
+                let width = if k < n_full {
+                    dx
+                } else if k == n_full {
+                    geom.width_m - n_full as f64 * dx
                 } else {
-                    b.model.spec.crest_initial_m
+                    0.0
                 };
-                b.pending.push((f.face, (f.ground_m + above) as f32));
+                let channel = routing::channel_width_m(domain, f.river_cell).is_some();
+                let lowered = k < n_full && !channel;
+                if width > 0.0 && !lowered {
+                    v_weir +=
+                        weir_move(domain, state, f.river_cell, f.land_cell, crest, width, dt_s);
+                }
+                let face_crest = if lowered { crest } else { intact };
+                b.pending.push((f.face, face_crest as f32));
             }
             b.lowered = n_full;
             b.flow_m3s = (v_faces + v_weir) / dt_s;

@@ -205,6 +205,14 @@ pub struct LeveeRecord {
     /// Design discharge of the reach (m³/s), where known.
     #[serde(default)]
     pub design_discharge_m3s: Option<Sourced<f64>>,
+    /// For a perched river (悬河, 地上河) between its dikes: the height (m, ≥ 0) of the
+    /// river's bed above the ground of the plain along the reach. The scenario raises the
+    /// river corridor so that the bed (the subgrid channel's bed, or the cell's bed without
+    /// channels) stands this high above the corridor's graded ground, and the land between
+    /// the dikes (the channel's bank) its bank-full depth higher
+    /// (`scenario::structures::perch_levee_corridors`). Absent: the corridor keeps the DEM.
+    #[serde(default)]
+    pub perched_bed_above_ground_m: Option<Sourced<f64>>,
     /// Free remarks.
     #[serde(default)]
     pub notes: Option<String>,
@@ -320,6 +328,16 @@ pub fn load_levees(path: &Path) -> Result<LeveeFile> {
             .check_positive(path, &f("crest_above_ground_m"), s)?;
         if let Some(q) = &l.design_discharge_m3s {
             q.check_positive(path, &f("design_discharge_m3s"), s)?;
+        }
+        if let Some(p) = &l.perched_bed_above_ground_m {
+            p.check(path, &f("perched_bed_above_ground_m"), s)?;
+            if !(p.value.is_finite() && p.value >= 0.0) {
+                return Err(invalid(
+                    path,
+                    &f("perched_bed_above_ground_m"),
+                    &format!("must be a height ≥ 0 m, found {}", p.value),
+                ));
+            }
         }
     }
     for b in &file.breach {
