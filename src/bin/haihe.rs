@@ -228,7 +228,18 @@ enum LifelinesCommand {
 
 fn main() {
     let cli = Cli::parse();
-    if let Err(e) = run(cli) {
+    // The command runs on a worker of rayon's global pool (RAYON_NUM_THREADS threads), so
+    // the parallel passes of each routing step start inside the pool instead of being
+    // handed over from the main thread and waited for (a futex wake and sleep per pass,
+    // about a tenth of a one-thread flood run). Workers get a main-thread-sized stack.
+    if let Err(e) = rayon::ThreadPoolBuilder::new()
+        .stack_size(16 << 20)
+        .build_global()
+    {
+        eprintln!("error: could not start the worker threads: {e}");
+        std::process::exit(1);
+    }
+    if let Err(e) = rayon::scope(|_| run(cli)) {
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }

@@ -9,6 +9,7 @@
 //! stages, and the running mass balance are recorded.
 
 use super::routing::{self, Domain, Params, Scratch, Sources, State, Volumes};
+use crate::flood::routing::isa::{multiversion, Isa};
 use crate::{Error, Result};
 use rayon::prelude::*;
 
@@ -305,33 +306,52 @@ fn track_maxima(domain: &Domain, state: &State, sim: &mut Simulation, dt_s: f64,
     let dt_h = (dt_s / 3600.0) as f32;
     let qx = &state.qx_m2s;
     let qy = &state.qy_m2s;
+    let isa = Isa::current();
     sim.max_depth_m
         .par_chunks_mut(nc)
         .zip(sim.max_speed_ms.par_chunks_mut(nc))
         .zip(sim.arrival_h.par_chunks_mut(nc))
         .zip(sim.duration_over_0p5m_h.par_chunks_mut(nc))
         .zip(state.depth_m.par_chunks(nc))
+        .with_min_len(4)
         .enumerate()
         .for_each(|(r, ((((hmax, vmax), arr), dur), h))| {
-            for c in 0..nc {
-                let d = h[c];
-                if d > hmax[c] {
-                    hmax[c] = d;
-                }
-                if d > ARRIVAL_DEPTH_M && arr[c].is_nan() {
-                    arr[c] = t_h;
-                }
-                if d > DURATION_DEPTH_M {
-                    dur[c] += dt_h;
-                }
-                if d > 0.01 {
-                    let ux = 0.5 * (qx[r * (nc + 1) + c] + qx[r * (nc + 1) + c + 1]);
-                    let uy = 0.5 * (qy[r * nc + c] + qy[(r + 1) * nc + c]);
-                    let v = (ux * ux + uy * uy).sqrt() / d;
-                    if v > vmax[c] {
-                        vmax[c] = v;
-                    }
-                }
-            }
+            let q = [
+                &qx[r * (nc + 1)..(r + 1) * (nc + 1)],
+                &qy[r * nc..(r + 1) * nc],
+                &qy[(r + 1) * nc..(r + 2) * nc],
+            ];
+            maxima_row_isa(isa, [hmax, vmax, arr, dur], h, q, t_h, dt_h);
         });
+}
+
+/// [`track_maxima`] for one row: `out` = (max depth, max speed, arrival time, duration
+/// over 0.5 m), `h` the depths, `q` = (x faces, one more than cells; north faces; south
+/// faces). Every branch is a select, so the loop vectorises; the speed is computed on every
+/// cell and kept only where the depth passes 1 cm.
+#[inline(always)]
+fn maxima_row(out: [&mut [f32]; 4], h: &[f32], q: [&[f32]; 3], t_h: f32, dt_h: f32) {
+    let [hmax, vmax, arr, dur] = out;
+    let n = h.len();
+    let (hmax, vmax, arr, dur) = (&mut hmax[..n], &mut vmax[..n], &mut arr[..n], &mut dur[..n]);
+    let (qx, qn, qs) = (&q[0][..n + 1], &q[1][..n], &q[2][..n]);
+    for c in 0..n {
+        let d = h[c];
+        hmax[c] = if d > hmax[c] { d } else { hmax[c] };
+        arr[c] = if d > ARRIVAL_DEPTH_M && arr[c].is_nan() {
+            t_h
+        } else {
+            arr[c]
+        };
+        dur[c] += if d > DURATION_DEPTH_M { dt_h } else { 0.0 };
+        let ux = 0.5 * (qx[c] + qx[c + 1]);
+        let uy = 0.5 * (qn[c] + qs[c]);
+        let v = (ux * ux + uy * uy).sqrt() / d;
+        vmax[c] = if d > 0.01 && v > vmax[c] { v } else { vmax[c] };
+    }
+}
+
+multiversion! {
+    /// [`maxima_row`] at the instruction-set level `isa`.
+    fn maxima_row_isa[](out: [&mut [f32]; 4], h: &[f32], q: [&[f32]; 3], t_h: f32, dt_h: f32) -> () => maxima_row[];
 }

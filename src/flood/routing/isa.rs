@@ -97,3 +97,43 @@ const UNSET: u8 = u8::MAX;
 
 /// The level in use, as `Isa as u8`, or [`UNSET`].
 static LEVEL: AtomicU8 = AtomicU8::new(UNSET);
+
+/// Defines `$name(isa, args…)`, which runs the `#[inline(always)]` row loop `$inner`
+/// compiled for AVX-512, AVX2 or the baseline (see [`super::isa`]). The level is capped at
+/// what the CPU has ([`Isa::detected`]), so a caller cannot select an unsupported one.
+macro_rules! multiversion {
+    (
+        $(#[$m:meta])*
+        fn $name:ident [$($gen:tt)*] ($($arg:ident : $ty:ty),* $(,)?) -> $ret:ty
+            => $inner:ident [$($garg:tt)*];
+    ) => {
+        $(#[$m])*
+        #[inline]
+        #[allow(clippy::too_many_arguments)]
+        fn $name<$($gen)*>(isa: $crate::flood::routing::isa::Isa, $($arg: $ty),*) -> $ret {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2,avx,sse4.2,sse4.1,ssse3,popcnt,bmi1,bmi2,lzcnt")]
+                #[allow(clippy::too_many_arguments)]
+                unsafe fn v4<$($gen)*>($($arg: $ty),*) -> $ret {
+                    $inner::<$($garg)*>($($arg),*)
+                }
+                #[target_feature(enable = "avx2,avx,sse4.2,sse4.1,ssse3,popcnt,bmi1,bmi2,lzcnt")]
+                #[allow(clippy::too_many_arguments)]
+                unsafe fn v3<$($gen)*>($($arg: $ty),*) -> $ret {
+                    $inner::<$($garg)*>($($arg),*)
+                }
+                match isa.min($crate::flood::routing::isa::Isa::best()) {
+                    // SAFETY: `Isa::best` is what the CPU reports, so the features exist.
+                    $crate::flood::routing::isa::Isa::Avx512 => return unsafe { v4::<$($garg)*>($($arg),*) },
+                    // SAFETY: as above.
+                    $crate::flood::routing::isa::Isa::Avx2 => return unsafe { v3::<$($garg)*>($($arg),*) },
+                    $crate::flood::routing::isa::Isa::Base => {}
+                }
+            }
+            let _ = isa;
+            $inner::<$($garg)*>($($arg),*)
+        }
+    };
+}
+pub(crate) use multiversion;

@@ -2,49 +2,10 @@
 //! continuity. Each works on the rows of a window in parallel; every output element is a
 //! function of the previous state only, so thread count never changes a bit.
 
-use super::isa::Isa;
+use super::isa::{multiversion, Isa};
 use super::subgrid::NONE;
 use super::{Boundary, Domain, Params, Rate, RowSums, Sources, State, Window, INACTIVE_BED_M};
 use rayon::prelude::*;
-
-/// Defines `$name(isa, args…)`, which runs the `#[inline(always)]` row loop `$inner`
-/// compiled for AVX-512, AVX2 or the baseline (see [`super::isa`]). The level is capped at
-/// what the CPU has ([`Isa::detected`]), so a caller cannot select an unsupported one.
-macro_rules! multiversion {
-    (
-        $(#[$m:meta])*
-        fn $name:ident [$($gen:tt)*] ($($arg:ident : $ty:ty),* $(,)?) -> $ret:ty
-            => $inner:ident [$($garg:tt)*];
-    ) => {
-        $(#[$m])*
-        #[inline]
-        #[allow(clippy::too_many_arguments)]
-        fn $name<$($gen)*>(isa: Isa, $($arg: $ty),*) -> $ret {
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2,avx,sse4.2,sse4.1,ssse3,popcnt,bmi1,bmi2,lzcnt")]
-                #[allow(clippy::too_many_arguments)]
-                unsafe fn v4<$($gen)*>($($arg: $ty),*) -> $ret {
-                    $inner::<$($garg)*>($($arg),*)
-                }
-                #[target_feature(enable = "avx2,avx,sse4.2,sse4.1,ssse3,popcnt,bmi1,bmi2,lzcnt")]
-                #[allow(clippy::too_many_arguments)]
-                unsafe fn v3<$($gen)*>($($arg: $ty),*) -> $ret {
-                    $inner::<$($garg)*>($($arg),*)
-                }
-                match isa.min(Isa::best()) {
-                    // SAFETY: `Isa::best` is what the CPU reports, so the features exist.
-                    Isa::Avx512 => return unsafe { v4::<$($garg)*>($($arg),*) },
-                    // SAFETY: as above.
-                    Isa::Avx2 => return unsafe { v3::<$($garg)*>($($arg),*) },
-                    Isa::Base => {}
-                }
-            }
-            let _ = isa;
-            $inner::<$($garg)*>($($arg),*)
-        }
-    };
-}
 
 /// Rows handed to one rayon task at least (a band), to keep scheduling overhead small.
 const MIN_ROWS_PER_TASK: usize = 4;
