@@ -609,3 +609,34 @@ fn a_pattern_peak_without_its_basis_is_an_error_naming_it() {
     let e2 = load_storm(&p2).unwrap_err().to_string();
     assert!(e2.contains("pattern_zone[0] (zone P).tail_basis"), "{e2}");
 }
+
+#[test]
+fn beihedian_snaps_to_the_main_stem_from_the_town_not_a_tributary_from_the_county_point() {
+    // 北河店 (南拒马河, 2012) has no published catchment area, so the largest upstream
+    // area within 10 km stands for the main stem. From the county row of counties.csv
+    // (115.751 E, 39.211 N, 6.6 km SW of the town) the model's 南拒马河 lies beyond 10 km
+    // and the gauge landed on a tributary of a few hundred km²; from the town of 定兴
+    // (GeoNames 'Dingxing' 1812741, 115.79055 E, 39.26423 N) it reaches the main stem,
+    // which drains the 易县/涞源/涞水 mountains (over 2000 km² on the model's D8).
+    let acc = haihe::grid::read_raster(&root().join("rasters/model/flow_acc.tif")).unwrap();
+    let wgs = epsg_wkt(4326).unwrap();
+    let pts = haihe::grid::warp::transform_points(
+        &[(115.751, 39.211), (115.79055, 39.26423)],
+        &wgs,
+        &acc.crs_wkt,
+    )
+    .unwrap();
+    let cell_km = acc.transform.dx.abs() / 1000.0;
+    let snap = |(x, y): (f64, f64)| {
+        let (r, c) = acc.cell_of(x, y).unwrap();
+        snap_gauge(acc.data.view(), r, c, cell_km, 10.0, None).unwrap()
+    };
+    let county_point = snap(pts[0]);
+    let town = snap(pts[1]);
+    assert!(county_point.area_km2 < 1000.0, "{county_point:?}");
+    assert!(town.area_km2 > 2000.0, "{town:?}");
+    // The shipped storm file places the gauge at the town.
+    let text =
+        std::fs::read_to_string(root().join("models/storms/2012-07-21-beijing.toml")).unwrap();
+    assert!(text.contains("place = \"Dingxing#1812741\""));
+}
