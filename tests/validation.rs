@@ -6,8 +6,8 @@ use haihe::grid::{epsg_wkt, GeoTransform, GridSpec};
 use haihe::validation::gauges::snap_gauge;
 use haihe::validation::metrics::{kge, nse, peak_error_pct, peak_time_error_h, volume_error_pct};
 use haihe::validation::reconstruct::{
-    fit_areas, idw_field, reconstruct, spread, squared_distance_cells, AreaConstraint, IdwParams,
-    PatternCurve, PointTotal, ZoneAnchor, ZonedPattern,
+    extend_at_last_rate, fit_areas, idw_field, reconstruct, spread, squared_distance_cells,
+    AreaConstraint, IdwParams, PatternCurve, PointTotal, ZoneAnchor, ZonedPattern,
 };
 use haihe::validation::{check_storm, load_storm, ValidateInputs};
 use ndarray::Array2;
@@ -171,6 +171,7 @@ fn patterns_and_the_cf_rain_series_keep_the_storm_total() {
         cumulative_mm: vec![0.0, 150.0, 200.0],
         start_h: 0.0,
         end_h: 20.0,
+        peak_h: None,
     };
     assert!((mass.fraction_before(10.0) - 0.75).abs() < 1e-12);
     assert!((mass.fraction_between(10.0, 15.0) - 0.125).abs() < 1e-12);
@@ -464,12 +465,14 @@ fn zoned_patterns_keep_every_cells_total_and_follow_their_zone() {
         cumulative_mm: vec![0.0, 100.0, 100.0],
         start_h: 0.0,
         end_h: 10.0,
+        peak_h: None,
     };
     let late = PatternCurve::Mass {
         times_h: vec![0.0, 5.0, 10.0],
         cumulative_mm: vec![0.0, 0.0, 50.0],
         start_h: 0.0,
         end_h: 10.0,
+        peak_h: None,
     };
     let area = Array2::from_shape_fn((rows, cols), |(_, c)| c < 2);
     let (x9, y9) = tf().cell_center(0, 9);
@@ -535,4 +538,105 @@ fn a_rule_based_trigger_gauge_missing_from_the_storm_is_an_error_naming_it() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("卢沟桥") && e.contains("[[gauge]]"), "{e}");
+}
+
+#[test]
+fn a_mass_curve_shaped_around_its_peak_keeps_every_reported_point() {
+    // Points 0 → 60 mm at 6 h → 80 mm at 10 h, peak at 4 h (inside the first interval).
+    let shaped = PatternCurve::Mass {
+        times_h: vec![0.0, 6.0, 10.0],
+        cumulative_mm: vec![0.0, 60.0, 80.0],
+        start_h: 0.0,
+        end_h: 10.0,
+        peak_h: Some(4.0),
+    };
+    // Reported points are met exactly: 60 of 80 mm by 6 h.
+    assert!((shaped.fraction_before(6.0) - 0.75).abs() < 1e-12);
+    assert!((shaped.fraction_before(10.0) - 1.0).abs() < 1e-12);
+    // First interval: triangle 0–6 h with apex at 4 h, F = (t²/(4·6)) before the apex.
+    assert!((shaped.fraction_before(2.0) - 0.75 * 4.0 / 24.0).abs() < 1e-12);
+    assert!((shaped.fraction_before(4.0) - 0.75 * 4.0 / 6.0).abs() < 1e-12);
+    // Second interval, after the peak: falling from its start (apex clamped to 6 h),
+    // F = 1 − (10 − t)²/16 of its 20 mm.
+    let f8 = 0.75 + 0.25 * (1.0 - 4.0 / 16.0);
+    assert!((shaped.fraction_before(8.0) - f8).abs() < 1e-12);
+    // Hourly steps: unimodal around the peak hour and summing to 1.
+    let fr = shaped.step_fractions(0.0, 1.0, 10);
+    assert!((fr.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+    let top = (0..10).max_by(|&a, &b| fr[a].total_cmp(&fr[b])).unwrap();
+    assert!(top == 3 || top == 4, "largest step {top}: {fr:?}");
+    assert!(fr[0] < fr[2] && fr[9] < fr[7], "{fr:?}");
+    // Without a peak the same points give the linear curve.
+    let linear = PatternCurve::Mass {
+        times_h: vec![0.0, 6.0, 10.0],
+        cumulative_mm: vec![0.0, 60.0, 80.0],
+        start_h: 0.0,
+        end_h: 10.0,
+        peak_h: None,
+    };
+    assert!((linear.fraction_before(2.0) - 0.25).abs() < 1e-12);
+}
+
+#[test]
+fn a_curve_ending_before_the_window_goes_on_at_its_last_rate() {
+    // Bulletins at 0, 10 and 20 h (0, 100, 110 mm), window to 36 h: 1 mm/h for 16 h.
+    let (mut t, mut c) = (vec![0.0, 10.0, 20.0], vec![0.0, 100.0, 110.0]);
+    extend_at_last_rate(&mut t, &mut c, 36.0);
+    assert_eq!(t, vec![0.0, 10.0, 20.0, 36.0]);
+    assert!((c[3] - 126.0).abs() < 1e-12);
+    // A curve already reaching the window end is unchanged.
+    let (mut t2, mut c2) = (vec![0.0, 36.0], vec![0.0, 50.0]);
+    extend_at_last_rate(&mut t2, &mut c2, 36.0);
+    assert_eq!((t2, c2), (vec![0.0, 36.0], vec![0.0, 50.0]));
+}
+
+#[test]
+fn a_pattern_peak_without_its_basis_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = STORM.replace(
+        "[rain]\n",
+        "[[pattern_zone]]\nname = \"zone P\"\narea = { county = \"房山区\" }\npoints = [\n  { time = \"2023-07-29 20:00\", cumulative_mm = 0.0 },\n  { time = \"2023-07-31 10:00\", cumulative_mm = 100.0 },\n]\npeak = \"2023-07-31 09:30\"\n\n[rain]\n",
+    );
+    let p = write_storm(dir.path(), &text);
+    let e = load_storm(&p).unwrap_err().to_string();
+    assert!(e.contains("pattern_zone[0] (zone P).peak_basis"), "{e}");
+    // With a basis but a tail without one: the tail is named.
+    let text2 = text.replace(
+        "peak = \"2023-07-31 09:30\"\n",
+        "peak = \"2023-07-31 09:30\"\npeak_basis = \"test\"\ntail = \"last_rate\"\n",
+    );
+    let p2 = write_storm(dir.path(), &text2);
+    let e2 = load_storm(&p2).unwrap_err().to_string();
+    assert!(e2.contains("pattern_zone[0] (zone P).tail_basis"), "{e2}");
+}
+
+#[test]
+fn beihedian_snaps_to_the_main_stem_from_the_town_not_a_tributary_from_the_county_point() {
+    // 北河店 (南拒马河, 2012) has no published catchment area, so the largest upstream
+    // area within 10 km stands for the main stem. From the county row of counties.csv
+    // (115.751 E, 39.211 N, 6.6 km SW of the town) the model's 南拒马河 lies beyond 10 km
+    // and the gauge landed on a tributary of a few hundred km²; from the town of 定兴
+    // (GeoNames 'Dingxing' 1812741, 115.79055 E, 39.26423 N) it reaches the main stem,
+    // which drains the 易县/涞源/涞水 mountains (over 2000 km² on the model's D8).
+    let acc = haihe::grid::read_raster(&root().join("rasters/model/flow_acc.tif")).unwrap();
+    let wgs = epsg_wkt(4326).unwrap();
+    let pts = haihe::grid::warp::transform_points(
+        &[(115.751, 39.211), (115.79055, 39.26423)],
+        &wgs,
+        &acc.crs_wkt,
+    )
+    .unwrap();
+    let cell_km = acc.transform.dx.abs() / 1000.0;
+    let snap = |(x, y): (f64, f64)| {
+        let (r, c) = acc.cell_of(x, y).unwrap();
+        snap_gauge(acc.data.view(), r, c, cell_km, 10.0, None).unwrap()
+    };
+    let county_point = snap(pts[0]);
+    let town = snap(pts[1]);
+    assert!(county_point.area_km2 < 1000.0, "{county_point:?}");
+    assert!(town.area_km2 > 2000.0, "{town:?}");
+    // The shipped storm file places the gauge at the town.
+    let text =
+        std::fs::read_to_string(root().join("models/storms/2012-07-21-beijing.toml")).unwrap();
+    assert!(text.contains("place = \"Dingxing#1812741\""));
 }

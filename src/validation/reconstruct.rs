@@ -348,8 +348,14 @@ pub fn reconstruct(
 /// same at every cell.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PatternCurve {
-    /// A reported mass curve (times h, cumulative mm), linear between points, taken over
-    /// the window [`start_h`, `end_h`].
+    /// A reported mass curve (times h, cumulative mm), taken over the window
+    /// [`start_h`, `end_h`]. Each interval between two points keeps its reported amount.
+    /// Without `peak_h` the rain is spread evenly within an interval (linear cumulative
+    /// curve). With `peak_h` (the reported time of the largest intensity) each interval
+    /// follows a triangular hyetograph (Yen & Chow 1980) whose apex is `peak_h` clamped
+    /// to the interval: intervals before the peak rise towards their end, the one holding
+    /// it peaks there, later ones fall from their start. So the storm stays unimodal
+    /// around the reported hour while every reported cumulative point is met exactly.
     Mass {
         /// Times, h, increasing.
         times_h: Vec<f64>,
@@ -359,6 +365,8 @@ pub enum PatternCurve {
         start_h: f64,
         /// Window end, h.
         end_h: f64,
+        /// Time of the largest intensity, h (none: even within intervals).
+        peak_h: Option<f64>,
     },
     /// Triangular hyetograph over [`start_h`, `end_h`] peaking at `peak_h` (Yen & Chow
     /// 1980, "Design hyetograph analysis with 3-parameter triangular distribution",
@@ -380,7 +388,26 @@ pub enum PatternCurve {
     },
 }
 
-fn interp(xs: &[f64], ys: &[f64], x: f64) -> f64 {
+/// Cumulative fraction at `t` of a triangular hyetograph over [`s`, `e`] with its apex at
+/// `p` (Yen & Chow 1980); `p` may equal `s` (falling) or `e` (rising).
+fn triangular_cdf(s: f64, p: f64, e: f64, t: f64) -> f64 {
+    let d = e - s;
+    if d <= 0.0 {
+        return 1.0;
+    }
+    let t = t.clamp(s, e);
+    if t < p {
+        (t - s).powi(2) / ((p - s) * d)
+    } else if e > p {
+        1.0 - (e - t).powi(2) / ((e - p) * d)
+    } else {
+        1.0
+    }
+}
+
+/// The cumulative curve at `x`: linear between points, or (with `peak`) triangular
+/// within each interval with the apex at `peak` clamped to it; constant beyond the ends.
+fn interp(xs: &[f64], ys: &[f64], x: f64, peak: Option<f64>) -> f64 {
     if x <= xs[0] {
         return ys[0];
     }
@@ -388,8 +415,26 @@ fn interp(xs: &[f64], ys: &[f64], x: f64) -> f64 {
         return ys[ys.len() - 1];
     }
     let k = xs.partition_point(|&v| v <= x);
-    let w = (x - xs[k - 1]) / (xs[k] - xs[k - 1]);
+    let (a, b) = (xs[k - 1], xs[k]);
+    let w = match peak {
+        None => (x - a) / (b - a),
+        Some(p) => triangular_cdf(a, p.clamp(a, b), b, x),
+    };
     ys[k - 1] + w * (ys[k] - ys[k - 1])
+}
+
+/// A reported cumulative curve that stops before the window end, continued to `end_h`
+/// at the rate of its last interval (a stated ASSUMPTION of the storm file, for a
+/// curve whose last bulletin came before the storm ended); unchanged when it already
+/// reaches `end_h` or has fewer than two points.
+pub fn extend_at_last_rate(times_h: &mut Vec<f64>, cumulative_mm: &mut Vec<f64>, end_h: f64) {
+    let n = times_h.len();
+    if n < 2 || times_h[n - 1] >= end_h {
+        return;
+    }
+    let rate = (cumulative_mm[n - 1] - cumulative_mm[n - 2]) / (times_h[n - 1] - times_h[n - 2]);
+    cumulative_mm.push(cumulative_mm[n - 1] + rate.max(0.0) * (end_h - times_h[n - 1]));
+    times_h.push(end_h);
 }
 
 impl PatternCurve {
@@ -401,31 +446,21 @@ impl PatternCurve {
                 cumulative_mm,
                 start_h,
                 end_h,
+                peak_h,
             } => {
-                let c0 = interp(times_h, cumulative_mm, *start_h);
-                let c1 = interp(times_h, cumulative_mm, *end_h);
+                let c0 = interp(times_h, cumulative_mm, *start_h, *peak_h);
+                let c1 = interp(times_h, cumulative_mm, *end_h, *peak_h);
                 if c1 <= c0 {
                     return 0.0;
                 }
                 let t = t_h.clamp(*start_h, *end_h);
-                (interp(times_h, cumulative_mm, t) - c0) / (c1 - c0)
+                (interp(times_h, cumulative_mm, t, *peak_h) - c0) / (c1 - c0)
             }
             PatternCurve::Triangular {
                 start_h,
                 peak_h,
                 end_h,
-            } => {
-                let (s, p, e) = (*start_h, *peak_h, *end_h);
-                let d = e - s;
-                let t = t_h.clamp(s, e);
-                if t < p {
-                    (t - s).powi(2) / ((p - s) * d)
-                } else if e > p {
-                    1.0 - (e - t).powi(2) / ((e - p) * d)
-                } else {
-                    1.0
-                }
-            }
+            } => triangular_cdf(*start_h, *peak_h, *end_h, t_h),
             PatternCurve::Uniform { start_h, end_h } => {
                 ((t_h - start_h) / (end_h - start_h)).clamp(0.0, 1.0)
             }

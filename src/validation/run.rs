@@ -15,7 +15,7 @@ use super::places::{Gazetteer, Placed};
 use super::reconstruct::{
     self, AreaConstraint, Fit, IdwParams, PatternCurve, PointTotal, ZoneAnchor, ZonedPattern,
 };
-use super::storm::{load_storm, AreaDef, LoadedStorm, Location, Pattern};
+use super::storm::{load_storm, AreaDef, LoadedStorm, Location, Pattern, Tail};
 use super::time::{format_time, parse_time};
 use crate::grid::cf::{write_cf, CfSeries};
 use crate::grid::io::{read_raster, read_raster_as, write_geotiff};
@@ -380,23 +380,43 @@ fn place_on_grid(
     Ok((r as usize, c as usize, placed))
 }
 
+/// A reported mass curve of the storm file as a pattern curve: its points, continued at
+/// the last rate when `tail = "last_rate"`, shaped around `peak` when given.
+fn mass_curve(
+    storm: &LoadedStorm,
+    points: &[crate::validation::storm::MassPoint],
+    peak: &Option<String>,
+    tail: Tail,
+    field: &str,
+) -> Result<PatternCurve> {
+    let mut times_h = Vec::new();
+    let mut cumulative_mm = Vec::new();
+    for (i, p) in points.iter().enumerate() {
+        times_h.push(storm.time(&p.time, &format!("{field}.points[{i}]"))?.hours);
+        cumulative_mm.push(p.cumulative_mm);
+    }
+    if tail == Tail::LastRate {
+        reconstruct::extend_at_last_rate(&mut times_h, &mut cumulative_mm, storm.end_h);
+    }
+    let peak_h = match peak {
+        Some(p) => Some(storm.time(p, &format!("{field}.peak"))?.hours),
+        None => None,
+    };
+    Ok(PatternCurve::Mass {
+        times_h,
+        cumulative_mm,
+        start_h: storm.start_h,
+        end_h: storm.end_h,
+        peak_h,
+    })
+}
+
 fn pattern_curve(storm: &LoadedStorm) -> Result<PatternCurve> {
     let (s, e) = (storm.start_h, storm.end_h);
     Ok(match &storm.storm.pattern {
-        Pattern::MassCurve { points, .. } => {
-            let mut times_h = Vec::new();
-            let mut cumulative_mm = Vec::new();
-            for (i, p) in points.iter().enumerate() {
-                times_h.push(storm.time(&p.time, &format!("pattern.points[{i}]"))?.hours);
-                cumulative_mm.push(p.cumulative_mm);
-            }
-            PatternCurve::Mass {
-                times_h,
-                cumulative_mm,
-                start_h: s,
-                end_h: e,
-            }
-        }
+        Pattern::MassCurve {
+            points, peak, tail, ..
+        } => mass_curve(storm, points, peak, *tail, "pattern")?,
         Pattern::Triangular { peak, .. } => PatternCurve::Triangular {
             start_h: s,
             peak_h: storm.time(peak, "pattern.peak")?.hours,
@@ -523,18 +543,7 @@ fn zoned_pattern(
         let curve = if z.points.is_empty() {
             default.clone()
         } else {
-            let mut times_h = Vec::new();
-            let mut cumulative_mm = Vec::new();
-            for (j, p) in z.points.iter().enumerate() {
-                times_h.push(storm.time(&p.time, &format!("{f}.points[{j}]"))?.hours);
-                cumulative_mm.push(p.cumulative_mm);
-            }
-            PatternCurve::Mass {
-                times_h,
-                cumulative_mm,
-                start_h: storm.start_h,
-                end_h: storm.end_h,
-            }
+            mass_curve(storm, &z.points, &z.peak, z.tail, &f)?
         };
         let (anchor, what) = match &z.area {
             Some(def) => {
@@ -557,13 +566,26 @@ fn zoned_pattern(
             .map(|k| storm.start_h + k as f64)
             .find(|&t| curve.fraction_before(t) >= 0.5)
             .unwrap_or(storm.end_h);
+        let mut shape = String::new();
+        if let Some(p) = &z.peak {
+            shape.push_str(&format!(
+                ", triangular within each interval around the peak {p} ({})",
+                z.peak_basis
+            ));
+        }
+        if z.tail == Tail::LastRate {
+            shape.push_str(&format!(
+                ", continued at the last interval's rate to the window end ({})",
+                z.tail_basis
+            ));
+        }
         lines.push(format!(
             "{}: {} ({}; {:.0}% of its rain by mid-window, half by {})",
             z.name,
             if z.points.is_empty() {
                 "the storm's [pattern]".to_string()
             } else {
-                format!("{} reported points", z.points.len())
+                format!("{} reported points{shape}", z.points.len())
             },
             what,
             100.0 * half,
@@ -794,8 +816,26 @@ fn build_rain(storm: &LoadedStorm, gaz: &Gazetteer, g: &ModelGrids) -> Result<Ra
                 String::new()
             },
             match &s.pattern {
-                Pattern::MassCurve { reference, .. } =>
-                    format!("reported mass curve of {reference}"),
+                Pattern::MassCurve {
+                    reference,
+                    peak,
+                    peak_basis,
+                    tail,
+                    tail_basis,
+                    ..
+                } => format!(
+                    "reported mass curve of {reference}{}{}",
+                    peak.as_ref()
+                        .map(|p| format!(
+                            ", triangular within each interval around the peak {p} ({peak_basis})"
+                        ))
+                        .unwrap_or_default(),
+                    if *tail == Tail::LastRate {
+                        format!(", continued at the last interval's rate to the window end ({tail_basis})")
+                    } else {
+                        String::new()
+                    }
+                ),
                 Pattern::Triangular { peak, .. } => format!("triangular, peak at {peak}"),
                 Pattern::Uniform { .. } => "uniform".into(),
             },

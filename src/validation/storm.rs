@@ -121,12 +121,29 @@ pub struct MassPoint {
     pub source: String,
 }
 
+/// What a mass curve does after its last point, before the window ends.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tail {
+    /// No more rain after the last point.
+    #[default]
+    None,
+    /// The rate of the last interval continues to the window end (an ASSUMPTION, stated
+    /// in `tail_basis`).
+    LastRate,
+}
+
+fn is_no_tail(t: &Tail) -> bool {
+    *t == Tail::None
+}
+
 /// The temporal pattern of the storm, the same at every cell (the storm total of a
 /// cell times the fraction of the pattern in each step).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Pattern {
-    /// A reported cumulative (mass) curve of an areal mean, linear between points.
+    /// A reported cumulative (mass) curve of an areal mean, linear between points (or
+    /// shaped around `peak`, see [`crate::validation::reconstruct::PatternCurve::Mass`]).
     MassCurve {
         /// The area whose mean the points are.
         reference: String,
@@ -135,6 +152,19 @@ pub enum Pattern {
         /// How the curve was put together.
         #[serde(default)]
         basis: String,
+        /// Reported time of the largest intensity (e.g. the middle of the hour of a
+        /// reported hourly maximum); each interval is then triangular around it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        peak: Option<String>,
+        /// Source key(s) of `peak` or the ASSUMPTION behind it (required with `peak`).
+        #[serde(default)]
+        peak_basis: String,
+        /// After the last point: `"none"` (default) or `"last_rate"`.
+        #[serde(default, skip_serializing_if = "is_no_tail")]
+        tail: Tail,
+        /// Why the tail (required with `tail = "last_rate"`).
+        #[serde(default)]
+        tail_basis: String,
     },
     /// A triangular hyetograph over the window with its peak at `peak` (Yen & Chow 1980),
     /// placed at the reported time of the largest hourly intensity.
@@ -244,6 +274,18 @@ pub struct PatternZone {
     /// How the curve was put together.
     #[serde(default)]
     pub basis: String,
+    /// Reported time of the largest intensity in the zone (as for `[pattern]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak: Option<String>,
+    /// Source key(s) of `peak` or the ASSUMPTION behind it.
+    #[serde(default)]
+    pub peak_basis: String,
+    /// After the last point (as for `[pattern]`).
+    #[serde(default, skip_serializing_if = "is_no_tail")]
+    pub tail: Tail,
+    /// Why the tail.
+    #[serde(default)]
+    pub tail_basis: String,
 }
 
 /// Where a station or site lies: a place name (GeoNames populated place or county of
@@ -723,6 +765,35 @@ pub fn load_storm(path: &Path) -> Result<LoadedStorm> {
         }
         Ok(())
     };
+    let check_shape = |peak: &Option<String>,
+                       peak_basis: &str,
+                       tail: Tail,
+                       tail_basis: &str,
+                       f: &str|
+     -> Result<()> {
+        if let Some(p) = peak {
+            let h = t(p, &format!("{f}.peak"))?.hours;
+            if h < loaded.start_h || h > loaded.end_h {
+                return Err(bad(
+                    format!("{f}.peak"),
+                    format!("{p} lies outside the window"),
+                ));
+            }
+            if peak_basis.trim().is_empty() {
+                return Err(bad(
+                    format!("{f}.peak_basis"),
+                    "say where the peak time comes from (source keys or ASSUMPTION)".into(),
+                ));
+            }
+        }
+        if tail != Tail::None && tail_basis.trim().is_empty() {
+            return Err(bad(
+                format!("{f}.tail_basis"),
+                "a tail is an ASSUMPTION: state its basis".into(),
+            ));
+        }
+        Ok(())
+    };
     for (i, z) in s.pattern_zones.iter().enumerate() {
         let f = format!("pattern_zone[{i}] ({})", z.name);
         let located = z.lon.is_some() || z.lat.is_some() || z.place.is_some();
@@ -734,7 +805,13 @@ pub fn load_storm(path: &Path) -> Result<LoadedStorm> {
         }
         if !z.points.is_empty() {
             check_curve(&z.points, &format!("{f}.points"))?;
+        } else if z.peak.is_some() || z.tail != Tail::None {
+            return Err(bad(
+                f,
+                "peak and tail shape a zone's own points; give points or drop them".into(),
+            ));
         }
+        check_shape(&z.peak, &z.peak_basis, z.tail, &z.tail_basis, &f)?;
     }
     for (i, v) in s.rain.volumes.iter().enumerate() {
         let f = format!("rain.volume[{i}] ({})", v.name);
@@ -745,8 +822,16 @@ pub fn load_storm(path: &Path) -> Result<LoadedStorm> {
         loaded.window_of(&v.start, &v.end, &f)?;
     }
     match &s.pattern {
-        Pattern::MassCurve { points, .. } => {
+        Pattern::MassCurve {
+            points,
+            peak,
+            peak_basis,
+            tail,
+            tail_basis,
+            ..
+        } => {
             check_curve(points, "pattern.points")?;
+            check_shape(peak, peak_basis, *tail, tail_basis, "pattern")?;
         }
         Pattern::Triangular { peak, .. } => {
             let p = t(peak, "pattern.peak")?.hours;
