@@ -8,41 +8,11 @@
 //! (step counts, wall time) are `cargo test --release --test routing -- --ignored bench_full`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use haihe::flood::routing::{step, Boundaries, Domain, Params, Rate, Scratch, Sources, State};
+use haihe::flood::routing::cases::performance_case_domain;
+use haihe::flood::routing::{step, Params, Rate, Scratch, Sources, State};
 use std::time::Duration;
 
-const SEED: u64 = 0x4841_4948_4521;
 const STEPS_PER_SAMPLE: usize = 10;
-
-/// SplitMix64 stream in [0, 1).
-struct Rng(u64);
-impl Rng {
-    fn next_f64(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut x = self.0;
-        x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((x ^ (x >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
-/// The PERFORMANCE.md bed on an n × n grid of 10 m cells (x east, y north from the south edge).
-fn case_domain(n: usize) -> Domain {
-    let dx = 10.0;
-    let h_m = n as f64 * dx;
-    let mut rng = Rng(SEED);
-    let mut bed = Vec::with_capacity(n * n);
-    for r in 0..n {
-        let y = (n - r) as f64 * dx - dx / 2.0;
-        for c in 0..n {
-            let x = (c as f64 + 0.5) * dx;
-            let z = 100.0 - 0.001 * x - 0.0005 * (h_m - y) + (rng.next_f64() - 0.5);
-            bed.push(z as f32);
-        }
-    }
-    Domain::new(n, n, dx, bed, vec![0.03; n * n], Boundaries::closed())
-        .expect("the bench domain is valid")
-}
 
 fn pool(threads: usize) -> rayon::ThreadPool {
     rayon::ThreadPoolBuilder::new()
@@ -52,7 +22,7 @@ fn pool(threads: usize) -> rayon::ThreadPool {
 }
 
 fn bench_case(c: &mut Criterion, name: &str, n: usize, rain_ms: f32, wet_depth_m: f32) {
-    let d = case_domain(n);
+    let d = performance_case_domain(n);
     let p = Params::default();
     let src = Sources {
         rain_ms: Rate::Uniform(rain_ms),

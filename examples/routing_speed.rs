@@ -5,35 +5,8 @@
 //! Case A: wet start 0.5 m; B: rain 50 mm/h on a dry grid; W: the 2000 × 2000 wet grid.
 //! The state is first warmed up for 600 s of simulated time (not timed), as in the bench.
 
-use haihe::flood::routing::{step, Boundaries, Domain, Params, Rate, Scratch, Sources, State};
-
-const SEED: u64 = 0x4841_4948_4521;
-
-struct Rng(u64);
-impl Rng {
-    fn next_f64(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut x = self.0;
-        x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((x ^ (x >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
-fn case_domain(n: usize) -> Domain {
-    let dx = 10.0;
-    let h_m = n as f64 * dx;
-    let mut rng = Rng(SEED);
-    let mut bed = Vec::with_capacity(n * n);
-    for r in 0..n {
-        let y = (n - r) as f64 * dx - dx / 2.0;
-        for c in 0..n {
-            let x = (c as f64 + 0.5) * dx;
-            bed.push((100.0 - 0.001 * x - 0.0005 * (h_m - y) + (rng.next_f64() - 0.5)) as f32);
-        }
-    }
-    Domain::new(n, n, dx, bed, vec![0.03; n * n], Boundaries::closed()).expect("valid domain")
-}
+use haihe::flood::routing::cases::performance_case_domain;
+use haihe::flood::routing::{step, Params, Rate, Scratch, Sources, State};
 
 fn fnv(h: &mut u64, v: &[f32]) {
     for x in v {
@@ -71,7 +44,7 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let d = case_domain(n);
+    let d = performance_case_domain(n);
     let p = Params::default();
     let src = Sources {
         rain_ms: Rate::Uniform(rain),

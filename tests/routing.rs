@@ -10,16 +10,7 @@ use haihe::flood::routing::{
 const G: f64 = 9.80665;
 
 /// SplitMix64, for reproducible random beds.
-struct Rng(u64);
-impl Rng {
-    fn next_f64(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut x = self.0;
-        x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((x ^ (x >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
+use haihe::flood::routing::cases::{performance_case_domain, SplitMix64 as Rng};
 
 fn pool(threads: usize) -> rayon::ThreadPool {
     rayon::ThreadPoolBuilder::new()
@@ -588,22 +579,6 @@ fn bad_inputs_are_errors() {
     assert!(step(&d, &mut s, &Sources::default(), &p, &mut scratch, 0.0).is_err());
 }
 
-/// The PERFORMANCE.md bed (see benches/routing.rs) on an n × n grid of 10 m cells.
-fn perf_case_domain(n: usize) -> Domain {
-    let dx = 10.0;
-    let h_m = n as f64 * dx;
-    let mut rng = Rng(0x4841_4948_4521);
-    let mut bed = Vec::with_capacity(n * n);
-    for r in 0..n {
-        let y = (n - r) as f64 * dx - dx / 2.0;
-        for c in 0..n {
-            let x = (c as f64 + 0.5) * dx;
-            bed.push((100.0 - 0.001 * x - 0.0005 * (h_m - y) + (rng.next_f64() - 0.5)) as f32);
-        }
-    }
-    Domain::new(n, n, dx, bed, vec![0.03; n * n], Boundaries::closed()).unwrap()
-}
-
 /// Full 3600 s of PERFORMANCE.md cases A and B, 1 and 2 threads: step counts, wall time,
 /// cell-updates/s. `cargo test --release --test routing -- --ignored bench_full --nocapture`.
 #[test]
@@ -614,7 +589,7 @@ fn bench_full_cases_a_and_b() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(3600.0);
-    let d = perf_case_domain(1000);
+    let d = performance_case_domain(1000);
     for (case, h0, rain) in [("A", 0.5f32, 0.0f32), ("B", 0.0, (50.0 / 3.6e6) as f32)] {
         for threads in [1, 2] {
             let mut s = State::dry(&d);

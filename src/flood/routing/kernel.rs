@@ -7,6 +7,17 @@ use super::subgrid::NONE;
 use super::{Boundary, Domain, Params, Rate, RowSums, Sources, State, Window, INACTIVE_BED_M};
 use rayon::prelude::*;
 
+/// Evaluates `$body` with `$r` bound to the rate as a [`RowRate`] (a uniform `f32` or a
+/// per-cell slice), so each kind of rate gets its own row loop with no `match` per cell.
+macro_rules! with_rate {
+    ($rate:expr, |$r:ident| $body:expr) => {
+        match $rate {
+            Rate::Uniform($r) => $body,
+            Rate::PerCell($r) => $body,
+        }
+    };
+}
+
 /// Rows handed to one rayon task at least (a band), to keep scheduling overhead small.
 const MIN_ROWS_PER_TASK: usize = 4;
 
@@ -306,15 +317,9 @@ pub(crate) fn outflow_factors<const CH: bool>(
     let nc = d.ncols;
     let (depth, qx, qy) = (&s.depth_m[..], &s.qx_m2s[..], &s.qy_m2s[..]);
     let (dt_f, dt_dx) = (dt as f32, (dt / d.dx_m) as f32);
-    // One instance per kind of rain, so the inner loop has no `match` per cell.
-    match *rain {
-        Rate::Uniform(v) => {
-            limiter_impl::<CH, _>(depth, qx, qy, v, factor, rows, win, nc, dt_f, dt_dx, chan)
-        }
-        Rate::PerCell(a) => {
-            limiter_impl::<CH, _>(depth, qx, qy, a, factor, rows, win, nc, dt_f, dt_dx, chan)
-        }
-    }
+    with_rate!(*rain, |r| limiter_impl::<CH, _>(
+        depth, qx, qy, r, factor, rows, win, nc, dt_f, dt_dx, chan
+    ))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -521,21 +526,9 @@ pub(crate) fn continuity<const CH: bool>(
     dt: f64,
     chan: &[u32],
 ) {
-    // One instance per kind of rain and loss, so the inner loop has no `match` per cell.
-    match (src.rain_ms, src.loss_ms) {
-        (Rate::Uniform(r), Rate::Uniform(l)) => {
-            continuity_impl::<CH, _, _>(d, s, r, l, rows, win, dt, chan)
-        }
-        (Rate::Uniform(r), Rate::PerCell(l)) => {
-            continuity_impl::<CH, _, _>(d, s, r, l, rows, win, dt, chan)
-        }
-        (Rate::PerCell(r), Rate::Uniform(l)) => {
-            continuity_impl::<CH, _, _>(d, s, r, l, rows, win, dt, chan)
-        }
-        (Rate::PerCell(r), Rate::PerCell(l)) => {
-            continuity_impl::<CH, _, _>(d, s, r, l, rows, win, dt, chan)
-        }
-    }
+    with_rate!(src.rain_ms, |r| with_rate!(src.loss_ms, |l| {
+        continuity_impl::<CH, _, _>(d, s, r, l, rows, win, dt, chan)
+    }))
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -68,6 +68,7 @@
 //! # See also
 //! [`crate::flood::rain`] for rain fields, [`crate::flood::runoff`] for infiltration.
 
+pub mod cases;
 mod gauges;
 pub mod isa;
 #[cfg(test)]
