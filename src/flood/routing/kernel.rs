@@ -173,129 +173,141 @@ multiversion! {
     ) -> () => face_row[LV];
 }
 
-/// New x-face discharges of the window's rows into `qx_new`. With `LV`, `crest` holds one
-/// crest per x face (−∞ = none) and faces use [`face_flux_crest`]; without, `crest` is
-/// unused and the loop is the plain one.
-pub(crate) fn flux_x<const LV: bool>(
+/// New face discharges of the window: x faces of rows `r0 ..= r1` into `qx_new`, y faces of
+/// face rows `r0 ..= r1 + 1` into `qy_new`. One parallel pass: each task computes the x faces
+/// of a cell row and the y faces above it, so the row's bed, depth and roughness are read
+/// from memory once for both. With `LV`, `crest` holds one crest per x face and one per y
+/// face (−∞ = none) and faces use [`face_flux_crest`]; without, the crests are unused and
+/// the loop is the plain one.
+pub(crate) fn fluxes<const LV: bool>(
     d: &Domain,
     s: &State,
-    qx_new: &mut [f32],
+    q_new: (&mut [f32], &mut [f32]),
+    win: Window,
+    k: &Coeffs,
+    crest: (&[f32], &[f32]),
+) {
+    let (nc, nf) = (d.ncols, d.ncols + 1);
+    let (qx_new, qy_new) = q_new;
+    let isa = Isa::current();
+    let (qy_rows, qy_last) =
+        qy_new[win.r0 * nc..(win.r1 + 2) * nc].split_at_mut((win.r1 + 1 - win.r0) * nc);
+    qx_new[win.r0 * nf..(win.r1 + 1) * nf]
+        .par_chunks_mut(nf)
+        .zip(qy_rows.par_chunks_mut(nc))
+        .with_min_len(MIN_ROWS_PER_TASK)
+        .enumerate()
+        .for_each(|(kr, (ox, oy))| {
+            let r = win.r0 + kr;
+            x_face_row::<LV>(d, s, r, ox, win, k, crest.0, isa);
+            y_face_row::<LV>(d, s, r, oy, win, k, crest.1, isa);
+        });
+    y_face_row::<LV>(d, s, win.r1 + 1, qy_last, win, k, crest.1, isa);
+}
+
+/// New discharges of the x faces of cell row `r` into `out` (the row's `ncols + 1` faces).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn x_face_row<const LV: bool>(
+    d: &Domain,
+    s: &State,
+    r: usize,
+    out: &mut [f32],
     win: Window,
     k: &Coeffs,
     crest: &[f32],
+    isa: Isa,
 ) {
     let nc = d.ncols;
     let nf = nc + 1;
     let (bed, man, depth, qx) = (d.kernel_bed(), d.manning(), &s.depth_m[..], &s.qx_m2s[..]);
+    let z = &bed[r * nc..(r + 1) * nc];
+    let h = &depth[r * nc..(r + 1) * nc];
+    let n = &man[r * nc..(r + 1) * nc];
+    let q = &qx[r * nf..(r + 1) * nf];
+    let lo = win.c0.max(1);
+    let hi = (win.c1 + 1).min(nc - 1);
+    if lo <= hi {
+        let len = hi - lo + 1;
+        let (za, zb) = (&z[lo - 1..lo - 1 + len], &z[lo..lo + len]);
+        let (ha, hb) = (&h[lo - 1..lo - 1 + len], &h[lo..lo + len]);
+        let (na, nb) = (&n[lo - 1..lo - 1 + len], &n[lo..lo + len]);
+        let (q0, qm, qp) = (
+            &q[lo..lo + len],
+            &q[lo - 1..lo - 1 + len],
+            &q[lo + 1..lo + 1 + len],
+        );
+        let cr = if LV {
+            &crest[r * nf + lo..r * nf + lo + len]
+        } else {
+            &[][..]
+        };
+        face_row_isa::<LV>(
+            isa,
+            &mut out[lo..lo + len],
+            [q0, qm, qp],
+            [za, zb, ha, hb, na, nb],
+            cr,
+            k,
+        );
+    }
     let (west, east) = (d.boundaries.west, d.boundaries.east);
-    let isa = Isa::current();
-    qx_new[win.r0 * nf..(win.r1 + 1) * nf]
-        .par_chunks_mut(nf)
-        .with_min_len(MIN_ROWS_PER_TASK)
-        .enumerate()
-        .for_each(|(kr, out)| {
-            let r = win.r0 + kr;
-            let z = &bed[r * nc..(r + 1) * nc];
-            let h = &depth[r * nc..(r + 1) * nc];
-            let n = &man[r * nc..(r + 1) * nc];
-            let q = &qx[r * nf..(r + 1) * nf];
-            let lo = win.c0.max(1);
-            let hi = (win.c1 + 1).min(nc - 1);
-            if lo <= hi {
-                let len = hi - lo + 1;
-                let (za, zb) = (&z[lo - 1..lo - 1 + len], &z[lo..lo + len]);
-                let (ha, hb) = (&h[lo - 1..lo - 1 + len], &h[lo..lo + len]);
-                let (na, nb) = (&n[lo - 1..lo - 1 + len], &n[lo..lo + len]);
-                let (q0, qm, qp) = (
-                    &q[lo..lo + len],
-                    &q[lo - 1..lo - 1 + len],
-                    &q[lo + 1..lo + 1 + len],
-                );
-                let cr = if LV {
-                    &crest[r * nf + lo..r * nf + lo + len]
-                } else {
-                    &[][..]
-                };
-                face_row_isa::<LV>(
-                    isa,
-                    &mut out[lo..lo + len],
-                    [q0, qm, qp],
-                    [za, zb, ha, hb, na, nb],
-                    cr,
-                    k,
-                );
-            }
-            if win.c0 == 0 {
-                out[0] = -edge_flux(west, -q[0], h[0], z[0], n[0], k);
-            }
-            if win.c1 == nc - 1 {
-                out[nc] = edge_flux(east, q[nc], h[nc - 1], z[nc - 1], n[nc - 1], k);
-            }
-        });
+    if win.c0 == 0 {
+        out[0] = -edge_flux(west, -q[0], h[0], z[0], n[0], k);
+    }
+    if win.c1 == nc - 1 {
+        out[nc] = edge_flux(east, q[nc], h[nc - 1], z[nc - 1], n[nc - 1], k);
+    }
 }
 
-/// New y-face discharges of the window's face rows (`r0 ..= r1 + 1`) into `qy_new`; `LV`
-/// and `crest` (one per y face) as in [`flux_x`].
-pub(crate) fn flux_y<const LV: bool>(
+/// New discharges of the y faces of face row `fr` (between cell rows `fr − 1` and `fr`)
+/// into `out` (the face row's `ncols` faces).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn y_face_row<const LV: bool>(
     d: &Domain,
     s: &State,
-    qy_new: &mut [f32],
+    fr: usize,
+    out: &mut [f32],
     win: Window,
     k: &Coeffs,
     crest: &[f32],
+    isa: Isa,
 ) {
     let (nr, nc) = (d.nrows, d.ncols);
     let (bed, man, depth, qy) = (d.kernel_bed(), d.manning(), &s.depth_m[..], &s.qy_m2s[..]);
-    let (north, south) = (d.boundaries.north, d.boundaries.south);
-    let isa = Isa::current();
     let (c0, c1) = (win.c0, win.c1 + 1);
-    qy_new[win.r0 * nc..(win.r1 + 2) * nc]
-        .par_chunks_mut(nc)
-        .with_min_len(MIN_ROWS_PER_TASK)
-        .enumerate()
-        .for_each(|(kr, out)| {
-            let fr = win.r0 + kr;
-            let out = &mut out[c0..c1];
-            let len = out.len();
-            if fr == 0 || fr == nr {
-                // Edge row: cell row 0 (outward = north, negative) or nr − 1 (south).
-                let (b, r, sign) = if fr == 0 {
-                    (north, 0, -1.0f32)
-                } else {
-                    (south, nr - 1, 1.0f32)
-                };
-                let z = &bed[r * nc + c0..r * nc + c1];
-                let h = &depth[r * nc + c0..r * nc + c1];
-                let n = &man[r * nc + c0..r * nc + c1];
-                let q = &qy[fr * nc + c0..fr * nc + c1];
-                for j in 0..len {
-                    out[j] = sign * edge_flux(b, sign * q[j], h[j], z[j], n[j], k);
-                }
-                return;
-            }
-            let (ra, rb) = ((fr - 1) * nc, fr * nc);
-            let (za, zb) = (&bed[ra + c0..ra + c1], &bed[rb + c0..rb + c1]);
-            let (ha, hb) = (&depth[ra + c0..ra + c1], &depth[rb + c0..rb + c1]);
-            let (na, nb) = (&man[ra + c0..ra + c1], &man[rb + c0..rb + c1]);
-            let q0 = &qy[fr * nc + c0..fr * nc + c1];
-            let qm = &qy[(fr - 1) * nc + c0..(fr - 1) * nc + c1];
-            let qp = &qy[(fr + 1) * nc + c0..(fr + 1) * nc + c1];
-            let (za, zb, ha, hb, na, nb) = (
-                &za[..len],
-                &zb[..len],
-                &ha[..len],
-                &hb[..len],
-                &na[..len],
-                &nb[..len],
-            );
-            let (q0, qm, qp) = (&q0[..len], &qm[..len], &qp[..len]);
-            let cr = if LV {
-                &crest[fr * nc + c0..fr * nc + c0 + len]
-            } else {
-                &[][..]
-            };
-            face_row_isa::<LV>(isa, out, [q0, qm, qp], [za, zb, ha, hb, na, nb], cr, k);
-        });
+    let out = &mut out[c0..c1];
+    let len = out.len();
+    if fr == 0 || fr == nr {
+        // Edge row: cell row 0 (outward = north, negative) or nr − 1 (south).
+        let (b, r, sign) = if fr == 0 {
+            (d.boundaries.north, 0, -1.0f32)
+        } else {
+            (d.boundaries.south, nr - 1, 1.0f32)
+        };
+        let z = &bed[r * nc + c0..r * nc + c1];
+        let h = &depth[r * nc + c0..r * nc + c1];
+        let n = &man[r * nc + c0..r * nc + c1];
+        let q = &qy[fr * nc + c0..fr * nc + c1];
+        for j in 0..len {
+            out[j] = sign * edge_flux(b, sign * q[j], h[j], z[j], n[j], k);
+        }
+        return;
+    }
+    let (ra, rb) = ((fr - 1) * nc, fr * nc);
+    let (za, zb) = (&bed[ra + c0..ra + c1], &bed[rb + c0..rb + c1]);
+    let (ha, hb) = (&depth[ra + c0..ra + c1], &depth[rb + c0..rb + c1]);
+    let (na, nb) = (&man[ra + c0..ra + c1], &man[rb + c0..rb + c1]);
+    let q0 = &qy[fr * nc + c0..fr * nc + c1];
+    let qm = &qy[(fr - 1) * nc + c0..(fr - 1) * nc + c1];
+    let qp = &qy[(fr + 1) * nc + c0..(fr + 1) * nc + c1];
+    let cr = if LV {
+        &crest[fr * nc + c0..fr * nc + c0 + len]
+    } else {
+        &[][..]
+    };
+    face_row_isa::<LV>(isa, out, [q0, qm, qp], [za, zb, ha, hb, na, nb], cr, k);
 }
 
 /// Outflow factor per cell of the window: 1, or (water present + rain) / outgoing volume

@@ -867,12 +867,12 @@ pub fn step(
     let k = kernel::Coeffs::new(params, dt, dx);
     match domain.crests() {
         None => {
-            kernel::flux_x::<false>(domain, state, &mut scratch.qx_new, win, &k, &[]);
-            kernel::flux_y::<false>(domain, state, &mut scratch.qy_new, win, &k, &[]);
+            let q_new = (&mut scratch.qx_new[..], &mut scratch.qy_new[..]);
+            kernel::fluxes::<false>(domain, state, q_new, win, &k, (&[], &[]));
         }
         Some(cr) => {
-            kernel::flux_x::<true>(domain, state, &mut scratch.qx_new, win, &k, &cr.x_m);
-            kernel::flux_y::<true>(domain, state, &mut scratch.qy_new, win, &k, &cr.y_m);
+            let q_new = (&mut scratch.qx_new[..], &mut scratch.qy_new[..]);
+            kernel::fluxes::<true>(domain, state, q_new, win, &k, (&cr.x_m, &cr.y_m));
         }
     }
     std::mem::swap(&mut state.qx_m2s, &mut scratch.qx_new);
