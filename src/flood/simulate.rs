@@ -325,33 +325,38 @@ fn track_maxima(domain: &Domain, state: &State, sim: &mut Simulation, dt_s: f64,
         });
 }
 
-/// [`track_maxima`] for one row: `out` = (max depth, max speed, arrival time, duration
-/// over 0.5 m), `h` the depths, `q` = (x faces, one more than cells; north faces; south
-/// faces). Every branch is a select, so the loop vectorises; the speed is computed on every
-/// cell and kept only where the depth passes 1 cm.
-#[inline(always)]
-fn maxima_row(out: [&mut [f32]; 4], h: &[f32], q: [&[f32]; 3], t_h: f32, dt_h: f32) {
-    let [hmax, vmax, arr, dur] = out;
-    let n = h.len();
-    let (hmax, vmax, arr, dur) = (&mut hmax[..n], &mut vmax[..n], &mut arr[..n], &mut dur[..n]);
-    let (qx, qn, qs) = (&q[0][..n + 1], &q[1][..n], &q[2][..n]);
-    for c in 0..n {
-        let d = h[c];
-        hmax[c] = if d > hmax[c] { d } else { hmax[c] };
-        arr[c] = if d > ARRIVAL_DEPTH_M && arr[c].is_nan() {
-            t_h
-        } else {
-            arr[c]
-        };
-        dur[c] += if d > DURATION_DEPTH_M { dt_h } else { 0.0 };
-        let ux = 0.5 * (qx[c] + qx[c + 1]);
-        let uy = 0.5 * (qn[c] + qs[c]);
-        let v = (ux * ux + uy * uy).sqrt() / d;
-        vmax[c] = if d > 0.01 && v > vmax[c] { v } else { vmax[c] };
-    }
-}
-
 multiversion! {
+    /// [`track_maxima`] for one row: `out` = (max depth, max speed, arrival time, duration
+    /// over 0.5 m), `h` the depths, `q` = (x faces, one more than cells; north faces; south
+    /// faces). Every branch is a select, so the loop vectorises; the speed is computed on every
+    /// cell and kept only where the depth passes 1 cm.
+    fn maxima_row[](
+        out: [&mut [f32]; 4],
+        h: &[f32],
+        q: [&[f32]; 3],
+        t_h: f32,
+        dt_h: f32,
+    ) -> () as [] {
+        let [hmax, vmax, arr, dur] = out;
+        let n = h.len();
+        let (hmax, vmax) = (&mut hmax[..n], &mut vmax[..n]);
+        let (arr, dur) = (&mut arr[..n], &mut dur[..n]);
+        let (qx, qn, qs) = (&q[0][..n + 1], &q[1][..n], &q[2][..n]);
+        for c in 0..n {
+            let d = h[c];
+            hmax[c] = if d > hmax[c] { d } else { hmax[c] };
+            arr[c] = if d > ARRIVAL_DEPTH_M && arr[c].is_nan() {
+                t_h
+            } else {
+                arr[c]
+            };
+            dur[c] += if d > DURATION_DEPTH_M { dt_h } else { 0.0 };
+            let ux = 0.5 * (qx[c] + qx[c + 1]);
+            let uy = 0.5 * (qn[c] + qs[c]);
+            let v = (ux * ux + uy * uy).sqrt() / d;
+            vmax[c] = if d > 0.01 && v > vmax[c] { v } else { vmax[c] };
+        }
+    }
     /// [`maxima_row`] at the instruction-set level `isa`.
-    fn maxima_row_isa[](out: [&mut [f32]; 4], h: &[f32], q: [&[f32]; 3], t_h: f32, dt_h: f32) -> () => maxima_row[];
+    dispatch maxima_row_isa;
 }

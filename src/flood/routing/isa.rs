@@ -98,37 +98,56 @@ const UNSET: u8 = u8::MAX;
 /// The level in use, as `Isa as u8`, or [`UNSET`].
 static LEVEL: AtomicU8 = AtomicU8::new(UNSET);
 
-/// Defines `$name(isa, args…)`, which runs the `#[inline(always)]` row loop `$inner`
-/// compiled for AVX-512, AVX2 or the baseline (see [`super::isa`]). The level is capped at
-/// what the CPU has ([`Isa::detected`]), so a caller cannot select an unsupported one.
+/// Defines a row loop once and compiles it three times. Input:
+///
+/// ```text
+/// multiversion! {
+///     /// docs of the loop
+///     fn row[generic params](args) -> ret as [generic args] { body }
+///     /// docs of the dispatcher
+///     dispatch row_isa;
+/// }
+/// ```
+///
+/// gives `row` (`#[inline(always)]`) and `row_isa(isa, args…)`, which runs `row` compiled
+/// for AVX-512, AVX2 or the baseline (see [`Isa`]). The level is capped at what the CPU
+/// has ([`Isa::best`]), so a caller cannot select an unsupported one.
 macro_rules! multiversion {
     (
         $(#[$m:meta])*
-        fn $name:ident [$($gen:tt)*] ($($arg:ident : $ty:ty),* $(,)?) -> $ret:ty
-            => $inner:ident [$($garg:tt)*];
+        fn $inner:ident [$($gen:tt)*] ($($arg:ident : $ty:ty),* $(,)?) -> $ret:ty
+            as [$($garg:tt)*] $body:block
+        $(#[$dm:meta])*
+        dispatch $name:ident;
     ) => {
         $(#[$m])*
+        #[inline(always)]
+        #[allow(clippy::too_many_arguments, clippy::unused_unit)]
+        fn $inner<$($gen)*>($($arg: $ty),*) -> $ret $body
+
+        $(#[$dm])*
         #[inline]
-        #[allow(clippy::too_many_arguments)]
+        #[allow(clippy::too_many_arguments, clippy::unused_unit)]
         fn $name<$($gen)*>(isa: $crate::flood::routing::isa::Isa, $($arg: $ty),*) -> $ret {
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2,avx,sse4.2,sse4.1,ssse3,popcnt,bmi1,bmi2,lzcnt")]
-                #[allow(clippy::too_many_arguments)]
+                #[allow(clippy::too_many_arguments, clippy::unused_unit)]
                 unsafe fn v4<$($gen)*>($($arg: $ty),*) -> $ret {
                     $inner::<$($garg)*>($($arg),*)
                 }
                 #[target_feature(enable = "avx2,avx,sse4.2,sse4.1,ssse3,popcnt,bmi1,bmi2,lzcnt")]
-                #[allow(clippy::too_many_arguments)]
+                #[allow(clippy::too_many_arguments, clippy::unused_unit)]
                 unsafe fn v3<$($gen)*>($($arg: $ty),*) -> $ret {
                     $inner::<$($garg)*>($($arg),*)
                 }
-                match isa.min($crate::flood::routing::isa::Isa::best()) {
+                use $crate::flood::routing::isa::Isa as Level;
+                match isa.min(Level::best()) {
                     // SAFETY: `Isa::best` is what the CPU reports, so the features exist.
-                    $crate::flood::routing::isa::Isa::Avx512 => return unsafe { v4::<$($garg)*>($($arg),*) },
+                    Level::Avx512 => return unsafe { v4::<$($garg)*>($($arg),*) },
                     // SAFETY: as above.
-                    $crate::flood::routing::isa::Isa::Avx2 => return unsafe { v3::<$($garg)*>($($arg),*) },
-                    $crate::flood::routing::isa::Isa::Base => {}
+                    Level::Avx2 => return unsafe { v3::<$($garg)*>($($arg),*) },
+                    Level::Base => {}
                 }
             }
             let _ = isa;

@@ -137,40 +137,32 @@ fn edge_flux(b: Boundary, q0: f32, h: f32, z: f32, n: f32, k: &Coeffs) -> f32 {
     }
 }
 
-/// One run of interior faces: `q` = (this face, the face before, the face after) and
-/// `cells` = (bed a, bed b, depth a, depth b, n a, n b) of the cells on either side,
-/// all of `out`'s length. With `LV`, `crest` (same length) holds each face's levee
-/// crest ([`face_flux_crest`]); without, it is ignored and may be empty.
-#[inline(always)]
-fn face_row<const LV: bool>(
-    out: &mut [f32],
-    q: [&[f32]; 3],
-    cells: [&[f32]; 6],
-    crest: &[f32],
-    k: &Coeffs,
-) {
-    let [q0, qm, qp] = q;
-    let [za, zb, ha, hb, na, nb] = cells;
-    for j in 0..out.len() {
-        let (eta_a, eta_b, z_face) = (za[j] + ha[j], zb[j] + hb[j], za[j].max(zb[j]));
-        let n = 0.5 * (na[j] + nb[j]);
-        out[j] = if LV {
-            face_flux_crest(q0[j], qm[j] + qp[j], eta_a, eta_b, z_face, crest[j], n, k)
-        } else {
-            face_flux(q0[j], qm[j] + qp[j], eta_a, eta_b, z_face, n, k)
-        };
-    }
-}
-
 multiversion! {
-    /// [`face_row`] at the instruction-set level `isa`.
-    fn face_row_isa[const LV: bool](
+    /// One run of interior faces: `q` = (this face, the face before, the face after) and
+    /// `cells` = (bed a, bed b, depth a, depth b, n a, n b) of the cells on either side,
+    /// all of `out`'s length. With `LV`, `crest` (same length) holds each face's levee
+    /// crest ([`face_flux_crest`]); without, it is ignored and may be empty.
+    fn face_row[const LV: bool](
         out: &mut [f32],
         q: [&[f32]; 3],
         cells: [&[f32]; 6],
         crest: &[f32],
         k: &Coeffs,
-    ) -> () => face_row[LV];
+    ) -> () as [LV] {
+        let [q0, qm, qp] = q;
+        let [za, zb, ha, hb, na, nb] = cells;
+        for j in 0..out.len() {
+            let (eta_a, eta_b, z_face) = (za[j] + ha[j], zb[j] + hb[j], za[j].max(zb[j]));
+            let n = 0.5 * (na[j] + nb[j]);
+            out[j] = if LV {
+                face_flux_crest(q0[j], qm[j] + qp[j], eta_a, eta_b, z_face, crest[j], n, k)
+            } else {
+                face_flux(q0[j], qm[j] + qp[j], eta_a, eta_b, z_face, n, k)
+            };
+        }
+    }
+    /// [`face_row`] at the instruction-set level `isa`.
+    dispatch face_row_isa;
 }
 
 /// New face discharges of the window: x faces of rows `r0 ..= r1` into `qx_new`, y faces of
@@ -382,48 +374,12 @@ fn limiter_impl<const CH: bool, R: RowRate>(
         .reduce(|| false, |a, b| a || b)
 }
 
-/// Outflow factors of one row's run of cells (see [`outflow_factors`]): `f`, `h`, `qn`
-/// (north faces), `qs` (south faces) and `ch` (with `CH`) have one entry per cell, `qx`
-/// one more; `rain` covers the same cells. Channel cells keep
-/// their factor. Returns the number of limited cells. Branch-free, so it vectorises.
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn limiter_row<const CH: bool, R: RowRate>(
-    f: &mut [f32],
-    h: &[f32],
-    qx: &[f32],
-    qn: &[f32],
-    qs: &[f32],
-    ch: &[u32],
-    rain: R,
-    dt_f: f32,
-    dt_dx: f32,
-) -> u32 {
-    let n = f.len();
-    let (h, qx, qn, qs) = (&h[..n], &qx[..n + 1], &qn[..n], &qs[..n]);
-    let ch = if CH { &ch[..n] } else { ch };
-    let mut limited = 0u32;
-    for j in 0..n {
-        let out = (-qx[j]).max(0.0) + qx[j + 1].max(0.0) + (-qn[j]).max(0.0) + qs[j].max(0.0);
-        let vol = dt_dx * out;
-        let avail = h[j] + dt_f * rain.at(j).max(0.0);
-        let lim = vol > avail && (!CH || ch[j] == NONE);
-        let skip = CH && ch[j] != NONE;
-        f[j] = if lim {
-            avail / vol
-        } else if skip {
-            f[j]
-        } else {
-            1.0
-        };
-        limited += lim as u32;
-    }
-    limited
-}
-
 multiversion! {
-    /// [`limiter_row`] at the instruction-set level `isa`.
-    fn limiter_row_isa[const CH: bool, R: RowRate](
+    /// Outflow factors of one row's run of cells (see [`outflow_factors`]): `f`, `h`, `qn`
+    /// (north faces), `qs` (south faces) and `ch` (with `CH`) have one entry per cell, `qx`
+    /// one more; `rain` covers the same cells. Channel cells keep
+    /// their factor. Returns the number of limited cells. Branch-free, so it vectorises.
+    fn limiter_row[const CH: bool, R: RowRate](
         f: &mut [f32],
         h: &[f32],
         qx: &[f32],
@@ -433,7 +389,30 @@ multiversion! {
         rain: R,
         dt_f: f32,
         dt_dx: f32,
-    ) -> u32 => limiter_row[CH, R];
+    ) -> u32 as [CH, R] {
+        let n = f.len();
+        let (h, qx, qn, qs) = (&h[..n], &qx[..n + 1], &qn[..n], &qs[..n]);
+        let ch = if CH { &ch[..n] } else { ch };
+        let mut limited = 0u32;
+        for j in 0..n {
+            let out = (-qx[j]).max(0.0) + qx[j + 1].max(0.0) + (-qn[j]).max(0.0) + qs[j].max(0.0);
+            let vol = dt_dx * out;
+            let avail = h[j] + dt_f * rain.at(j).max(0.0);
+            let lim = vol > avail && (!CH || ch[j] == NONE);
+            let skip = CH && ch[j] != NONE;
+            f[j] = if lim {
+                avail / vol
+            } else if skip {
+                f[j]
+            } else {
+                1.0
+            };
+            limited += lim as u32;
+        }
+        limited
+    }
+    /// [`limiter_row`] at the instruction-set level `isa`.
+    dispatch limiter_row_isa;
 }
 
 /// Scales every outgoing face of a limited cell by that cell's factor (each face has one
@@ -500,29 +479,31 @@ pub(crate) fn scale_outflows(
         });
 }
 
-/// Scales a run of faces by their donor's factor: `pos[j]` for a positive discharge (the
-/// donor before the face), `neg[j]` for a negative one. Branch-free (a zero discharge is
-/// multiplied by 1, which leaves it as it is).
-#[inline(always)]
-fn scale_row(q: &mut [f32], pos: &[f32], neg: &[f32]) {
-    let n = q.len();
-    let (pos, neg) = (&pos[..n], &neg[..n]);
-    for j in 0..n {
-        let v = q[j];
-        let m = if v > 0.0 {
-            pos[j]
-        } else if v < 0.0 {
-            neg[j]
-        } else {
-            1.0
-        };
-        q[j] = v * m;
-    }
-}
-
 multiversion! {
+    /// Scales a run of faces by their donor's factor: `pos[j]` for a positive discharge (the
+    /// donor before the face), `neg[j]` for a negative one. Branch-free (a zero discharge is
+    /// multiplied by 1, which leaves it as it is).
+    fn scale_row[](
+        q: &mut [f32],
+        pos: &[f32],
+        neg: &[f32],
+    ) -> () as [] {
+        let n = q.len();
+        let (pos, neg) = (&pos[..n], &neg[..n]);
+        for j in 0..n {
+            let v = q[j];
+            let m = if v > 0.0 {
+                pos[j]
+            } else if v < 0.0 {
+                neg[j]
+            } else {
+                1.0
+            };
+            q[j] = v * m;
+        }
+    }
     /// [`scale_row`] at the instruction-set level `isa`.
-    fn scale_row_isa[](q: &mut [f32], pos: &[f32], neg: &[f32]) -> () => scale_row[];
+    dispatch scale_row_isa;
 }
 
 /// Continuity for the window's cells: fluxes and rain, then losses limited by the water
@@ -705,112 +686,114 @@ fn lane_sum(l: &[f64; LANES]) -> f64 {
 /// stack buffers (8 KiB in all, in L1) between the update loop and the sums.
 const BLOCK: usize = 256;
 
-/// Continuity for one row's run of cells (see [`continuity`]), with `FX` when the domain
-/// has fixed-level cells. Inactive cells and (with `CH`) channel cells are left as they are.
-/// Depth and the compensated-summation residual are updated in f64 exactly as described in
-/// [`super::State::depth_residual_m`]. Per block of cells, a first loop updates the cells
-/// and writes each cell's rain, loss and boundary volumes to buffers (every branch a
-/// select, so it vectorises), and a second adds the buffers up in [`LANES`] lanes.
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn continuity_row<const CH: bool, const FX: bool, R: RowRate, L: RowRate>(
-    h: &mut [f32],
-    res: &mut [f32],
-    cells: &RowCells,
-    rain: R,
-    loss: L,
-    dt_f: f32,
-    dt_dx64: f64,
-) -> ContinuitySums {
-    let n = h.len();
-    let res = &mut res[..n];
-    let (z, qx, qn, qs) = (
-        &cells.z[..n],
-        &cells.qx[..n + 1],
-        &cells.qn[..n],
-        &cells.qs[..n],
-    );
-    let ch = if CH { &cells.ch[..n] } else { cells.ch };
-    let fixed = if FX { &cells.fixed[..n] } else { cells.fixed };
-    let mut rain_l = [0.0f64; LANES];
-    let mut loss_l = [0.0f64; LANES];
-    let mut in_l = [0.0f64; LANES];
-    let mut out_l = [0.0f64; LANES];
-    let mut h_max_l = [0.0f32; LANES];
-    let mut lo_l = [u32::MAX; LANES];
-    let mut hi_l = [0u32; LANES];
-    let mut rain_b = [0.0f64; BLOCK];
-    let mut loss_b = [0.0f64; BLOCK];
-    let mut in_b = [0.0f64; BLOCK];
-    let mut out_b = [0.0f64; BLOCK];
-    let mut wet_b = [0.0f32; BLOCK];
-    let mut b0 = 0;
-    while b0 < n {
-        let m = BLOCK.min(n - b0);
-        let (hb, rb) = (&mut h[b0..b0 + m], &mut res[b0..b0 + m]);
-        let (zb, qwb, qeb) = (&z[b0..b0 + m], &qx[b0..b0 + m], &qx[b0 + 1..b0 + 1 + m]);
-        let (qnb, qsb) = (&qn[b0..b0 + m], &qs[b0..b0 + m]);
-        let chb = if CH { &ch[b0..b0 + m] } else { ch };
-        let fxb = if FX { &fixed[b0..b0 + m] } else { fixed };
-        let (rain_w, loss_w) = (&mut rain_b[..m], &mut loss_b[..m]);
-        let (in_w, out_w, wet_w) = (&mut in_b[..m], &mut out_b[..m], &mut wet_b[..m]);
-        for j in 0..m {
-            let active = zb[j] < INACTIVE_BED_M && (!CH || chb[j] == NONE);
-            let dr = dt_f * rain.at(b0 + j);
-            // Σ q (f32) × Δt/Δx (f32) is exact in f64: what leaves one cell enters the
-            // next to the last bit.
-            let net = (qwb[j] as f64 - qeb[j] as f64) + (qnb[j] as f64 - qsb[j] as f64);
-            let mut hn = hb[j] as f64 + rb[j] as f64 + dr as f64 + dt_dx64 * net;
-            let dl = ((dt_f * loss.at(b0 + j)) as f64).min(hn).max(0.0);
-            hn -= dl;
-            if FX {
-                let level = fxb[j];
-                let is_fixed = active && !level.is_nan();
-                let target = (level - zb[j]).max(0.0) as f64;
-                let diff = target - hn;
-                in_w[j] = if is_fixed && diff > 0.0 { diff } else { 0.0 };
-                out_w[j] = if is_fixed && diff <= 0.0 { diff } else { 0.0 };
-                hn = if is_fixed { target } else { hn };
+multiversion! {
+    /// Continuity for one row's run of cells (see [`continuity`]), with `FX` when the domain
+    /// has fixed-level cells. Inactive cells and (with `CH`) channel cells are left as they are.
+    /// Depth and the compensated-summation residual are updated in f64 exactly as described in
+    /// [`super::State::depth_residual_m`]. Per block of cells, a first loop updates the cells
+    /// and writes each cell's rain, loss and boundary volumes to buffers (every branch a
+    /// select, so it vectorises), and a second adds the buffers up in [`LANES`] lanes.
+    fn continuity_row[const CH: bool, const FX: bool, R: RowRate, L: RowRate](
+        h: &mut [f32],
+        res: &mut [f32],
+        cells: &RowCells,
+        rain: R,
+        loss: L,
+        dt_f: f32,
+        dt_dx64: f64,
+    ) -> ContinuitySums as [CH, FX, R, L] {
+        let n = h.len();
+        let res = &mut res[..n];
+        let (z, qx, qn, qs) = (
+            &cells.z[..n],
+            &cells.qx[..n + 1],
+            &cells.qn[..n],
+            &cells.qs[..n],
+        );
+        let ch = if CH { &cells.ch[..n] } else { cells.ch };
+        let fixed = if FX { &cells.fixed[..n] } else { cells.fixed };
+        let mut rain_l = [0.0f64; LANES];
+        let mut loss_l = [0.0f64; LANES];
+        let mut in_l = [0.0f64; LANES];
+        let mut out_l = [0.0f64; LANES];
+        let mut h_max_l = [0.0f32; LANES];
+        let mut lo_l = [u32::MAX; LANES];
+        let mut hi_l = [0u32; LANES];
+        let mut rain_b = [0.0f64; BLOCK];
+        let mut loss_b = [0.0f64; BLOCK];
+        let mut in_b = [0.0f64; BLOCK];
+        let mut out_b = [0.0f64; BLOCK];
+        let mut wet_b = [0.0f32; BLOCK];
+        let mut b0 = 0;
+        while b0 < n {
+            let m = BLOCK.min(n - b0);
+            let (hb, rb) = (&mut h[b0..b0 + m], &mut res[b0..b0 + m]);
+            let (zb, qwb, qeb) = (&z[b0..b0 + m], &qx[b0..b0 + m], &qx[b0 + 1..b0 + 1 + m]);
+            let (qnb, qsb) = (&qn[b0..b0 + m], &qs[b0..b0 + m]);
+            let chb = if CH { &ch[b0..b0 + m] } else { ch };
+            let fxb = if FX { &fixed[b0..b0 + m] } else { fixed };
+            let (rain_w, loss_w) = (&mut rain_b[..m], &mut loss_b[..m]);
+            let (in_w, out_w, wet_w) = (&mut in_b[..m], &mut out_b[..m], &mut wet_b[..m]);
+            for j in 0..m {
+                let active = zb[j] < INACTIVE_BED_M && (!CH || chb[j] == NONE);
+                let dr = dt_f * rain.at(b0 + j);
+                // Σ q (f32) × Δt/Δx (f32) is exact in f64: what leaves one cell enters the
+                // next to the last bit.
+                let net = (qwb[j] as f64 - qeb[j] as f64) + (qnb[j] as f64 - qsb[j] as f64);
+                let mut hn = hb[j] as f64 + rb[j] as f64 + dr as f64 + dt_dx64 * net;
+                let dl = ((dt_f * loss.at(b0 + j)) as f64).min(hn).max(0.0);
+                hn -= dl;
+                if FX {
+                    let level = fxb[j];
+                    let is_fixed = active && !level.is_nan();
+                    let target = (level - zb[j]).max(0.0) as f64;
+                    let diff = target - hn;
+                    in_w[j] = if is_fixed && diff > 0.0 { diff } else { 0.0 };
+                    out_w[j] = if is_fixed && diff <= 0.0 { diff } else { 0.0 };
+                    hn = if is_fixed { target } else { hn };
+                }
+                // Depth stays ≥ 0; a rounding-sized negative remainder waits in the residual.
+                let hf = hn.max(0.0) as f32;
+                let r_new = (hn - hf as f64) as f32;
+                hb[j] = if active { hf } else { hb[j] };
+                rb[j] = if active { r_new } else { rb[j] };
+                rain_w[j] = if active { dr as f64 } else { 0.0 };
+                loss_w[j] = if active { dl } else { 0.0 };
+                wet_w[j] = if active { hf } else { 0.0 };
             }
-            // Depth stays ≥ 0; a rounding-sized negative remainder waits in the residual.
-            let hf = hn.max(0.0) as f32;
-            let r_new = (hn - hf as f64) as f32;
-            hb[j] = if active { hf } else { hb[j] };
-            rb[j] = if active { r_new } else { rb[j] };
-            rain_w[j] = if active { dr as f64 } else { 0.0 };
-            loss_w[j] = if active { dl } else { 0.0 };
-            wet_w[j] = if active { hf } else { 0.0 };
-        }
-        // Sums in lanes: cell j of the row goes to lane j % LANES (BLOCK is a multiple).
-        for j in 0..m {
-            let l = j % LANES;
-            rain_l[l] += rain_w[j];
-            loss_l[l] += loss_w[j];
-            if FX {
-                in_l[l] += in_w[j];
-                out_l[l] -= out_w[j];
+            // Sums in lanes: cell j of the row goes to lane j % LANES (BLOCK is a multiple).
+            for j in 0..m {
+                let l = j % LANES;
+                rain_l[l] += rain_w[j];
+                loss_l[l] += loss_w[j];
+                if FX {
+                    in_l[l] += in_w[j];
+                    out_l[l] -= out_w[j];
+                }
+                let wet = wet_w[j] > 0.0;
+                let c = cells.c0 + (b0 + j) as u32;
+                h_max_l[l] = if wet {
+                    h_max_l[l].max(wet_w[j])
+                } else {
+                    h_max_l[l]
+                };
+                lo_l[l] = if wet { lo_l[l].min(c) } else { lo_l[l] };
+                hi_l[l] = if wet { hi_l[l].max(c) } else { hi_l[l] };
             }
-            let wet = wet_w[j] > 0.0;
-            let c = cells.c0 + (b0 + j) as u32;
-            h_max_l[l] = if wet {
-                h_max_l[l].max(wet_w[j])
-            } else {
-                h_max_l[l]
-            };
-            lo_l[l] = if wet { lo_l[l].min(c) } else { lo_l[l] };
-            hi_l[l] = if wet { hi_l[l].max(c) } else { hi_l[l] };
+            b0 += m;
         }
-        b0 += m;
+        ContinuitySums {
+            rain_m: lane_sum(&rain_l),
+            loss_m: lane_sum(&loss_l),
+            bnd_in_m: lane_sum(&in_l),
+            bnd_out_m: lane_sum(&out_l),
+            h_max: h_max_l.iter().fold(0.0f32, |a, &b| a.max(b)),
+            wet_lo: lo_l.iter().fold(u32::MAX, |a, &b| a.min(b)),
+            wet_hi: hi_l.iter().fold(0, |a, &b| a.max(b)),
+        }
     }
-    ContinuitySums {
-        rain_m: lane_sum(&rain_l),
-        loss_m: lane_sum(&loss_l),
-        bnd_in_m: lane_sum(&in_l),
-        bnd_out_m: lane_sum(&out_l),
-        h_max: h_max_l.iter().fold(0.0f32, |a, &b| a.max(b)),
-        wet_lo: lo_l.iter().fold(u32::MAX, |a, &b| a.min(b)),
-        wet_hi: hi_l.iter().fold(0, |a, &b| a.max(b)),
-    }
+    /// [`continuity_row`] at the instruction-set level `isa`.
+    dispatch continuity_row_isa;
 }
 
 /// A rate (m/s) over one row's run of cells: the same value everywhere, or one per cell.
@@ -843,17 +826,4 @@ impl RowRate for &[f32] {
     fn run(self, a: usize, b: usize) -> Self {
         &self[a..b]
     }
-}
-
-multiversion! {
-    /// [`continuity_row`] at the instruction-set level `isa`.
-    fn continuity_row_isa[const CH: bool, const FX: bool, R: RowRate, L: RowRate](
-        h: &mut [f32],
-        res: &mut [f32],
-        cells: &RowCells,
-        rain: R,
-        loss: L,
-        dt_f: f32,
-        dt_dx64: f64,
-    ) -> ContinuitySums => continuity_row[CH, FX, R, L];
 }
