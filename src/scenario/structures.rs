@@ -738,16 +738,9 @@ pub fn condition_levee_corridors(
     model_dir: &Path,
     bed: &mut [f32],
 ) -> Result<Vec<String>> {
-    if section.levees == LeveeChoice::All(false) {
+    let Some((lfile, levees)) = section_levees(section, root)? else {
         return Ok(Vec::new());
-    }
-    let dir = if section.dir.is_absolute() {
-        section.dir.clone()
-    } else {
-        root.join(&section.dir)
     };
-    let lfile = dir.join("levees.toml");
-    let levees = structures::load_levees(&lfile)?;
     let p = Placement::load(model_dir)?;
     let (nr, nc) = (p.spec.rows, p.spec.cols);
     if bed.len() != nr * nc {
@@ -817,16 +810,9 @@ pub fn perch_levee_corridors(
     bed: &mut [f32],
     channels: Option<&crate::flood::routing::ChannelCells>,
 ) -> Result<Vec<String>> {
-    if section.levees == LeveeChoice::All(false) {
+    let Some((lfile, levees)) = section_levees(section, root)? else {
         return Ok(Vec::new());
-    }
-    let dir = if section.dir.is_absolute() {
-        section.dir.clone()
-    } else {
-        root.join(&section.dir)
     };
-    let lfile = dir.join("levees.toml");
-    let levees = structures::load_levees(&lfile)?;
     let chosen = chosen_levees(section, scenario_path, &lfile, &levees)?;
     if chosen
         .iter()
@@ -1001,6 +987,25 @@ pub fn perch_beds(
 }
 
 /// The levees of the file a scenario chooses (`levees`), each name checked.
+/// The levee file of the scenario's structures folder and its levees, or `None` when the
+/// scenario switches levees off (`levees = false`).
+fn section_levees(
+    section: &StructuresSection,
+    root: &Path,
+) -> Result<Option<(PathBuf, structures::levee::LeveeFile)>> {
+    if section.levees == LeveeChoice::All(false) {
+        return Ok(None);
+    }
+    let dir = if section.dir.is_absolute() {
+        section.dir.clone()
+    } else {
+        root.join(&section.dir)
+    };
+    let lfile = dir.join("levees.toml");
+    let levees = structures::load_levees(&lfile)?;
+    Ok(Some((lfile, levees)))
+}
+
 fn chosen_levees<'a>(
     section: &StructuresSection,
     path: &Path,
