@@ -3,8 +3,8 @@
 //! only once the channel is full, mass conservation, and thread-count determinism.
 
 use haihe::flood::routing::{
-    cell_outflow_m3s, face_discharge_m3s, run_until, stage_m, step, storage_m3, Boundaries,
-    Boundary, ChannelCells, Dir4, Domain, Face, Params, Rate, Scratch, Sources, State,
+    cell_outflow_m3s, cell_volume_m3, face_discharge_m3s, run_until, stage_m, step, storage_m3,
+    Boundaries, Boundary, ChannelCells, Dir4, Domain, Face, Params, Rate, Scratch, Sources, State,
 };
 
 /// SplitMix64, for reproducible random beds.
@@ -457,4 +457,82 @@ fn scenario_channel_section_rejects_unknown_keys_and_reads_the_geometry_file() {
         .unwrap();
     // 2.0 · 10,151^0.5 ≈ 201 m at the 拒马河 above 白沟村 (reference bed width 200–1000 m).
     assert!((g.width_m(10_151.0, 1000.0) - 201.5).abs() < 0.5);
+}
+
+/// A channel crossing a dike line (a crest on every face of one column line) is a
+/// flap-gated culvert: the tributary drains into the river while the river is lower, and
+/// the river cannot back up into the tributary when it stands higher.
+#[test]
+fn a_channel_through_a_dike_is_flap_gated() {
+    let (nr, nc, dx) = (3usize, 6usize, 100.0);
+    // Tributary in row 1 draining east across the dike (x faces of column line 3) into
+    // the river cells east of it.
+    let path: Vec<(usize, usize)> = (0..nc).map(|c| (1, c)).collect();
+    let cc = channel_path(nr, nc, &path, None, &|_| (20.0, 2.0, 0.03));
+    let mut crest_x = vec![f32::NEG_INFINITY; nr * (nc + 1)];
+    for r in 0..nr {
+        crest_x[r * (nc + 1) + 3] = 20.0;
+    }
+    let crest_y = vec![f32::NEG_INFINITY; (nr + 1) * nc];
+    let d = Domain::new(
+        nr,
+        nc,
+        dx,
+        vec![10.0; nr * nc],
+        vec![0.04; nr * nc],
+        Boundaries::closed(),
+    )
+    .unwrap()
+    .with_crests(crest_x, crest_y)
+    .unwrap()
+    .with_channels(&cc)
+    .unwrap();
+    let west_volume = |s: &State| -> f64 {
+        (0..nr)
+            .flat_map(|r| (0..3).map(move |c| r * nc + c))
+            .map(|i| cell_volume_m3(&d, s, i))
+            .sum()
+    };
+    // Levels: `west` on the tributary side, `east` on the river side (surface, m).
+    let run = |west: f32, east: f32| -> (f64, f64) {
+        let mut s = State::at_level(&d, east);
+        for r in 0..nr {
+            for c in 0..3 {
+                let i = r * nc + c;
+                let channel = r == 1;
+                s.depth_m[i] = if channel {
+                    (west - 10.0).max(-2.0)
+                } else {
+                    (west - 10.0).max(0.0)
+                };
+            }
+        }
+        let before = west_volume(&s);
+        let rep = run_until(
+            &d,
+            &mut s,
+            3600.0,
+            |_| Sources::default(),
+            &Params::default(),
+        )
+        .unwrap();
+        assert!(
+            rep.relative_error.abs() < 1e-9,
+            "mass error {}",
+            rep.relative_error
+        );
+        (before, west_volume(&s))
+    };
+    // River higher (11 m, over its banks) than the tributary (8.5 m, in its channel): shut.
+    let (before, after) = run(8.5, 11.0);
+    assert!(
+        (after - before).abs() <= 1e-9 * before.max(1.0),
+        "the river backed up through the dike: {before} -> {after} m³"
+    );
+    // Tributary higher (9.5 m) than the river (8.5 m): it drains through the culvert.
+    let (before, after) = run(9.5, 8.5);
+    assert!(
+        after < before - 1000.0,
+        "the tributary did not drain: {before} -> {after} m³"
+    );
 }

@@ -238,7 +238,8 @@ impl Domain {
     /// that stands above both cells is capped by the free broad-crested weir discharge
     /// `(2/3)^{3/2} √g H^{3/2}` per unit width (critical flow on the crest, e.g. Chow 1959
     /// §14; H = upstream water level above the crest). Crests on edge faces are ignored
-    /// (the boundary conditions apply there); subgrid channel links are never blocked.
+    /// (the boundary conditions apply there). A subgrid channel link through a face with a
+    /// crest is a flap-gated culvert: it passes water downstream only (see `subgrid`).
     /// Errors on wrong lengths or a crest that is not a finite elevation.
     pub fn with_crests(mut self, crest_x_m: Vec<f32>, crest_y_m: Vec<f32>) -> Result<Self> {
         let (nr, nc) = (self.nrows, self.ncols);

@@ -112,6 +112,9 @@ pub(crate) struct Link {
     /// Neighbouring links on the same axis (negative and positive side), or NONE.
     pub nb_neg: u32,
     pub nb_pos: u32,
+    /// Sign of the downstream direction (+1: `neg` drains into `pos`, −1: the reverse),
+    /// from the channel's `downstream` face when the link was built.
+    pub down_sign: f32,
 }
 
 /// Channel cells and links of a domain (built once by [`Domain::with_channels`]).
@@ -323,6 +326,7 @@ pub(crate) fn build(domain: &Domain, cells: &ChannelCells) -> Result<Channels> {
             n: n_l,
             nb_neg: NONE,
             nb_pos: NONE,
+            down_sign: if neg == me { 1.0 } else { -1.0 },
         });
     }
     // Same-axis neighbours for the θ weighting.
@@ -404,8 +408,14 @@ fn friction(q0: f64, w: f64, h: f64, n: f64, k: &LinkCoeffs) -> f64 {
 }
 
 /// New link discharges (m³/s) into `q_new` from the state before the step.
+///
+/// A link through a face with a levee crest (a channel crossing a dike line: a tributary
+/// entering a diked river) is a flap-gated culvert (穿堤涵闸): it passes water downstream
+/// only and closes when the water beyond the dike stands higher, so a perched river cannot
+/// back up through the dike into its tributaries. Breaches are modelled on the 2D faces.
 pub(crate) fn flux_links(d: &Domain, ch: &Channels, s: &State, q_new: &mut [f32], k: &LinkCoeffs) {
     let q = &s.channel_q_m3s[..];
+    let crests = d.crests();
     q_new
         .par_iter_mut()
         .with_min_len(256)
@@ -459,6 +469,20 @@ pub(crate) fn flux_links(d: &Domain, ch: &Channels, s: &State, q_new: &mut [f32]
                     sign * out
                 }
                 (None, None) => 0.0,
+            };
+            let gated = crests.is_some_and(|cr| {
+                let z = if lk.x_face {
+                    cr.x_m[lk.face as usize]
+                } else {
+                    cr.y_m[lk.face as usize]
+                };
+                z > f32::NEG_INFINITY
+            });
+            // Flap gate: only the downstream sign passes (v · sign ≥ 0).
+            let v = if gated && v * lk.down_sign as f64 <= 0.0 {
+                0.0
+            } else {
+                v
             };
             *out = v as f32;
         });
