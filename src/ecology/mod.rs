@@ -30,9 +30,9 @@
 //!
 //! # References
 //! * Horn, B. K. P. (1981), Hill shading and the reflectance map, Proc. IEEE 69(1), 14–47.
-//! * 北京市划定生态保护红线 (2018-07-13), http://www.71.cn/2018/0713/1009086.shtml
+//! * 北京市划定生态保护红线 (2018-07-13), <http://www.71.cn/2018/0713/1009086.shtml>
 //! * 天津划定1393平方公里生态保护红线 (中国自然资源报 2018-09-10),
-//!   http://www.shgtj.gov.cn/xwdt/hyxw/201809/t20180910_862397.html
+//!   <http://www.shgtj.gov.cn/xwdt/hyxw/201809/t20180910_862397.html>
 
 pub mod build;
 pub mod config;

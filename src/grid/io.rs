@@ -10,7 +10,7 @@
 //! order (`OAMS_TRADITIONAL_GIS_ORDER`), so longitude stays x and latitude stays y.
 //!
 //! # See Also
-//! [`super::cf`] for CF-1.8 netCDF time series, [`super::warp`] for reprojection.
+//! [`super::cf`] for CF-1.8 netCDF time series, [`mod@super::warp`] for reprojection.
 
 use super::{GeoTransform, Grid};
 use crate::{Error, Result};

@@ -1,6 +1,6 @@
 //! Georeferenced raster grids: an ndarray with a GDAL geotransform, a CRS and a no-data
 //! value, plus alignment checks. I/O lives in [`io`] (GDAL rasters), [`cf`] (CF-1.8
-//! netCDF), [`warp`] (crop, resample, reproject through GDAL's warper), [`vector`]
+//! netCDF), [`mod@warp`] (crop, resample, reproject through GDAL's warper), [`vector`]
 //! (OGR layers and rasterisation) and [`info`] (a gdalinfo-like summary).
 
 pub mod cf;

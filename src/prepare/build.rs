@@ -1,6 +1,6 @@
 //! The terrain part of `haihe prepare`: DEM onto the model grid, conditioning, drainage,
 //! river systems and the catchment check. Counties, population, land cover and groups
-//! follow in [`super::build_all`].
+//! follow in [`super::run`].
 
 use super::conditioning as cond;
 use super::config::{GaugeConfig, PrepareConfig};

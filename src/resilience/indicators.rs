@@ -2,7 +2,7 @@
 //! plain numbers in, numbers out, no I/O.
 //!
 //! Every indicator is oriented so that its normalised value 1 is resilient. Its raw
-//! value is in the unit given by [`IndicatorId::unit`]; `None` means the group has no
+//! value is in the unit given by the indicator table; `None` means the group has no
 //! data for it (the reason is given by [`missing_reason`]).
 //!
 //! # Reference

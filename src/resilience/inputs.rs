@@ -411,7 +411,7 @@ pub fn read_population_csv(path: &Path) -> Result<HashMap<String, PopulationRow>
 /// Reads `exposure_lifelines.csv`: per group id, the assessed lifelines: rows with
 /// components > 0 of which at least one was assessed. `not_assessed` is the count of
 /// components the run's hazards have no model for (written by
-/// [`crate::exposure::lifeline_exposure`]); a row is left out only when that count
+/// [`crate::exposure::lifeline::lifeline_exposure`]); a row is left out only when that count
 /// reaches `components` (or the field holds text, such as a reason).
 pub fn read_lifelines_csv(path: &Path) -> Result<HashMap<String, Vec<LifelineData>>> {
     let t = Table::read(path)?;

@@ -183,7 +183,7 @@ pub struct QuakeRunSummary {
     pub scenario_file: String,
     /// The source: Ms, epicentre, strike.
     pub source: Source,
-    /// How the strike was found: "fault <name>" or "given".
+    /// How the strike was found: `"fault <name>"` or `"given"`.
     pub strike_from: String,
     /// Distance from the epicentre to the fault trace, km (named faults only).
     pub fault_distance_km: Option<f64>,

@@ -35,7 +35,7 @@
 //! Yu Yanxiang (俞言祥) et al. (2013), the ground-motion attenuation relations developed
 //! for the fifth-generation seismic hazard map of China (GB 18306-2015), as implemented
 //! and documented in OpenQuake hazardlib, `openquake/hazardlib/gsim/yu_2013.py`
-//! (class `YuEtAl2013MsEastern`, https://github.com/gem/oq-engine). The coefficients are
+//! (class `YuEtAl2013MsEastern`, <https://github.com/gem/oq-engine>). The coefficients are
 //! kept, with that source, in `models/seismic/gmpe_yu2013.toml`. (The journal reference
 //! of the paper itself was not available here to check.)
 //!

@@ -26,7 +26,7 @@
 //! 44:W08442 (snapping to the stream by a target area).
 //!
 //! # See Also
-//! [`super::flow_accumulation`], [`super::streams`].
+//! [`mod@super::flow_accumulation`], [`super::streams`].
 
 use super::flow_direction::{D8_CODES, D8_OFFSETS};
 use crate::{Error, Result};

@@ -39,7 +39,7 @@
 //! Computers & Geosciences 62:117–127. doi:10.1016/j.cageo.2013.04.024
 //!
 //! # See Also
-//! [`super::flow_direction::d8_flow_directions`], [`super::flow_accumulation`].
+//! [`super::flow_direction::d8_flow_directions`], [`mod@super::flow_accumulation`].
 
 use super::flow_direction::D8_OFFSETS;
 use crate::{Error, Result};

@@ -33,7 +33,7 @@
 //! doi:10.1016/S0734-189X(84)80011-0
 //!
 //! # See Also
-//! [`super::flow_accumulation`], [`super::basins`], [`super::hand`].
+//! [`mod@super::flow_accumulation`], [`super::basins`], [`super::hand`].
 
 use crate::{Error, Result};
 use ndarray::{Array2, ArrayView2, Axis};

@@ -1,6 +1,6 @@
 //! Instruction-set level of the routing kernels, chosen once per process at run time.
 //!
-//! The row loops of [`super::kernel`] are compiled three times: for the x86-64 baseline
+//! The row loops of `routing::kernel` are compiled three times: for the x86-64 baseline
 //! (SSE2), for AVX2 and for AVX-512, and the widest level the CPU supports is used. Only
 //! the vector width changes: Rust never contracts `a * b + c` into a fused multiply-add,
 //! and every operation used (add, multiply, divide, square root, compare, select, integer
