@@ -305,6 +305,9 @@ pub struct FloodRunSummary {
     pub write_seconds: f64,
     /// Rayon threads.
     pub threads: usize,
+    /// Vector instruction level the routing kernels ran at (`base`, `avx2`, `avx512`;
+    /// [`crate::flood::routing::isa::Isa`]); every level gives the same bits.
+    pub simd: &'static str,
     /// Rain volume, m³.
     pub rain_m3: f64,
     /// Losses, m³.
@@ -1143,6 +1146,7 @@ fn run_flood_member(
         setup_seconds,
         write_seconds: 0.0,
         threads: rayon::current_num_threads(),
+        simd: crate::flood::routing::isa::Isa::current().name(),
         rain_m3: v.rain_in_m3,
         loss_m3: v.loss_m3,
         inflow_m3: v.inflow_m3,

@@ -5,7 +5,7 @@
 //! the vector width changes: Rust never contracts `a * b + c` into a fused multiply-add,
 //! and every operation used (add, multiply, divide, square root, compare, select, integer
 //! shift and divide) is exactly rounded in IEEE 754 at any width, so all three levels give
-//! bit-identical results (checked by `tests/routing.rs`). `HAIHE_SIMD=base|avx2|avx512`
+//! bit-identical results (checked by `routing::isa_tests`). `HAIHE_SIMD=base|avx2|avx512`
 //! forces a lower level (for that check, or to compare speeds); a level the CPU lacks falls
 //! back to the best one it has.
 

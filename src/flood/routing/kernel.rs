@@ -582,30 +582,20 @@ fn continuity_impl<const CH: bool, R, L>(
                 qs: &qs[c0..c1],
                 ch,
                 fixed: fx,
-
                 c0: c0 as u32,
             };
+            let (hr, rr) = (&mut h[c0..c1], &mut res[c0..c1]);
+            let (rain_r, loss_r) = (
+                rain.run(r * nc + c0, r * nc + c1),
+                loss.run(r * nc + c0, r * nc + c1),
+            );
             let sums = if has_fixed {
                 continuity_row_isa::<CH, true, R, L>(
-                    isa,
-                    &mut h[c0..c1],
-                    &mut res[c0..c1],
-                    &cells,
-                    rain.run(r * nc + c0, r * nc + c1),
-                    loss.run(r * nc + c0, r * nc + c1),
-                    dt_f,
-                    dt_dx64,
+                    isa, hr, rr, &cells, rain_r, loss_r, dt_f, dt_dx64,
                 )
             } else {
                 continuity_row_isa::<CH, false, R, L>(
-                    isa,
-                    &mut h[c0..c1],
-                    &mut res[c0..c1],
-                    &cells,
-                    rain.run(r * nc + c0, r * nc + c1),
-                    loss.run(r * nc + c0, r * nc + c1),
-                    dt_f,
-                    dt_dx64,
+                    isa, hr, rr, &cells, rain_r, loss_r, dt_f, dt_dx64,
                 )
             };
             acc.bnd_in_m = sums.bnd_in_m;
