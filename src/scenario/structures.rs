@@ -891,7 +891,6 @@ pub fn perch_beds(
     perch: &[f32],
     channels: Option<&crate::flood::routing::ChannelCells>,
 ) -> Vec<(usize, f32)> {
-    use crate::flood::routing::Dir4;
     let n = nr * nc;
     let old = bed.to_vec();
     let marked = |i: usize| !perch[i].is_nan() && !old[i].is_nan();
@@ -907,13 +906,8 @@ pub fn perch_beds(
     };
     let has = |i: usize| !ch.width_m[i].is_nan() && ch.width_m[i] > 0.0;
     let down = |i: usize| -> Option<usize> {
-        let (r, c) = (i / nc, i % nc);
-        match ch.downstream[i]? {
-            Dir4::North => (r > 0).then(|| i - nc),
-            Dir4::South => (r + 1 < nr).then_some(i + nc),
-            Dir4::West => (c > 0).then(|| i - 1),
-            Dir4::East => (c + 1 < nc).then_some(i + 1),
-        }
+        let (r, c) = ch.downstream[i]?.neighbour(i / nc, i % nc, nr, nc)?;
+        Some(r * nc + c)
     };
     // The widest channel feeding each channel cell (ties: the lower index).
     let mut feeder: Vec<Option<usize>> = vec![None; n];
@@ -986,7 +980,6 @@ pub fn perch_beds(
     out
 }
 
-/// The levees of the file a scenario chooses (`levees`), each name checked.
 /// The levee file of the scenario's structures folder and its levees, or `None` when the
 /// scenario switches levees off (`levees = false`).
 fn section_levees(
@@ -1006,6 +999,7 @@ fn section_levees(
     Ok(Some((lfile, levees)))
 }
 
+/// The levees of the file a scenario chooses (`levees`), each name checked.
 fn chosen_levees<'a>(
     section: &StructuresSection,
     path: &Path,

@@ -70,6 +70,19 @@ pub enum Dir4 {
     West,
 }
 
+impl Dir4 {
+    /// The face neighbour of cell (`r`, `c`) in this direction on an `nr × nc` grid, or
+    /// `None` off the grid.
+    pub fn neighbour(self, r: usize, c: usize, nr: usize, nc: usize) -> Option<(usize, usize)> {
+        match self {
+            Dir4::North => (r > 0).then(|| (r - 1, c)),
+            Dir4::South => (r + 1 < nr).then_some((r + 1, c)),
+            Dir4::West => (c > 0).then(|| (r, c - 1)),
+            Dir4::East => (c + 1 < nc).then_some((r, c + 1)),
+        }
+    }
+}
+
 /// Channel geometry per cell, handed to [`Domain::with_channels`]. All vectors are
 /// row-major with one value per cell.
 #[derive(Debug, Clone, PartialEq)]
@@ -202,15 +215,6 @@ impl Channels {
     }
 }
 
-fn neighbour(r: usize, c: usize, d: Dir4, nr: usize, nc: usize) -> Option<(usize, usize)> {
-    match d {
-        Dir4::North => (r > 0).then(|| (r - 1, c)),
-        Dir4::South => (r + 1 < nr).then_some((r + 1, c)),
-        Dir4::West => (c > 0).then(|| (r, c - 1)),
-        Dir4::East => (c + 1 < nc).then_some((r, c + 1)),
-    }
-}
-
 /// Builds the channel arrays and links of `domain` from per-cell geometry.
 pub(crate) fn build(domain: &Domain, cells: &ChannelCells) -> Result<Channels> {
     let (nr, nc) = (domain.nrows, domain.ncols);
@@ -271,7 +275,7 @@ pub(crate) fn build(domain: &Domain, cells: &ChannelCells) -> Result<Channels> {
             continue;
         };
         let (r, c) = (i / nc, i % nc);
-        let other = match neighbour(r, c, dir, nr, nc) {
+        let other = match dir.neighbour(r, c, nr, nc) {
             None => Some(End::Edge(dir)),
             Some((rr, cc)) => {
                 let j = rr * nc + cc;
