@@ -411,6 +411,23 @@ fn mass_curve(
     })
 }
 
+/// How a mass curve was shaped, for the report: empty, or ", triangular … (basis)" and
+/// ", continued … (basis)".
+fn shape_note(peak: &Option<String>, peak_basis: &str, tail: Tail, tail_basis: &str) -> String {
+    let mut s = String::new();
+    if let Some(p) = peak {
+        s.push_str(&format!(
+            ", triangular within each interval around the peak {p} ({peak_basis})"
+        ));
+    }
+    if tail == Tail::LastRate {
+        s.push_str(&format!(
+            ", continued at the last interval's rate to the window end ({tail_basis})"
+        ));
+    }
+    s
+}
+
 fn pattern_curve(storm: &LoadedStorm) -> Result<PatternCurve> {
     let (s, e) = (storm.start_h, storm.end_h);
     Ok(match &storm.storm.pattern {
@@ -566,19 +583,7 @@ fn zoned_pattern(
             .map(|k| storm.start_h + k as f64)
             .find(|&t| curve.fraction_before(t) >= 0.5)
             .unwrap_or(storm.end_h);
-        let mut shape = String::new();
-        if let Some(p) = &z.peak {
-            shape.push_str(&format!(
-                ", triangular within each interval around the peak {p} ({})",
-                z.peak_basis
-            ));
-        }
-        if z.tail == Tail::LastRate {
-            shape.push_str(&format!(
-                ", continued at the last interval's rate to the window end ({})",
-                z.tail_basis
-            ));
-        }
+        let shape = shape_note(&z.peak, &z.peak_basis, z.tail, &z.tail_basis);
         lines.push(format!(
             "{}: {} ({}; {:.0}% of its rain by mid-window, half by {})",
             z.name,
@@ -824,17 +829,8 @@ fn build_rain(storm: &LoadedStorm, gaz: &Gazetteer, g: &ModelGrids) -> Result<Ra
                     tail_basis,
                     ..
                 } => format!(
-                    "reported mass curve of {reference}{}{}",
-                    peak.as_ref()
-                        .map(|p| format!(
-                            ", triangular within each interval around the peak {p} ({peak_basis})"
-                        ))
-                        .unwrap_or_default(),
-                    if *tail == Tail::LastRate {
-                        format!(", continued at the last interval's rate to the window end ({tail_basis})")
-                    } else {
-                        String::new()
-                    }
+                    "reported mass curve of {reference}{}",
+                    shape_note(peak, peak_basis, *tail, tail_basis)
                 ),
                 Pattern::Triangular { peak, .. } => format!("triangular, peak at {peak}"),
                 Pattern::Uniform { .. } => "uniform".into(),
