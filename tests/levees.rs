@@ -230,9 +230,18 @@ fn breach_case() -> (Domain, State, Works) {
 }
 
 fn run_breach(threads: usize) -> (State, Works, haihe::flood::simulate::Simulation) {
-    let (domain, mut state, mut works) = breach_case();
+    run_case(breach_case(), 3.0, threads)
+}
+
+/// Runs a case without rain for `hours` (5 s steps at most, records every 5 min).
+fn run_case(
+    case: (Domain, State, Works),
+    hours: f64,
+    threads: usize,
+) -> (State, Works, haihe::flood::simulate::Simulation) {
+    let (domain, mut state, mut works) = case;
     let plan = RunPlan {
-        duration_s: 3.0 * 3600.0,
+        duration_s: hours * 3600.0,
         output_interval_s: 300.0,
     };
     let params = Params {
@@ -381,28 +390,7 @@ fn perched_case(width_m: f64, development_s: f64, start_s: f64) -> (Domain, Stat
 }
 
 fn run_perched(threads: usize) -> (State, Works, haihe::flood::simulate::Simulation) {
-    let (domain, mut state, mut works) = perched_case(150.0, 600.0, 600.0);
-    let plan = RunPlan {
-        duration_s: 2.0 * 3600.0,
-        output_interval_s: 300.0,
-    };
-    let params = Params {
-        dt_max_s: 5.0,
-        ..Params::default()
-    };
-    let sim = pool(threads).install(|| {
-        simulate_with_works(
-            &domain,
-            &mut state,
-            &mut NoRain,
-            &mut works,
-            &[],
-            plan,
-            &params,
-        )
-        .unwrap()
-    });
-    (state, works, sim)
+    run_case(perched_case(150.0, 600.0, 600.0), 2.0, threads)
 }
 
 #[test]
