@@ -364,6 +364,9 @@ fn run(cli: Cli) -> Result<()> {
             for n in &r.notes {
                 println!("  note: {n}");
             }
+            for w in &r.warnings {
+                println!("  {}", w.line());
+            }
             println!("wrote {} files to {}", r.files.len(), out.display());
         }
         Command::Quake { scenario, out } => {

@@ -3,6 +3,7 @@
 
 pub mod channels;
 pub mod outputs;
+pub mod plausibility;
 pub mod rain;
 pub mod routing;
 pub mod runoff;

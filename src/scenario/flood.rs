@@ -336,6 +336,9 @@ pub struct FloodRunSummary {
     pub files: Vec<String>,
     /// Notes on inputs (placeholders, assumptions) the user should know.
     pub notes: Vec<String>,
+    /// Findings of the plausibility guard ([`crate::flood::plausibility`]), most severe
+    /// first.
+    pub warnings: Vec<crate::flood::plausibility::Finding>,
 }
 
 fn resolve(root: &Path, p: &Path) -> PathBuf {
@@ -1094,6 +1097,8 @@ fn run_flood_member(
         }
     };
     let setup_seconds = clock.elapsed().as_secs_f64();
+    #[allow(unused_mut)]
+    let mut warnings: Vec<crate::flood::plausibility::Finding> = Vec::new();
     let sim = simulate::simulate_with_works(
         &set.domain,
         &mut set.state,
@@ -1175,6 +1180,7 @@ fn run_flood_member(
         breach_starts_h: works.breach_starts_h(),
         files: Vec::new(),
         notes: set.notes.clone(),
+        warnings: crate::flood::plausibility::sorted(warnings),
     };
     summary.write_seconds = write_start.elapsed().as_secs_f64();
     let p = stage.path("run.json");
