@@ -116,6 +116,14 @@ pub struct GridSection {
     /// ASSUMPTION: 100 m, where the North China Plain meets the 太行 and 燕山 foothills.
     #[serde(default = "hundred")]
     pub plain_below_m: f64,
+    /// Give every river cell of `streams.tif` a long profile that falls downstream: the
+    /// isotonic least-squares fit of the carved and capped bed along the D8 path
+    /// ([`crate::terrain::profile`]; in the mountains the carve is already monotone and
+    /// stays), applied after the plain's breach cap and before the pits are filled, so that a coarse-DEM ridge across a plain river neither dams it
+    /// into a lake of hundreds of km² (the fill) nor digs a trench behind it (the
+    /// breach). Default true; false restores the bed of earlier versions.
+    #[serde(default = "yes")]
+    pub river_profiles: bool,
     /// Hold the sea (`sea.tif`) at this level, m (regional grids only; default 0 m).
     #[serde(default = "sea_level")]
     pub sea_level_m: Option<f64>,
@@ -181,6 +189,7 @@ impl Default for GridSection {
             breach_depressions: true,
             plain_breach_max_m: three(),
             plain_below_m: hundred(),
+            river_profiles: true,
             sea_level_m: sea_level(),
             coastal_defence_m: three(),
             land_min_above_sea_m: one(),
@@ -409,6 +418,9 @@ fn setup(
                             *b = z - cap;
                             cut += 1;
                         }
+                    }
+                    if g.river_profiles {
+                        notes.push(river_profile_note(&mut bed, &dem, &fd, &dir)?);
                     }
                     let sea_mask = read_raster_as::<u8>(&dir.join("sea.tif"), 1)?;
                     dem.check_aligned(&sea_mask, "dem_source.tif and sea.tif")?;
@@ -689,6 +701,43 @@ fn setup(
         state,
         notes,
     })
+}
+
+/// Sets the beds of the river cells of `streams.tif` to their monotone long profiles
+/// ([`terrain::profile::monotone_river_profiles`] of the carved and capped `bed`);
+/// returns the note for `run.json` with how far the beds moved.
+fn river_profile_note(
+    bed: &mut ndarray::Array2<f64>,
+    dem: &crate::grid::Grid<f64>,
+    fd: &crate::grid::Grid<u8>,
+    dir: &Path,
+) -> Result<String> {
+    let st = read_raster_as::<u8>(&dir.join("streams.tif"), 1)?;
+    let acc = read_raster(&dir.join("flow_acc.tif"))?;
+    dem.check_aligned(&st, "dem_source.tif and streams.tif")?;
+    dem.check_aligned(&acc, "dem_source.tif and flow_acc.tif")?;
+    let river = st.data.mapv(|v| v == 1);
+    // The fit is of the carved and capped bed: in the mountains the carve is already
+    // monotone and stays; on the plain the ridges the cap left pool with the pits.
+    let prof = terrain::profile::monotone_river_profiles(
+        bed.view(),
+        fd.data.view(),
+        acc.data.view(),
+        river.view(),
+    )?;
+    let (mut cells, mut up, mut down) = (0usize, 0.0f64, 0.0f64);
+    for ((b, &p), &r) in bed.iter_mut().zip(prof.iter()).zip(river.iter()) {
+        let z = *b;
+        if r && p.is_finite() {
+            *b = p;
+            cells += 1;
+            up = up.max(p - z);
+            down = down.max(z - p);
+        }
+    }
+    Ok(format!(
+        "bed: {cells} river cells of streams.tif on monotone long profiles (isotonic least-squares fit of the DEM along D8, Barlow et al. 1972; Schwanghart & Scherler 2017): ridges cut by up to {down:.1} m, pits raised by up to {up:.1} m, against the carved and capped bed"
+    ))
 }
 
 /// The cell holding a scenario point, or a clear error naming the field.

@@ -263,6 +263,54 @@ fn grow_pool(p: &Placement, dam: (usize, usize), band_m: f64, max_cells: usize) 
     pool
 }
 
+/// Height of a dam wall above the higher bed of its face, m: far above any water on the
+/// grid, so that the face is closed. Water above the dam's crest is the reservoir
+/// model's to pass (over the crest as a weir), not the grid's.
+pub const DAM_WALL_ABOVE_BED_M: f32 = 1000.0;
+
+/// Closes every face between a reservoir's pool and a cell outside the dam's catchment
+/// (the cell below the dam, and cells beside the pool that drain elsewhere), so that the
+/// pool takes only water of its own drainage and the release, put into the cell below
+/// the dam, cannot flow back into the pool (the dam is a wall on the grid, as levees are
+/// walls on faces in LISFLOOD-FP). Faces to cells that drain into the pool stay open.
+/// Returns the number of faces closed.
+fn wall_pool(
+    p: &Placement,
+    dam: (usize, usize),
+    pool: &[usize],
+    domain: &mut Domain,
+) -> Result<usize> {
+    use crate::flood::routing::Face;
+    let (nr, nc) = (p.spec.rows, p.spec.cols);
+    let catchment = terrain::upstream_mask(p.dir.data.view(), dam.0, dam.1)?;
+    let mut in_pool = vec![false; nr * nc];
+    for &i in pool {
+        in_pool[i] = true;
+    }
+    let mut walled = 0;
+    for &i in pool {
+        let (r, c) = (i / nc, i % nc);
+        let sides = [
+            (r > 0).then(|| (Face::Y { row: r, col: c }, r - 1, c)),
+            (r + 1 < nr).then(|| (Face::Y { row: r + 1, col: c }, r + 1, c)),
+            (c > 0).then(|| (Face::X { row: r, col: c }, r, c - 1)),
+            (c + 1 < nc).then(|| (Face::X { row: r, col: c + 1 }, r, c + 1)),
+        ];
+        for (face, rr, cc) in sides.into_iter().flatten() {
+            let j = rr * nc + cc;
+            if in_pool[j] || catchment[[rr, cc]] {
+                continue;
+            }
+            let (Some(za), Some(zb)) = (domain.bed_at(i), domain.bed_at(j)) else {
+                continue;
+            };
+            domain.set_crest_m(face, za.max(zb) + DAM_WALL_ABOVE_BED_M)?;
+            walled += 1;
+        }
+    }
+    Ok(walled)
+}
+
 fn invalid(path: &Path, field: &str, message: String) -> Error {
     Error::Invalid {
         path: path.to_path_buf(),
@@ -357,7 +405,7 @@ fn build(
     model_dir: &Path,
     gauges: &[Gauge],
     start_time: Option<&str>,
-    domain: Option<&mut Domain>,
+    mut domain: Option<&mut Domain>,
 ) -> Result<(Works, Vec<String>)> {
     let path = scenario_path;
     let dir = if section.dir.is_absolute() {
@@ -439,8 +487,12 @@ fn build(
         let cell_m2 = p.spec.transform.dx.abs() * p.spec.transform.dy.abs();
         let max_cells = ((area_top_m2 / cell_m2).ceil() as usize).clamp(1, 1000);
         let pool = grow_pool(&p, dam, band, max_cells);
+        let walled = match domain.as_deref_mut() {
+            Some(d) => wall_pool(&p, dam, &pool, d)?,
+            None => 0,
+        };
         notes.push(format!(
-            "reservoir {}: dam cell ({}, {}) with {:.0} km² upstream (published {:.0}), pool of {} cells, starts at {:.2} m",
+            "reservoir {}: dam cell ({}, {}) with {:.0} km² upstream (published {:.0}), pool of {} cells walled on {walled} faces from cells outside its catchment, starts at {:.2} m",
             rec.name,
             dam.0,
             dam.1,

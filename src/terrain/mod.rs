@@ -18,6 +18,7 @@ pub mod flow_direction;
 pub mod hand;
 pub mod streams;
 
+pub mod profile;
 pub use basins::{label_basins, snap_to_stream, upstream_mask};
 pub use carve::carve_streams;
 pub use fill::{depression_volume_m3, priority_flood_epsilon, priority_flood_fill};
