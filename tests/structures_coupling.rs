@@ -384,3 +384,215 @@ fn scheduled_openings_apply_only_to_their_event() {
     let t = beijing_time_s("2023-07-31T23:30").unwrap();
     assert_eq!(w.basins[0].model.triggers, vec![Trigger::At { time_s: t }]);
 }
+
+/// A scenario-level copy of `models/structures/` in a temporary folder with `edit`
+/// applied to one file, for the bad-input cases.
+fn edited_structures(file: &str, edit: impl Fn(String) -> String) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for f in [
+        "reservoirs.toml",
+        "detention_basins.toml",
+        "levees.toml",
+        "diversions.toml",
+    ] {
+        let text = std::fs::read_to_string(root().join("models/structures").join(f)).unwrap();
+        let text = if f == file { edit(text) } else { text };
+        std::fs::write(dir.path().join(f), text).unwrap();
+    }
+    dir
+}
+
+/// The block of one `[[reservoir]]` (or basin, diversion) record in a structures file.
+fn record_span(text: &str, name: &str) -> (usize, usize) {
+    let i = text.find(&format!("name = \"{name}\"")).unwrap();
+    let j = text[i..].find("\n[[").map_or(text.len(), |k| i + k);
+    (i, j)
+}
+
+#[test]
+fn every_structure_joins_the_river_of_its_published_area() {
+    // Each reservoir's dam cell, each gate and each intake drains within 25 % of the
+    // published (or estimated) area, or the file accepts the difference with a reason
+    // and the run carries a warning. On the earlier placement 王快 sat on a 232 km²
+    // stream against its 3,700 km², 白河堡 on 11 km² against 2,657.
+    let (works, notes) = build("", &[]).unwrap();
+    let accepted: Vec<&str> = works
+        .findings
+        .iter()
+        .filter(|f| f.check == "structure-area")
+        .map(|f| f.place.as_str())
+        .collect();
+    let mut checked = 0;
+    for n in &notes {
+        let Some(rest) = n.strip_prefix("reservoir ") else {
+            continue;
+        };
+        let name = rest.split(':').next().unwrap();
+        let km2 = |key: &str| -> f64 {
+            n.split(key)
+                .nth(1)
+                .unwrap()
+                .split([' ', ')'])
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        };
+        let (snapped, published) = (km2(" with "), km2("(published "));
+        let err = snapped / published - 1.0;
+        let ok = err.abs() <= 0.25 || accepted.contains(&format!("reservoir {name}").as_str());
+        assert!(ok, "{n}");
+        checked += 1;
+    }
+    assert!(checked >= 15, "{checked} reservoirs checked");
+    // 龙门's figure is a 15′ model area: accepted, so warned about.
+    assert!(accepted.contains(&"reservoir 龙门"), "{accepted:?}");
+    // Gates and intakes carry their areas in the notes; the 卢沟桥 gate is on the 永定河.
+    let gate = notes
+        .iter()
+        .find(|n| n.starts_with("detention basin 小清河分洪区: gate"))
+        .unwrap();
+    assert!(
+        gate.contains("44278 km²") || gate.contains("4427"),
+        "{gate}"
+    );
+}
+
+#[test]
+fn a_structure_on_the_wrong_river_is_refused_with_both_areas_and_the_fix() {
+    // Without its wider search radius 王快's dam point finds only a 232 km² stream.
+    let dir = edited_structures("reservoirs.toml", |t| {
+        let (i, j) = record_span(&t, "王快");
+        let block = t[i..j]
+            .lines()
+            .filter(|l| !l.starts_with("snap_radius_cells"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        format!("{}{block}\n{}", &t[..i], &t[j..])
+    });
+    let text = format!("dir = \"{}\"", dir.path().display());
+    let e = build(&text, &[]).unwrap_err();
+    let (f, m) = field_of(e);
+    assert_eq!(f, "reservoir[王快].catchment_km2");
+    assert!(m.contains("3700") && m.contains("232"), "{m}");
+    assert!(
+        m.contains("snap_radius_cells") && m.contains("accept_area_error"),
+        "{m}"
+    );
+    // A gate without its area is refused, naming the field and the fix.
+    let dir = edited_structures("detention_basins.toml", |t| {
+        let (i, j) = record_span(&t, "东淀");
+        let block = t[i..j]
+            .lines()
+            .filter(|l| !l.starts_with("link_area"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        format!("{}{block}\n{}", &t[..i], &t[j..])
+    });
+    let e = load_detention_basins(&dir.path().join("detention_basins.toml")).unwrap_err();
+    let (f, m) = field_of(e);
+    assert_eq!(f, "basin[东淀].link_area");
+    assert!(m.contains("area_km2"), "{m}");
+    // A non-positive published area.
+    let dir = edited_structures("diversions.toml", |t| {
+        t.replacen("value = 47016.0", "value = -1.0", 1)
+    });
+    let e = load_diversions(&dir.path().join("diversions.toml")).unwrap_err();
+    let (f, _) = field_of(e);
+    assert_eq!(f, "diversion[永定新河].intake_area.area_km2");
+}
+
+#[test]
+fn a_crest_below_the_check_level_is_refused() {
+    let dir = edited_structures("reservoirs.toml", |t| {
+        t.replacen(
+            "crest_level_m = { value = 492.0",
+            "crest_level_m = { value = 480.0",
+            1,
+        )
+    });
+    let e = load_reservoirs(&dir.path().join("reservoirs.toml")).unwrap_err();
+    let (f, m) = field_of(e);
+    assert_eq!(f, "reservoir[官厅].crest_level_m");
+    assert!(m.contains("480") && m.contains("490"), "{m}");
+    // An initial level above the crest.
+    let text = "reservoirs = [\"官厅\"]\ndetention_basins = []\ndiversions = []\n[[initial_level]]\nreservoir = \"官厅\"\nlevel_m = 1e6";
+    let (f, m) = field_of(build(text, &[]).unwrap_err());
+    assert_eq!(f, "structures.initial_level");
+    assert!(m.contains("crest"), "{m}");
+}
+
+#[test]
+fn a_dam_overtops_as_a_weir_over_its_crest_and_the_run_says_so() {
+    // A 1 km² prism pool with a crest at 5 m above its bottom, a 40 m³/s linear release,
+    // and a flood far beyond it: the level passes the crest, the surplus goes over the
+    // dam as a broad-crested weir, mass closes, and the guard reports it as serious.
+    let domain = channel(30);
+    let mut state = State::dry(&domain);
+    let rule = OperatingRule {
+        flood_limit_level_m: 1.0,
+        check_level_m: 4.0,
+        safe_release_m3s: 5.0,
+        max_release_m3s: 10.0,
+    };
+    let crest = DamCrest {
+        level_m: 5.0,
+        length_m: 50.0,
+    };
+    let model =
+        Reservoir::new("R", prism(1e6), ReleaseRule::Operating(rule), 1.0).with_crest(crest);
+    let mut works = Works {
+        reservoirs: vec![ReservoirSite::new(model, vec![10], 11)],
+        ..Works::default()
+    };
+    let mut forcing = Hydrograph {
+        cell: 0,
+        points: vec![(0.0, 0.0), (2.0, 600.0), (6.0, 0.0)],
+    };
+    let plan = RunPlan {
+        duration_s: 12.0 * 3600.0,
+        output_interval_s: 300.0,
+    };
+    let sim = simulate_with_works(
+        &domain,
+        &mut state,
+        &mut forcing,
+        &mut works,
+        &[],
+        plan,
+        &Params::default(),
+    )
+    .unwrap();
+    let cols = works.columns();
+    let i_over = cols.iter().position(|c| c == "R overtopping_m3s").unwrap();
+    let i_out = cols.iter().position(|c| c == "R release_m3s").unwrap();
+    let i_lvl = cols.iter().position(|c| c == "R level_m").unwrap();
+    let top = sim
+        .records
+        .iter()
+        .map(|r| r.works[i_over])
+        .fold(0.0f64, f64::max);
+    assert!(top > 50.0, "water passes over the crest: {top} m³/s");
+    // Over the crest the weir law holds: Q = (2/3)^{3/2} √g L H^{3/2}.
+    for r in &sim.records {
+        let h = r.works[i_lvl] - crest.level_m;
+        let q = levee::broad_crested_weir_m3s(crest.length_m, h);
+        assert!(
+            (r.works[i_over] - q).abs() <= 1e-6 * q.max(1.0),
+            "{} vs {q}",
+            r.works[i_over]
+        );
+        assert!(r.works[i_out] + 1e-9 >= r.works[i_over]);
+    }
+    let last = sim.records.last().unwrap();
+    assert!(last.mass_error_m3.abs() < 1e-9 * last.volumes.input_m3());
+    let f = haihe::flood::plausibility::reservoir_levels(&works.reservoirs);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].severity, haihe::flood::plausibility::Severity::Serious);
+    assert_eq!(f[0].check, "dam-overtopped");
+    assert!(
+        f[0].reason.contains("above the dam crest"),
+        "{}",
+        f[0].reason
+    );
+}

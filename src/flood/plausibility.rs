@@ -87,6 +87,52 @@ pub fn sorted(mut findings: Vec<Finding>) -> Vec<Finding> {
     findings
 }
 
+/// Reservoir levels against the check level (校核水位, warning) and the dam crest
+/// (serious: the dam overtops, which the model passes as a weir over the crest but an
+/// embankment dam may not survive).
+pub fn reservoir_levels(sites: &[crate::flood::structures::ReservoirSite]) -> Vec<Finding> {
+    use crate::flood::structures::ReleaseRule;
+    let mut out = Vec::new();
+    for r in sites {
+        let (level, t_s) = r.max_level;
+        let name = &r.model.name;
+        if let Some(c) = r.model.crest {
+            if r.overtopping.1 > 0.0 || level > c.level_m {
+                out.push(Finding::new(
+                    Severity::Serious,
+                    "dam-overtopped",
+                    name.as_str(),
+                    format!(
+                        "the pool reached {level:.2} m at {:.1} h, {:.2} m above the dam crest ({:.2} m); up to {:.0} m³/s passed over the {:.0} m crest for {:.1} h. The dam's survival is not modelled",
+                        t_s / 3600.0,
+                        level - c.level_m,
+                        c.level_m,
+                        r.overtopping.0,
+                        c.length_m,
+                        r.overtopping.1 / 3600.0
+                    ),
+                ));
+                continue;
+            }
+        }
+        if let ReleaseRule::Operating(rule) = r.model.rule {
+            if level > rule.check_level_m {
+                out.push(Finding::new(
+                    Severity::Warning,
+                    "reservoir-level",
+                    name.as_str(),
+                    format!(
+                        "the pool reached {level:.2} m at {:.1} h, above its check level 校核水位 ({:.2} m): a flood beyond the dam's check flood",
+                        t_s / 3600.0,
+                        rule.check_level_m
+                    ),
+                ));
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1146,7 +1146,6 @@ fn run_flood_member(
         }
     };
     let setup_seconds = clock.elapsed().as_secs_f64();
-    #[allow(unused_mut)]
     let mut warnings: Vec<crate::flood::plausibility::Finding> = Vec::new();
     let sim = simulate::simulate_with_works(
         &set.domain,
@@ -1157,6 +1156,10 @@ fn run_flood_member(
         plan,
         &s.routing,
     )?;
+    warnings.extend(works.findings.iter().cloned());
+    warnings.extend(crate::flood::plausibility::reservoir_levels(
+        &works.reservoirs,
+    ));
     let write_start = std::time::Instant::now();
     let mut stage = Staged::new(out_dir)?;
     let origin = s

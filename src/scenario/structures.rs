@@ -9,8 +9,14 @@
 //!   first, within the flood-storage band (check level minus flood-limit level) above the
 //!   dam cell, up to the water area at the check level given by the storage curve; the
 //!   release enters the next cell downstream along the D8 directions;
-//! - a detention basin's gate and a diversion's intake are snapped to the largest river
-//!   within the radius;
+//! - a detention basin's gate and a diversion's intake are snapped the same way, to the
+//!   cell whose upstream area best matches the river's published (or estimated) area at
+//!   the works (`link_area`, `intake_area`); for every structure a snapped area more than
+//!   25 % from the published one is an error unless the record accepts it with a reason
+//!   (`accept_area_error`), which is then a warning in every output;
+//! - each pool is walled on the grid's faces from the cells outside its dam's catchment
+//!   (the dam), so that the release cannot flow back into it and no other river drains
+//!   into it;
 //! - levees (on by default; `levees = [names]` or `levees = false`) are walls on the
 //!   faces of the routing grid ([`build_works_on`]): the river corridor is the cells the
 //!   levee's line passes plus the stream cells touching them, and every face between the
@@ -263,6 +269,57 @@ fn grow_pool(p: &Placement, dam: (usize, usize), band_m: f64, max_cells: usize) 
     pool
 }
 
+/// The cell where a structure joins the grid: the cell within the radius whose upstream
+/// area best matches the published one (smallest |ln(A / A_pub)|, Lindsay et al. 2008).
+/// A snapped area more than [`structures::provenance::AREA_TOLERANCE`] from the
+/// published one is an error that names the structure, both areas and the fixes, unless
+/// the record accepts it with a reason (then a warning in every output).
+#[allow(clippy::too_many_arguments)]
+fn place_by_area(
+    p: &Placement,
+    at: (usize, usize),
+    snap: &structures::provenance::AreaSnap,
+    default_radius: usize,
+    what: &str,
+    file: &Path,
+    field: &str,
+    findings: &mut Vec<crate::flood::plausibility::Finding>,
+) -> Result<(usize, usize)> {
+    use crate::flood::plausibility::{Finding, Severity};
+    let radius = snap.snap_radius_cells.unwrap_or(default_radius);
+    let published = snap.area_km2.value;
+    let cell = terrain::snap_to_stream(p.acc_km2.data.view(), at.0, at.1, radius, Some(published))?;
+    let snapped = p.acc_km2.data[cell];
+    let err = snapped / published - 1.0;
+    if err.abs() > structures::provenance::AREA_TOLERANCE {
+        let what_areas = format!(
+            "the best cell within {radius} cells, ({}, {}), drains {snapped:.0} km² against the published {published:.0} km² ({:+.0} %)",
+            cell.0,
+            cell.1,
+            100.0 * err
+        );
+        match &snap.accept_area_error {
+            Some(a) => findings.push(Finding::new(
+                Severity::Warning,
+                "structure-area",
+                what,
+                format!("{what_areas}; accepted in {}: {}", file.display(), a.reason),
+            )),
+            None => {
+                return Err(invalid(
+                    file,
+                    field,
+                    format!(
+                        "{what} lies on the wrong river: {what_areas}. Fix: move the point closer to the river, give a larger `snap_radius_cells` (up to {}), correct the published area, or accept it with `accept_area_error = {{ reason = \"…\" }}`",
+                        structures::provenance::MAX_SNAP_RADIUS_CELLS
+                    ),
+                ))
+            }
+        }
+    }
+    Ok(cell)
+}
+
 /// Height of a dam wall above the higher bed of its face, m: far above any water on the
 /// grid, so that the face is closed. Water above the dam's crest is the reservoir
 /// model's to pass (over the crest as a weir), not the grid's.
@@ -454,12 +511,19 @@ fn build(
             ));
             continue;
         };
-        let dam = terrain::snap_to_stream(
-            p.acc_km2.data.view(),
-            r,
-            c,
+        let dam = place_by_area(
+            &p,
+            (r, c),
+            &structures::provenance::AreaSnap {
+                area_km2: rec.catchment_km2.clone(),
+                snap_radius_cells: rec.snap_radius_cells,
+                accept_area_error: rec.accept_area_error.clone(),
+            },
             radius,
-            Some(rec.catchment_km2.value),
+            &format!("reservoir {}", rec.name),
+            &rfile,
+            &format!("reservoir[{}].catchment_km2", rec.name),
+            &mut works.findings,
         )?;
         let outlet = p.downstream(dam).ok_or_else(|| {
             invalid(
@@ -476,8 +540,21 @@ fn build(
             .iter()
             .find(|l| l.reservoir == rec.name)
         {
+            let crest = rec.crest();
+            let bed = model.curve.level_m(0.0);
+            if !(il.level_m.is_finite() && il.level_m >= bed && il.level_m <= crest.level_m) {
+                return Err(invalid(
+                    path,
+                    "structures.initial_level",
+                    format!(
+                        "reservoir {}: level {} m must lie between the bottom of its storage curve ({bed:.2} m) and its dam crest ({:.2} m)",
+                        rec.name, il.level_m, crest.level_m
+                    ),
+                ));
+            }
             let s = model.curve.storage_m3(il.level_m);
-            model = structures::Reservoir::with_storage(&rec.name, model.curve, model.rule, s);
+            model = structures::Reservoir::with_storage(&rec.name, model.curve, model.rule, s)
+                .with_crest(crest);
         }
         let rule = rec.rule();
         let band = (rule.check_level_m - rule.flood_limit_level_m).max(1.0);
@@ -549,7 +626,23 @@ fn build(
         let Some((r, c)) = p.cell(rec.link.lon, rec.link.lat)? else {
             continue;
         };
-        let link = terrain::snap_to_stream(p.acc_km2.data.view(), r, c, radius, None)?;
+        let snap = rec.link_area.as_ref().ok_or_else(|| {
+            invalid(
+                &bfile,
+                &format!("basin[{}].link_area", rec.name),
+                "missing: give the river's upstream area at the gate".into(),
+            )
+        })?;
+        let link = place_by_area(
+            &p,
+            (r, c),
+            snap,
+            radius,
+            &format!("detention basin {} gate", rec.name),
+            &bfile,
+            &format!("basin[{}].link_area", rec.name),
+            &mut works.findings,
+        )?;
         let mut model = rec
             .model()
             .map_err(|m| invalid(&bfile, &format!("basin[{}]", rec.name), m))?;
@@ -763,7 +856,16 @@ fn build(
         let Some((r, c)) = p.cell(rec.intake.lon, rec.intake.lat)? else {
             continue;
         };
-        let intake = terrain::snap_to_stream(p.acc_km2.data.view(), r, c, radius, None)?;
+        let intake = place_by_area(
+            &p,
+            (r, c),
+            &rec.intake_area,
+            radius,
+            &format!("diversion {} intake", rec.name),
+            &dfile,
+            &format!("diversion[{}].intake_area", rec.name),
+            &mut works.findings,
+        )?;
         let model = rec.model();
         notes.push(format!(
             "diversion {}: intake cell ({}, {}) with {:.0} km² upstream, capacity {:.0} m³/s",

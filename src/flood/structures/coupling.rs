@@ -58,19 +58,29 @@ pub struct ReservoirSite {
     pub pool_cells: Vec<usize>,
     /// Cell below the dam that receives the release.
     pub outlet_cell: usize,
+    /// Highest level reached, m, and when (s of simulated time).
+    pub max_level: (f64, f64),
+    /// Largest flow over the dam's crest, m³/s, and how long the pool stood above the
+    /// crest, s.
+    pub overtopping: (f64, f64),
     inflow_m3s: f64,
     release_m3s: f64,
+    overtopping_m3s: f64,
 }
 
 impl ReservoirSite {
     /// A reservoir with its pool and outlet cells.
     pub fn new(model: Reservoir, pool_cells: Vec<usize>, outlet_cell: usize) -> Self {
+        let level = model.level_m();
         ReservoirSite {
             model,
             pool_cells,
             outlet_cell,
+            max_level: (level, 0.0),
+            overtopping: (0.0, 0.0),
             inflow_m3s: 0.0,
             release_m3s: 0.0,
+            overtopping_m3s: 0.0,
         }
     }
 }
@@ -311,6 +321,9 @@ pub struct Works {
     /// Calendar time of simulated t = 0, s since 1970-01-01T00:00Z (for scheduled
     /// triggers and breaches).
     pub epoch0_s: f64,
+    /// Findings of the placement (areas accepted outside the tolerance), for the
+    /// plausibility guard ([`crate::flood::plausibility`]).
+    pub findings: Vec<crate::flood::plausibility::Finding>,
 }
 
 impl Works {
@@ -399,6 +412,14 @@ impl Exchange for Works {
             }
             r.inflow_m3s = taken / dt_s;
             r.release_m3s = step.outflow_m3s;
+            r.overtopping_m3s = r.model.overtopping_m3s(step.storage_m3);
+            if step.level_m > r.max_level.0 {
+                r.max_level = (step.level_m, state.time_s);
+            }
+            if r.overtopping_m3s > 0.0 {
+                r.overtopping.0 = r.overtopping.0.max(r.overtopping_m3s);
+                r.overtopping.1 += dt_s;
+            }
         }
         // Detention basins.
         for b in &mut self.basins {
@@ -541,6 +562,7 @@ impl Exchange for Works {
             c.push(format!("{n} release_m3s"));
             c.push(format!("{n} storage_1e8_m3"));
             c.push(format!("{n} level_m"));
+            c.push(format!("{n} overtopping_m3s"));
         }
         for b in &self.basins {
             let n = &b.model.name;
@@ -566,6 +588,7 @@ impl Exchange for Works {
             v.push(r.release_m3s);
             v.push(r.model.storage_m3() / 1e8);
             v.push(r.model.level_m());
+            v.push(r.overtopping_m3s);
         }
         for b in &self.basins {
             v.push(b.inflow_m3s);

@@ -331,6 +331,10 @@ pub struct DetentionRecord {
     pub link: Location,
     /// Name of the link point (gauge or works), for the coupling.
     pub link_name: String,
+    /// Upstream area of the river at the gate, which the gate's cell must match within
+    /// 25 % (required for a basin inside the domain).
+    #[serde(default)]
+    pub link_area: Option<super::provenance::AreaSnap>,
     /// Area (km²), where known.
     #[serde(default)]
     pub area_km2: Option<Sourced<f64>>,
@@ -377,6 +381,17 @@ impl DetentionRecord {
         let f = |field: &str| format!("basin[{}].{field}", self.name);
         self.location.check(path, &f("location"), sources)?;
         self.link.check(path, &f("link"), sources)?;
+        match (&self.link_area, self.link.outside_domain) {
+            (Some(a), _) => a.check(path, &f("link_area"), sources)?,
+            (None, false) => {
+                return Err(invalid(
+                    path,
+                    &f("link_area"),
+                    "missing: give the river's upstream area at the gate, e.g. `link_area = { area_km2 = { value = 45116.0, source = \"…\" } }` (or `estimate = true` with a `basis`)",
+                ))
+            }
+            (None, true) => {}
+        }
         if let Some(a) = &self.area_km2 {
             a.check_positive(path, &f("area_km2"), sources)?;
         }

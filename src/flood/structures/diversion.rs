@@ -79,6 +79,9 @@ pub struct DiversionRecord {
     pub from: String,
     /// Intake (head works).
     pub intake: Location,
+    /// Upstream area of the river at the intake, which the intake's cell must match
+    /// within 25 %.
+    pub intake_area: super::provenance::AreaSnap,
     /// Outlet at the sea.
     pub outlet: Location,
     /// Capacity (m³/s).
@@ -108,6 +111,8 @@ pub fn load_diversions(path: &Path) -> Result<Vec<DiversionRecord>> {
     for d in &file.diversion {
         let f = |field: &str| format!("diversion[{}].{field}", d.name);
         d.intake.check(path, &f("intake"), &file.sources)?;
+        d.intake_area
+            .check(path, &f("intake_area"), &file.sources)?;
         d.outlet.check(path, &f("outlet"), &file.sources)?;
         d.capacity_m3s
             .check_positive(path, &f("capacity_m3s"), &file.sources)?;

@@ -39,6 +39,6 @@ pub use levee::{
 };
 pub use provenance::{beijing_time_s, Location, Sourced, DOMAIN_LAT, DOMAIN_LON};
 pub use reservoir::{
-    load_reservoir_models, load_reservoirs, OperatingRule, ReleaseRule, Reservoir, ReservoirRecord,
-    Scheme, StorageCurve,
+    load_reservoir_models, load_reservoirs, DamCrest, OperatingRule, ReleaseRule, Reservoir,
+    ReservoirRecord, Scheme, StorageCurve,
 };

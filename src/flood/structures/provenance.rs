@@ -42,6 +42,65 @@ pub struct Sourced<T> {
     pub note: Option<String>,
 }
 
+/// Largest relative difference between a structure's snapped upstream area and its
+/// published one before the placement is refused (issue: structures on the wrong river).
+pub const AREA_TOLERANCE: f64 = 0.25;
+
+/// An explicit acceptance of a snapped upstream area further than [`AREA_TOLERANCE`]
+/// from the published one: the run goes on and every output carries a warning with the
+/// reason.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptAreaError {
+    /// Why the difference is acceptable (e.g. "the published figure is an interval area").
+    pub reason: String,
+}
+
+/// How a structure joins the grid by upstream area: the published area it must match,
+/// its search radius and an optional acceptance of a larger error.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AreaSnap {
+    /// Upstream area at the structure, km², with its source or estimate basis.
+    pub area_km2: Sourced<f64>,
+    /// Search radius, cells (default: the scenario's `snap_radius_cells`).
+    #[serde(default)]
+    pub snap_radius_cells: Option<usize>,
+    /// Accept a snapped area further than 25 % from `area_km2`, with a reason.
+    #[serde(default)]
+    pub accept_area_error: Option<AcceptAreaError>,
+}
+
+impl AreaSnap {
+    /// Checks the area's provenance and value, the radius and the reason.
+    pub fn check(&self, path: &Path, field: &str, sources: &Sources) -> Result<()> {
+        self.area_km2
+            .check_positive(path, &format!("{field}.area_km2"), sources)?;
+        if let Some(r) = self.snap_radius_cells {
+            if !(1..=MAX_SNAP_RADIUS_CELLS).contains(&r) {
+                return Err(invalid(
+                    path,
+                    &format!("{field}.snap_radius_cells"),
+                    &format!("{r} cells: give 1 to {MAX_SNAP_RADIUS_CELLS} (a wider search finds another river)"),
+                ));
+            }
+        }
+        if let Some(a) = &self.accept_area_error {
+            if a.reason.trim().is_empty() {
+                return Err(invalid(
+                    path,
+                    &format!("{field}.accept_area_error.reason"),
+                    "say why the area error is acceptable",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Widest snap radius a structure or gauge may ask for, cells.
+pub const MAX_SNAP_RADIUS_CELLS: usize = 12;
+
 /// A point in WGS 84 longitude/latitude with its provenance.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -180,6 +180,18 @@ pub struct ReservoirStep {
     pub level_m: f64,
 }
 
+/// A dam's crest: above it, water passes over the dam as a free broad-crested weir over
+/// the crest's length ([`super::levee::broad_crested_weir_m3s`]; Chow 1959 §14), on top
+/// of the release of the rule. Overtopping an embankment dam is a failure hazard: the run
+/// reports it as a serious finding.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DamCrest {
+    /// Crest level, m, in the datum of the reservoir's levels.
+    pub level_m: f64,
+    /// Crest length, m.
+    pub length_m: f64,
+}
+
 /// A reservoir as a level pool; stepped by [`Reservoir::step`].
 #[derive(Debug, Clone)]
 pub struct Reservoir {
@@ -191,6 +203,8 @@ pub struct Reservoir {
     pub rule: ReleaseRule,
     /// Time-stepping scheme.
     pub scheme: Scheme,
+    /// The dam's crest; `None`: no overtopping modelled (tests of the rule alone).
+    pub crest: Option<DamCrest>,
     storage_m3: f64,
     outflow_end_m3s: f64,
 }
@@ -218,11 +232,30 @@ impl Reservoir {
                 ReleaseRule::Linear { .. } => Scheme::ModifiedPuls,
                 ReleaseRule::Operating(_) => Scheme::BackwardEuler,
             },
+            crest: None,
             storage_m3: storage_m3.max(0.0),
             outflow_end_m3s: 0.0,
         };
         r.outflow_end_m3s = r.release_m3s(r.storage_m3, 0.0);
         r
+    }
+
+    /// The reservoir with a dam crest over which water above it overtops.
+    pub fn with_crest(mut self, crest: DamCrest) -> Self {
+        self.crest = Some(crest);
+        self.outflow_end_m3s = self.release_m3s(self.storage_m3, 0.0);
+        self
+    }
+
+    /// Flow over the dam's crest (m³/s) at storage `storage_m3`: zero below the crest.
+    pub fn overtopping_m3s(&self, storage_m3: f64) -> f64 {
+        match self.crest {
+            Some(c) => super::levee::broad_crested_weir_m3s(
+                c.length_m,
+                self.curve.level_m(storage_m3) - c.level_m,
+            ),
+            None => 0.0,
+        }
     }
 
     /// Storage now (m³).
@@ -235,14 +268,16 @@ impl Reservoir {
         self.curve.level_m(self.storage_m3)
     }
 
-    /// Release (m³/s) at storage `storage_m3` with step-mean inflow `inflow_m3s`.
+    /// Release (m³/s) at storage `storage_m3` with step-mean inflow `inflow_m3s`: the
+    /// rule's release plus the flow over the crest ([`Self::overtopping_m3s`]).
     pub fn release_m3s(&self, storage_m3: f64, inflow_m3s: f64) -> f64 {
-        match self.rule {
+        let rule = match self.rule {
             ReleaseRule::Linear { k_s } => storage_m3 / k_s,
             ReleaseRule::Operating(rule) => {
                 rule.release_m3s(self.curve.level_m(storage_m3), inflow_m3s)
             }
-        }
+        };
+        rule + self.overtopping_m3s(storage_m3)
     }
 
     /// Advances by `dt_s` seconds with mean inflow `inflow_m3s` over the step; returns
@@ -373,8 +408,17 @@ pub struct ReservoirRecord {
     /// `absolute` (m above the national datum the source uses) or `relative_to_bed`
     /// (m above the riverbed at the dam, where no level is published).
     pub levels_datum: String,
-    /// Controlled catchment area (km²).
+    /// Controlled catchment area (km²): the upstream area the dam cell must match
+    /// within 25 % ([`super::provenance::AREA_TOLERANCE`]).
     pub catchment_km2: Sourced<f64>,
+    /// Search radius for the dam cell, cells (default: the scenario's
+    /// `snap_radius_cells`); GRanD points are good to ±0.05°, about 5 cells.
+    #[serde(default)]
+    pub snap_radius_cells: Option<usize>,
+    /// Accept a snapped catchment further than 25 % from `catchment_km2`, with a reason
+    /// (a warning in every output).
+    #[serde(default)]
+    pub accept_area_error: Option<super::provenance::AcceptAreaError>,
     /// Total storage 总库容 (storage below the check level), 10⁸ m³.
     pub total_storage_1e8_m3: Sourced<f64>,
     /// Dead level 死水位 (m), where published.
@@ -388,6 +432,11 @@ pub struct ReservoirRecord {
     pub safe_release_m3s: Sourced<f64>,
     /// Maximum release at the check level (m³/s).
     pub max_release_m3s: Sourced<f64>,
+    /// Dam crest level 坝顶高程 (m, same datum as the other levels); must stand above
+    /// the check level.
+    pub crest_level_m: Sourced<f64>,
+    /// Dam crest length 坝顶长度 (m): the width of the weir when the dam overtops.
+    pub crest_length_m: Sourced<f64>,
     /// Level–storage curve.
     pub storage_curve: CurveRecord,
     /// Free remarks.
@@ -449,7 +498,16 @@ impl ReservoirRecord {
             self.curve()?,
             ReleaseRule::Operating(self.rule()),
             self.flood_limit_level_m.value,
-        ))
+        )
+        .with_crest(self.crest()))
+    }
+
+    /// The dam's crest.
+    pub fn crest(&self) -> DamCrest {
+        DamCrest {
+            level_m: self.crest_level_m.value,
+            length_m: self.crest_length_m.value,
+        }
     }
 
     fn check(&self, path: &Path, sources: &Sources) -> Result<()> {
@@ -465,8 +523,12 @@ impl ReservoirRecord {
                 "must be `absolute` or `relative_to_bed`",
             ));
         }
-        self.catchment_km2
-            .check_positive(path, &f("catchment_km2"), sources)?;
+        super::provenance::AreaSnap {
+            area_km2: self.catchment_km2.clone(),
+            snap_radius_cells: self.snap_radius_cells,
+            accept_area_error: self.accept_area_error.clone(),
+        }
+        .check(path, &f("catchment"), sources)?;
         self.total_storage_1e8_m3
             .check_positive(path, &f("total_storage_1e8_m3"), sources)?;
         if let Some(d) = &self.dead_level_m {
@@ -480,6 +542,20 @@ impl ReservoirRecord {
             .check_positive(path, &f("safe_release_m3s"), sources)?;
         self.max_release_m3s
             .check_positive(path, &f("max_release_m3s"), sources)?;
+        self.crest_level_m
+            .check(path, &f("crest_level_m"), sources)?;
+        self.crest_length_m
+            .check_positive(path, &f("crest_length_m"), sources)?;
+        if !(self.crest_level_m.value > self.check_level_m.value) {
+            return Err(invalid(
+                path,
+                &f("crest_level_m"),
+                &format!(
+                    "the dam crest {} m must stand above the check level {} m (校核水位 lies below 坝顶); correct one of them",
+                    self.crest_level_m.value, self.check_level_m.value
+                ),
+            ));
+        }
         if self.flood_limit_level_m.value >= self.check_level_m.value {
             return Err(invalid(
                 path,
