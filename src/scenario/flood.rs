@@ -875,6 +875,10 @@ pub struct EnsembleMember {
     pub inputs: Vec<(String, String)>,
     /// Peak discharge and its time per gauge: (gauge, m³/s, h).
     pub gauge_peaks: Vec<(String, f64, f64)>,
+    /// The bits of cn_shift, manning_factor and each peak's (m³/s, h): JSON text does
+    /// not read back every f64 exactly, and a kept member must match bit for bit.
+    #[serde(default)]
+    pub bits: Vec<u64>,
     /// Whether the member was kept from an earlier run instead of being run.
     #[serde(skip)]
     pub kept: bool,
@@ -899,6 +903,20 @@ fn member_state(
     let record: Option<EnsembleMember> = std::fs::read_to_string(dir.join(MEMBER_RECORD))
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok());
+    let record = record.and_then(|mut r| {
+        // Exact values from their bits (a record without them is treated as unfinished).
+        let n = 2 + 2 * r.gauge_peaks.len();
+        if r.bits.len() != n {
+            return None;
+        }
+        r.cn_shift = f64::from_bits(r.bits[0]);
+        r.manning_factor = f64::from_bits(r.bits[1]);
+        for (k, g) in r.gauge_peaks.iter_mut().enumerate() {
+            g.1 = f64::from_bits(r.bits[2 + 2 * k]);
+            g.2 = f64::from_bits(r.bits[3 + 2 * k]);
+        }
+        Some(r)
+    });
     match (marker_kind(dir), record) {
         (Some(OutputKind::Member), Some(r)) => {
             let same = r.member == d.member
@@ -993,6 +1011,11 @@ pub fn run_flood_ensemble_with(
                 cn_shift: d.cn_shift,
                 manning_factor: d.manning_factor,
                 inputs: s.inputs.clone(),
+                bits: [d.cn_shift, d.manning_factor]
+                    .into_iter()
+                    .chain(s.gauge_peaks.iter().flat_map(|g| [g.1, g.2]))
+                    .map(f64::to_bits)
+                    .collect(),
                 gauge_peaks: s.gauge_peaks,
                 kept: false,
             };
