@@ -283,10 +283,15 @@ impl OutputDir {
                 if user_entries(path)?.is_empty() {
                     Ok(())
                 } else {
+                    let also = if kind == OutputKind::Batch {
+                        ", and holds no batch.json"
+                    } else {
+                        ""
+                    };
                     Err(refuse(
                         path,
                         format!(
-                            "is not empty and is not a haihe {} output (no {MARKER} marker); nothing was changed. Choose a new or empty folder",
+                            "is not empty and is not a haihe {} output (no {MARKER} marker{also}); nothing was changed. Choose a new or empty folder",
                             kind.as_str()
                         ),
                     ))
