@@ -106,7 +106,7 @@ pub fn marker_kind(dir: &Path) -> Option<OutputKind> {
 
 /// Entries of `dir` other than haihe's own bookkeeping (marker, lock, dot-folders of
 /// staging), sorted.
-fn user_entries(dir: &Path) -> Result<Vec<String>> {
+pub(crate) fn user_entries(dir: &Path) -> Result<Vec<String>> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
         .map_err(|e| Error::io(dir, e))?
         .filter_map(|e| e.ok())

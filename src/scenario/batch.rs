@@ -876,9 +876,9 @@ pub fn claim_output(out: &Path, record: &BatchRecord, resume: bool) -> Result<()
             }
         }
         None => {
+            // haihe's own marker and lock (the command's claim) do not count.
             if out.exists() {
-                let mut entries = std::fs::read_dir(out).map_err(|e| Error::io(out, e))?;
-                if entries.next().is_some() {
+                if !crate::outdir::user_entries(out)?.is_empty() {
                     return Err(refuse(
                         "is not empty and holds no batch.json (not a batch output folder); choose a new or empty folder".into(),
                     ));
