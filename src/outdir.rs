@@ -87,7 +87,24 @@ pub struct OutputDir {
     path: PathBuf,
     kind: OutputKind,
     previous: Vec<String>,
+    created: bool,
     _lock: File,
+}
+
+impl Drop for OutputDir {
+    /// A claim that wrote nothing (the command failed before its first output) leaves
+    /// the folder as it found it: marker and lock go, and the folder too if the claim
+    /// created it.
+    fn drop(&mut self) {
+        if !user_entries(&self.path).is_ok_and(|v| v.is_empty()) {
+            return;
+        }
+        let _ = std::fs::remove_file(self.path.join(MARKER));
+        let _ = std::fs::remove_file(self.path.join(LOCK));
+        if self.created {
+            let _ = std::fs::remove_dir(&self.path);
+        }
+    }
 }
 
 fn refuse(path: &Path, message: String) -> Error {
@@ -114,6 +131,7 @@ pub(crate) fn user_entries(dir: &Path) -> Result<Vec<String>> {
         .filter(|n| {
             n != MARKER
                 && n != LOCK
+                && !n.starts_with(&format!(".{MARKER}.tmp-"))
                 && !n.starts_with(".staging-")
                 && !n.starts_with(".report-")
                 && n != ".partial"
@@ -233,6 +251,7 @@ impl OutputDir {
             }
         }
         Self::check_foreign(path, kind)?;
+        let created = !path.exists();
         std::fs::create_dir_all(path).map_err(|e| Error::io(path, e))?;
         let lock = lock(path, mode)?;
         // Checked again under the lock: another process may have claimed it meanwhile.
@@ -255,6 +274,7 @@ impl OutputDir {
             path: path.to_path_buf(),
             kind,
             previous,
+            created,
             _lock: lock,
         })
     }
