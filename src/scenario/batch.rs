@@ -877,12 +877,10 @@ pub fn claim_output(out: &Path, record: &BatchRecord, resume: bool) -> Result<()
         }
         None => {
             // haihe's own marker and lock (the command's claim) do not count.
-            if out.exists() {
-                if !crate::outdir::user_entries(out)?.is_empty() {
-                    return Err(refuse(
-                        "is not empty and holds no batch.json (not a batch output folder); choose a new or empty folder".into(),
-                    ));
-                }
+            if out.exists() && !crate::outdir::user_entries(out)?.is_empty() {
+                return Err(refuse(
+                    "is not empty and holds no batch.json (not a batch output folder); choose a new or empty folder".into(),
+                ));
             }
             std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
             write_json(&out.join("batch.json"), record)?;
