@@ -12,6 +12,7 @@ pub mod flood;
 pub mod grid;
 pub mod groups;
 pub mod lifelines;
+pub mod outdir;
 pub mod prepare;
 pub mod report;
 pub mod resilience;

@@ -31,12 +31,20 @@ impl Staged {
         self.files.push(name.to_string());
         self.dir.join(name)
     }
-    /// Moves every staged file into the output folder; returns their names.
+    /// The staging folder itself.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+    /// Moves every staged file into the output folder; returns their names. The staged
+    /// files and folders are fsynced first, and the output folder after the renames, so
+    /// a crash leaves either the old file or the whole new one.
     pub fn commit(self) -> Result<Vec<String>> {
+        crate::outdir::sync_tree(&self.dir)?;
         for f in &self.files {
             let to = self.out.join(f);
             std::fs::rename(self.dir.join(f), &to).map_err(|e| Error::io(&to, e))?;
         }
+        crate::outdir::sync_dir(&self.out)?;
         Ok(self.files.clone())
     }
 }

@@ -2,6 +2,7 @@
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use haihe::outdir::{LockMode, OutputDir, OutputKind};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -53,6 +54,10 @@ enum Command {
         /// Seed of the ensemble draws.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Overwrite a previous haihe flood output in --out (with --ensemble: rerun
+        /// finished members whose draw or inputs differ; matching ones are kept).
+        #[arg(long)]
+        replace: bool,
     },
     /// Run one earthquake scenario (models/scenarios/quake-*.toml): the Yu et al.
     /// (2013) ground-motion model with elliptical attenuation along the causative
@@ -64,6 +69,9 @@ enum Command {
         /// Output folder (written whole or not at all).
         #[arg(long)]
         out: PathBuf,
+        /// Overwrite a previous haihe quake output in --out.
+        #[arg(long)]
+        replace: bool,
     },
     /// Resilience per spatial group: indicators (robustness, redundancy,
     /// resourcefulness, rapidity, ecological buffer), a 0–100 composite with Monte
@@ -95,6 +103,10 @@ enum Command {
         /// Output folder (written whole or not at all).
         #[arg(long)]
         out: PathBuf,
+        /// Overwrite a previous haihe score output in --out (its scenario subfolders
+        /// are replaced only where they carry haihe's marker).
+        #[arg(long)]
+        replace: bool,
     },
     /// Per-group exposure and damage of a finished flood or quake run, written into its
     /// folder: exposure_population.csv (residents above depth and PGA thresholds),
@@ -185,6 +197,9 @@ enum Command {
         /// report without a flood run).
         #[arg(long, default_value = "as-operated")]
         operation: String,
+        /// Overwrite a previous haihe validate output in --out.
+        #[arg(long)]
+        replace: bool,
     },
     /// Print a raster's size, CRS, extent, cell size, no-data and statistics.
     Info {
@@ -319,21 +334,31 @@ fn run(cli: Cli) -> Result<()> {
             out,
             ensemble: Some(n),
             seed,
+            replace,
         } => {
             let root = std::env::current_dir()?;
+            // An ensemble folder is resumed: finished members with the same draw are kept.
+            let _claim = OutputDir::claim(&out, OutputKind::Ensemble, true)?;
             println!(
                 "haihe flood: {} as an ensemble of {n} (seed {seed})",
                 scenario.display()
             );
             let t = std::time::Instant::now();
-            let runs = haihe::scenario::flood::run_flood_ensemble(&scenario, &root, &out, n, seed)?;
-            for (k, r) in runs.iter().enumerate() {
+            let runs = haihe::scenario::flood::run_flood_ensemble_with(
+                &scenario, &root, &out, n, seed, replace,
+            )?;
+            for r in &runs {
                 let peaks: Vec<String> = r
                     .gauge_peaks
                     .iter()
                     .map(|(g, q, t)| format!("{g} {q:.0} m³/s at {t:.1} h"))
                     .collect();
-                println!("  member {:03}: {}", k + 1, peaks.join("; "));
+                println!(
+                    "  member {:03}{}: {}",
+                    r.member,
+                    if r.kept { " (kept, done earlier)" } else { "" },
+                    peaks.join("; ")
+                );
             }
             println!(
                 "wrote {} members and ensemble.json to {} in {:.1} s",
@@ -342,10 +367,17 @@ fn run(cli: Cli) -> Result<()> {
                 t.elapsed().as_secs_f64()
             );
         }
-        Command::Flood { scenario, out, .. } => {
+        Command::Flood {
+            scenario,
+            out,
+            replace,
+            ..
+        } => {
             let root = std::env::current_dir()?;
+            let claim = OutputDir::claim(&out, OutputKind::Flood, replace)?;
             println!("haihe flood: {}", scenario.display());
             let r = haihe::scenario::flood::run_flood(&scenario, &root, &out)?;
+            claim.remove_leftovers(&r.files)?;
             println!(
                 "  {} on {} x {} cells of {} m: {} steps, {:.1} M cell-updates/s on {} threads ({:.1} s)",
                 r.scenario, r.grid.1, r.grid.0, r.grid.2, r.steps, r.cell_updates_per_s / 1e6, r.threads, r.loop_seconds
@@ -369,10 +401,16 @@ fn run(cli: Cli) -> Result<()> {
             }
             println!("wrote {} files to {}", r.files.len(), out.display());
         }
-        Command::Quake { scenario, out } => {
+        Command::Quake {
+            scenario,
+            out,
+            replace,
+        } => {
             let root = std::env::current_dir()?;
+            let claim = OutputDir::claim(&out, OutputKind::Quake, replace)?;
             println!("haihe quake: {}", scenario.display());
             let r = haihe::scenario::quake::run_quake(&scenario, &root, &out)?;
+            claim.remove_leftovers(&r.files)?;
             println!(
                 "  {}: Ms {} at {:.3} E {:.3} N, strike {:.0}° ({})",
                 r.scenario,
@@ -404,8 +442,10 @@ fn run(cli: Cli) -> Result<()> {
             seed,
             samples,
             out,
+            replace,
         } => {
             let t = Instant::now();
+            let claim = OutputDir::claim(&out, OutputKind::Score, replace)?;
             println!(
                 "haihe score: {} run dir(s), {samples} samples, seed {seed}",
                 runs.len()
@@ -421,6 +461,7 @@ fn run(cli: Cli) -> Result<()> {
                 out: out.clone(),
             };
             let r = haihe::resilience::run_score(&opts)?;
+            claim.remove_leftovers(&r.files)?;
             for (a, b, n) in &r.overlaps {
                 println!("  note: user groups {a} and {b} overlap on {n} cells (allowed; each is scored on its own)");
             }
@@ -522,6 +563,9 @@ fn run(cli: Cli) -> Result<()> {
         })?,
         Command::Report { dirs, out } => {
             let root = std::env::current_dir()?;
+            // A report writes into a batch folder (possibly one of its inputs): refused
+            // at once while another process writes it.
+            let _claim = OutputDir::claim(&out, OutputKind::Batch, true)?;
             println!(
                 "haihe report: {} folder(s) into {}",
                 dirs.len(),
@@ -557,6 +601,7 @@ fn run(cli: Cli) -> Result<()> {
             storms,
             out,
             operation,
+            replace,
         } => {
             use haihe::validation::{Operation, ValidateInputs};
             let ops = match operation.as_str() {
@@ -568,6 +613,7 @@ fn run(cli: Cli) -> Result<()> {
                 o => anyhow::bail!("--operation {o}: use as-operated, rule-based, both or none"),
             };
             let root = std::env::current_dir()?;
+            let _claim = OutputDir::claim(&out, OutputKind::Validate, replace)?;
             let inputs = ValidateInputs::standard(&root);
             let reports = match (storm, all) {
                 (Some(_), true) => anyhow::bail!("give a storm file or --all, not both"),
@@ -700,6 +746,14 @@ fn run_batch_command(a: BatchArgs) -> Result<()> {
             .unwrap_or_default(),
         a.out.display()
     );
+    // Shards of one batch share the folder (each writes only its own runs); a whole
+    // batch holds it alone, and waits for another writer to finish.
+    let mode = if shard.is_some() {
+        LockMode::Shared
+    } else {
+        LockMode::Wait
+    };
+    let _claim = OutputDir::claim_with(&a.out, OutputKind::Batch, true, mode)?;
     let opts = batch::BatchOptions {
         out: a.out.clone(),
         root,

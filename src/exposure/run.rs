@@ -427,7 +427,9 @@ pub fn assess_run(run_dir: &Path, root: &Path, opts: &ExposureOptions) -> Result
 
     // Hazards of the run, and of the combined run.
     let mut hz = read_run(run_dir, "run folder")?;
-    let mut run_dirs = vec![run_dir.display().to_string()];
+    // Provenance names the folders as installed (a batch runs in `.partial/<id>.<pid>/`
+    // and installs as `runs/<id>/`; staged runs move out of `.staging-<pid>/`).
+    let mut run_dirs = vec![crate::outdir::installed_path(run_dir).display().to_string()];
     if let Some(other) = &opts.combine_with {
         let same = match (std::fs::canonicalize(run_dir), std::fs::canonicalize(other)) {
             (Ok(a), Ok(b)) => a == b,
@@ -460,7 +462,7 @@ pub fn assess_run(run_dir: &Path, root: &Path, opts: &ExposureOptions) -> Result
             hz.pga = o.pga;
             hz.pgv = o.pgv;
         }
-        run_dirs.push(other.display().to_string());
+        run_dirs.push(crate::outdir::installed_path(other).display().to_string());
     }
     let present = HazardsPresent {
         pga: hz.pga.is_some(),
@@ -669,10 +671,16 @@ pub fn assess_run(run_dir: &Path, root: &Path, opts: &ExposureOptions) -> Result
     let ll_csv = lifelines_csv(&summary.lifelines)?;
     let red_csv = redline_csv(&summary.redline)?;
     let json = serde_json::to_string_pretty(&summary).map_err(|e| Error::Data(e.to_string()))?;
-    write_bytes(&run_dir.join(EXPOSURE_FILES[0]), &pop_csv)?;
-    write_bytes(&run_dir.join(EXPOSURE_FILES[1]), &ll_csv)?;
-    write_bytes(&run_dir.join(EXPOSURE_FILES[2]), &red_csv)?;
-    write_bytes(&run_dir.join(EXPOSURE_FILES[3]), json.as_bytes())?;
-    summary.files = EXPOSURE_FILES.iter().map(|s| s.to_string()).collect();
+    // As a set: all four are written (and fsynced) in a staging folder before any is
+    // moved into the run folder, so a full disk leaves the previous set, not a mix.
+    let mut stage = crate::staging::Staged::new(run_dir)?;
+    for (name, bytes) in
+        EXPOSURE_FILES
+            .iter()
+            .zip([&pop_csv[..], &ll_csv[..], &red_csv[..], json.as_bytes()])
+    {
+        write_bytes(&stage.path(name), bytes)?;
+    }
+    summary.files = stage.commit()?;
     Ok(summary)
 }

@@ -310,8 +310,15 @@ pub(crate) fn create_parent(path: &Path) -> Result<()> {
 pub fn write_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     create_parent(path)?;
     let tmp = temp_path(path);
-    let result =
-        write(&tmp).and_then(|()| std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e)));
+    // The file is fsynced before the rename and its folder after, so a crash leaves
+    // either the old file or the whole new one.
+    let result = write(&tmp)
+        .and_then(|()| crate::outdir::sync_tree(&tmp))
+        .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e)))
+        .and_then(|()| match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => crate::outdir::sync_dir(d),
+            _ => crate::outdir::sync_dir(Path::new(".")),
+        });
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }

@@ -1074,6 +1074,7 @@ const HEADLINE_WORDS: &str = "persons on cells deeper than 0.5 m";
 fn run_job(
     job: &Job,
     out: &Path,
+    dest: &Path,
     risk: &super::BatchRisk,
     counties: Option<&Outlines>,
     model_dir: &Path,
@@ -1106,7 +1107,7 @@ fn run_job(
             map_figure(
                 &g,
                 &spec,
-                out,
+                dest,
                 file,
                 section,
                 format!("Median resilience score: {id}"),
@@ -1143,7 +1144,7 @@ fn run_job(
             map_figure(
                 &g,
                 &spec,
-                out,
+                dest,
                 file,
                 section,
                 format!("Maximum depth: {id}"),
@@ -1172,7 +1173,7 @@ fn run_job(
                 sea: None,
             };
             let file = format!("figures/pga-{}.png", file_stem(id, "s", *i));
-            map_figure(&g, &spec, out, file, section, format!("Median PGA: {id}")).map_err(fail)
+            map_figure(&g, &spec, dest, file, section, format!("Median PGA: {id}")).map_err(fail)
         }
         Job::Hydro(id, i) => {
             let p = runs.join(id).join("hydrographs.csv");
@@ -1202,7 +1203,7 @@ fn run_job(
             let file = format!("figures/hydro-{}.png", file_stem(id, "s", *i));
             chart_figure(
                 &[panel],
-                out,
+                dest,
                 file,
                 section,
                 format!("Hydrographs: {id}"),
@@ -1276,7 +1277,7 @@ fn run_job(
                 ));
             }
             let file = format!("figures/storage-{}.png", file_stem(id, "s", *i));
-            chart_figure(&panels, out, file, section, format!("Storage: {id}"), keys).map_err(fail)
+            chart_figure(&panels, dest, file, section, format!("Storage: {id}"), keys).map_err(fail)
         }
         Job::Risk(sys, i) => {
             let mut rows: Vec<&super::GroupRisk> = risk
@@ -1328,7 +1329,7 @@ fn run_job(
             let file = format!("figures/risk-{}.png", file_stem(sys, "system", *i));
             chart_figure(
                 &[panel],
-                out,
+                dest,
                 file,
                 section,
                 format!("Exceedance curves: {sys}"),
@@ -1356,8 +1357,9 @@ fn common_prefix<'a>(mut ids: impl Iterator<Item = &'a str>) -> Option<String> {
     (p.len() >= 2 && p.is_ascii()).then_some(p)
 }
 
-/// Draws every figure of a batch output into `<out>/figures/` (in parallel) and
-/// removes PNGs there from earlier reports that are no longer drawn: per scored run
+/// Draws every figure of the batch output `out` into `<dest>/figures/` (in parallel;
+/// `dest` is `out` or the report's staging folder) and removes PNGs there from earlier
+/// reports that are no longer drawn: per scored run
 /// the county score map (`scores/<id>/scores.tif`), per flood the maximum-depth map,
 /// hydrographs and storage curves, per earthquake the median-PGA map, per river system
 /// the exceedance curves of the groups with the largest expected annual exposure.
@@ -1366,6 +1368,7 @@ fn common_prefix<'a>(mut ids: impl Iterator<Item = &'a str>) -> Option<String> {
 /// figure whose inputs are missing or unreadable becomes a note, never an error.
 pub fn batch_figures(
     out: &Path,
+    dest: &Path,
     record: &crate::scenario::batch::BatchRecord,
     risk: &super::BatchRisk,
     model_dir: &Path,
@@ -1412,7 +1415,7 @@ pub fn batch_figures(
         jobs.push(Job::Risk(sys.clone(), i));
     }
     let mut set = FigureSet::default();
-    let dir = out.join("figures");
+    let dir = dest.join("figures");
     if let Err(e) = std::fs::create_dir_all(&dir) {
         set.notes.push((
             Section::Scores,
@@ -1422,7 +1425,7 @@ pub fn batch_figures(
     }
     let results: Vec<_> = jobs
         .par_iter()
-        .map(|j| run_job(j, out, risk, counties.as_ref(), model_dir))
+        .map(|j| run_job(j, out, dest, risk, counties.as_ref(), model_dir))
         .collect();
     // Notes name files relative to the output folder, so that merged shards and one
     // unsharded batch give the same report text.

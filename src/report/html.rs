@@ -286,9 +286,11 @@ pub const METHOD: [&str; 9] = [
     "Not available to this model: a DEM finer than 2′, an observed land-cover map, levee crests, road, power, gas and pipeline layers with coordinates (the road network is a proxy), gridded rainfall of historical storms.",
 ];
 
-/// The whole page. Reads the figures' PNGs and the scores' CSV files under `out`.
+/// The whole page. Reads the scores' CSV files under `out` and the figures' PNGs
+/// under `figures_base` (`out`, or the report's staging folder).
 pub fn page(
     out: &Path,
+    figures_base: &Path,
     record: &BatchRecord,
     risk: &BatchRisk,
     figs: &FigureSet,
@@ -450,7 +452,7 @@ pub fn page(
         let _ = writeln!(s, "<p class=\"small\">{intro}</p>");
         s.push_str("<div class=\"figs\">\n");
         for f in figs.figures.iter().filter(|f| f.section == sec) {
-            s.push_str(&figure_html(out, f)?);
+            s.push_str(&figure_html(figures_base, f)?);
         }
         s.push_str("</div>\n");
         for (_, n) in figs.notes.iter().filter(|n| n.0 == sec) {

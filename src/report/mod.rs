@@ -616,20 +616,49 @@ pub fn risk_csv(risk: &BatchRisk) -> String {
     s
 }
 
-/// Writes `risk.csv`, `risk.json`, the figures (`figures/*.png`, [`figures`]),
-/// `report.md` (with links to the figures) and the self-contained `report.html`
-/// ([`html`]) into `out`; returns their paths. County outlines on the maps come from
-/// `<root>/rasters/model/counties.tif`.
+/// Name of the report's completion marker, written last (see [`write_batch_report`]).
+pub const REPORT_COMPLETE: &str = "report.complete.json";
+
+/// Writes `risk.csv`, `risk.json`, `ranking.md`, `ranking.json`, the figures
+/// (`figures/*.png`, [`figures`]), `report.md` (with links to the figures) and the
+/// self-contained `report.html` ([`html`]) into `out`; returns their paths. County
+/// outlines on the maps come from `<root>/rasters/model/counties.tif`.
+///
+/// The files are written as a set: first into `<out>/.report-<pid>/`, fsynced, then
+/// `report.complete.json` of the previous report is removed, every file is renamed into
+/// place, the folder is fsynced, and `report.complete.json` (the files, the batch and
+/// the time) is written last. A report without that marker is incomplete: a kill
+/// while the set is moved leaves no marker, and a failure before leaves the previous
+/// report as it was.
 pub fn write_batch_report(out: &Path, record: &BatchRecord, root: &Path) -> Result<Vec<PathBuf>> {
+    let stage = out.join(format!(".report-{}", std::process::id()));
+    if stage.exists() {
+        std::fs::remove_dir_all(&stage).map_err(|e| Error::io(&stage, e))?;
+    }
+    std::fs::create_dir_all(&stage).map_err(|e| Error::io(&stage, e))?;
+    let result = write_report_set(out, &stage, record, root).and_then(|names| {
+        install_report_set(out, &stage, &names, record)?;
+        Ok(names.iter().map(|n| out.join(n)).collect())
+    });
+    let _ = std::fs::remove_dir_all(&stage);
+    result
+}
+
+/// Writes the report's files into `stage` (reading the runs and scores of `out`);
+/// returns their names.
+fn write_report_set(
+    out: &Path,
+    stage: &Path,
+    record: &BatchRecord,
+    root: &Path,
+) -> Result<Vec<String>> {
     let risk = batch_risk(out, record, root)?;
     let mut written = Vec::new();
-    let p = out.join("risk.csv");
-    write_text(&p, &risk_csv(&risk))?;
-    written.push(p);
-    let p = out.join("risk.json");
+    write_text(&stage.join("risk.csv"), &risk_csv(&risk))?;
+    written.push("risk.csv".to_string());
     let json = serde_json::to_string_pretty(&risk).map_err(|e| Error::Data(e.to_string()))?;
-    write_text(&p, &json)?;
-    written.push(p);
+    write_text(&stage.join("risk.json"), &json)?;
+    written.push("risk.json".to_string());
     let rankings = ranking::batch_rankings(
         out,
         record,
@@ -637,30 +666,64 @@ pub fn write_batch_report(out: &Path, record: &BatchRecord, root: &Path) -> Resu
         RANKED_GROUPS,
     )?;
     let ranking_md = ranking::markdown(&rankings);
-    let p = out.join("ranking.md");
-    write_text(&p, &ranking_md)?;
-    written.push(p);
-    let p = out.join("ranking.json");
+    write_text(&stage.join("ranking.md"), &ranking_md)?;
+    written.push("ranking.md".to_string());
     let json = serde_json::to_string_pretty(&rankings).map_err(|e| Error::Data(e.to_string()))?;
-    write_text(&p, &json)?;
-    written.push(p);
-    let figs = figures::batch_figures(out, record, &risk, &root.join("rasters/model"));
-    if !figs.figures.is_empty() {
-        written.push(out.join("figures"));
+    write_text(&stage.join("ranking.json"), &json)?;
+    written.push("ranking.json".to_string());
+    let figs = figures::batch_figures(out, stage, record, &risk, &root.join("rasters/model"));
+    // The folder goes in even when empty, so figures of an earlier report do not stay.
+    if stage.join("figures").is_dir() {
+        written.push("figures".to_string());
     }
-    let p = out.join("report.md");
     let mut md = markdown::report(out, record, &risk);
     if !rankings.is_empty() {
         md.push_str("\n## Resilience ranking: top and bottom groups\n\n");
         md.push_str(&ranking_md);
     }
     md.push_str(&markdown::figure_links(&figs));
-    write_text(&p, &md)?;
-    written.push(p);
-    let p = out.join("report.html");
-    write_text(&p, &html::page(out, record, &risk, &figs, &rankings)?)?;
-    written.push(p);
+    write_text(&stage.join("report.md"), &md)?;
+    written.push("report.md".to_string());
+    write_text(
+        &stage.join("report.html"),
+        &html::page(out, stage, record, &risk, &figs, &rankings)?,
+    )?;
+    written.push("report.html".to_string());
     Ok(written)
+}
+
+/// Moves the staged report set into `out` and writes the completion marker last.
+fn install_report_set(
+    out: &Path,
+    stage: &Path,
+    names: &[String],
+    record: &BatchRecord,
+) -> Result<()> {
+    crate::outdir::sync_tree(stage)?;
+    let marker = out.join(REPORT_COMPLETE);
+    if marker.exists() {
+        std::fs::remove_file(&marker).map_err(|e| Error::io(&marker, e))?;
+        crate::outdir::sync_dir(out)?;
+    }
+    for n in names {
+        let (from, to) = (stage.join(n), out.join(n));
+        if to.is_dir() {
+            // A folder (figures/) cannot be renamed onto a non-empty one: the old one is
+            // moved into the staging folder, which is removed afterwards.
+            let parked = stage.join(format!(".old-{n}"));
+            std::fs::rename(&to, &parked).map_err(|e| Error::io(&to, e))?;
+        }
+        std::fs::rename(&from, &to).map_err(|e| Error::io(&to, e))?;
+    }
+    crate::outdir::sync_dir(out)?;
+    let json = serde_json::to_string_pretty(&serde_json::json!({
+        "batch": record.name,
+        "batch_hash": record.batch_hash,
+        "files": names,
+        "finished_utc": crate::scenario::batch::utc_now_rfc3339(),
+    }))
+    .map_err(|e| Error::Data(e.to_string()))?;
+    write_text(&marker, &json)
 }
 
 #[cfg(test)]

@@ -253,6 +253,9 @@ pub fn scenario_slug(name: &str, k: usize) -> String {
             }
         })
         .collect();
+    // A leading '.' would make `.` or `..` (outside the folder) or a hidden folder.
+    let dots = s.len() - s.trim_start_matches('.').len();
+    let s = format!("{}{}", "_".repeat(dots), &s[dots..]);
     if s.trim_matches('_').is_empty() {
         format!("scenario-{k}")
     } else {

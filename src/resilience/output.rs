@@ -270,17 +270,34 @@ pub fn write_all(
         if slugs.contains(&slug) {
             slug = format!("{slug}-{k}");
         }
-        let dir = stage.path(&slug);
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        write_scenario(&dir, s, grids, model, opts)?;
-        // A folder of an earlier run would block the rename: move it into the staging
-        // folder, which is removed when `stage` is dropped.
+        // A folder of that name that haihe did not write (no marker) is never replaced:
+        // refused before anything is written.
         let old = out.join(&slug);
-        if old.exists() {
-            let parked = dir.with_file_name(format!(".old-{slug}"));
-            std::fs::rename(&old, &parked).map_err(|e| Error::io(&old, e))?;
+        if old.exists() && crate::outdir::marker_kind(&old).is_none() {
+            return Err(Error::Invalid {
+                path: old,
+                field: "--out".into(),
+                message: format!(
+                    "exists and is not a haihe score folder (no {} marker); nothing was changed. Move it away or choose another output folder",
+                    crate::outdir::MARKER
+                ),
+            });
         }
         slugs.push(slug);
+    }
+    for (s, slug) in scenarios.iter().zip(&slugs) {
+        let dir = stage.path(slug);
+        crate::outdir::claim_subfolder(&dir, crate::outdir::OutputKind::Member)?;
+        write_scenario(&dir, s, grids, model, opts)?;
+    }
+    // A haihe folder of an earlier run would block the rename: move it into the staging
+    // folder, which is removed when `stage` is dropped.
+    for slug in &slugs {
+        let old = out.join(slug);
+        if old.exists() && crate::outdir::marker_kind(&old).is_some() {
+            let parked = stage.dir().join(format!(".old-{slug}"));
+            std::fs::rename(&old, &parked).map_err(|e| Error::io(&old, e))?;
+        }
     }
     let summary = stage.path("summary.csv");
     write_summary_csv(&summary, scenarios, &slugs)?;

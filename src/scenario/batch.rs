@@ -269,21 +269,7 @@ pub fn load_batch(path: &Path, root: &Path) -> Result<Batch> {
     let mut seen = std::collections::BTreeMap::new();
     for (i, s) in def.scenarios.iter().enumerate() {
         let f = |k: &str| format!("scenario[{i}] ({}).{k}", s.id);
-        if s.id.is_empty()
-            || s.id.starts_with('.')
-            || !s
-                .id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        {
-            return Err(bad(
-                f("id"),
-                format!(
-                    "'{}': use letters, digits, '-', '_' and '.' (it names the run folder)",
-                    s.id
-                ),
-            ));
-        }
+        crate::outdir::check_id(&s.id, path, &f("id"))?;
         if let Some(j) = seen.insert(s.id.clone(), i) {
             return Err(bad(
                 f("id"),
@@ -890,13 +876,11 @@ pub fn claim_output(out: &Path, record: &BatchRecord, resume: bool) -> Result<()
             }
         }
         None => {
-            if out.exists() {
-                let mut entries = std::fs::read_dir(out).map_err(|e| Error::io(out, e))?;
-                if entries.next().is_some() {
-                    return Err(refuse(
-                        "is not empty and holds no batch.json (not a batch output folder); choose a new or empty folder".into(),
-                    ));
-                }
+            // haihe's own marker and lock (the command's claim) do not count.
+            if out.exists() && !crate::outdir::user_entries(out)?.is_empty() {
+                return Err(refuse(
+                    "is not empty and holds no batch.json (not a batch output folder); choose a new or empty folder".into(),
+                ));
             }
             std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
             write_json(&out.join("batch.json"), record)?;
@@ -951,6 +935,8 @@ fn partial_dir(out: &Path, id: &str) -> PathBuf {
 fn install(out: &Path, id: &str, from: &Path) -> Result<PathBuf> {
     let runs = out.join("runs");
     std::fs::create_dir_all(&runs).map_err(|e| Error::io(&runs, e))?;
+    // Durable before it is published: a crash leaves the old run or the whole new one.
+    crate::outdir::sync_tree(from)?;
     let to = runs.join(id);
     if to.exists() {
         let old = out
@@ -963,6 +949,7 @@ fn install(out: &Path, id: &str, from: &Path) -> Result<PathBuf> {
     } else {
         std::fs::rename(from, &to).map_err(|e| Error::io(&to, e))?;
     }
+    crate::outdir::sync_dir(&runs)?;
     Ok(to)
 }
 

@@ -910,18 +910,116 @@ pub fn ensemble_draws(n: usize, seed: u64) -> Vec<EnsembleDraw> {
         .collect()
 }
 
+/// One member of an ensemble as run or kept: its draw and gauge peaks
+/// (gauge, m³/s, h).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EnsembleMember {
+    /// Member number, from 1.
+    pub member: usize,
+    /// Added to every curve number.
+    pub cn_shift: f64,
+    /// Multiplies every Manning's n.
+    pub manning_factor: f64,
+    /// Every input the member read, with its FNV-1a 64 hash (as in `run.json`).
+    pub inputs: Vec<(String, String)>,
+    /// Peak discharge and its time per gauge: (gauge, m³/s, h).
+    pub gauge_peaks: Vec<(String, f64, f64)>,
+    /// The bits of cn_shift, manning_factor and each peak's (m³/s, h): JSON text does
+    /// not read back every f64 exactly, and a kept member must match bit for bit.
+    #[serde(default)]
+    pub bits: Vec<u64>,
+    /// Whether the member was kept from an earlier run instead of being run.
+    #[serde(skip)]
+    pub kept: bool,
+}
+
+/// Name of a member's completion record (written last, inside `member-NNN/`).
+pub const MEMBER_RECORD: &str = ".haihe-member.json";
+
+/// What to do with `member-NNN/` before running it: `Some(kept)` if a finished member
+/// with the same draw and inputs is there; `None` to run it. Errors: a folder that is
+/// not haihe's, or a finished member of another draw without `replace`.
+fn member_state(
+    dir: &Path,
+    d: &EnsembleDraw,
+    inputs: &[(String, String)],
+    replace: bool,
+) -> Result<Option<EnsembleMember>> {
+    use crate::outdir::{marker_kind, OutputKind};
+    if !dir.exists() {
+        return Ok(None);
+    }
+    let record: Option<EnsembleMember> = std::fs::read_to_string(dir.join(MEMBER_RECORD))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok());
+    let record = record.and_then(|mut r| {
+        // Exact values from their bits (a record without them is treated as unfinished).
+        let n = 2 + 2 * r.gauge_peaks.len();
+        if r.bits.len() != n {
+            return None;
+        }
+        r.cn_shift = f64::from_bits(r.bits[0]);
+        r.manning_factor = f64::from_bits(r.bits[1]);
+        for (k, g) in r.gauge_peaks.iter_mut().enumerate() {
+            g.1 = f64::from_bits(r.bits[2 + 2 * k]);
+            g.2 = f64::from_bits(r.bits[3 + 2 * k]);
+        }
+        Some(r)
+    });
+    match (marker_kind(dir), record) {
+        (Some(OutputKind::Member), Some(r)) => {
+            let same = r.member == d.member
+                && r.cn_shift == d.cn_shift
+                && r.manning_factor == d.manning_factor
+                && r.inputs == inputs;
+            if same {
+                Ok(Some(EnsembleMember { kept: true, ..r }))
+            } else if replace {
+                Ok(None)
+            } else {
+                Err(Error::Invalid {
+                    path: dir.to_path_buf(),
+                    field: "--ensemble".into(),
+                    message: "holds a finished member of another draw or other inputs (seed or scenario changed); use --replace to rerun it, or choose another folder".into(),
+                })
+            }
+        }
+        // An unfinished member of ours: run again.
+        (Some(OutputKind::Member), None) => Ok(None),
+        _ => {
+            crate::outdir::claim_subfolder(dir, OutputKind::Member)?;
+            Ok(None)
+        }
+    }
+}
+
 /// Runs an ensemble of `n` members of a scenario, CN and roughness drawn by
 /// [`ensemble_draws`], members in parallel (rayon), each written whole into
-/// `out_dir/member-NNN/` (a member already there with the same draw is kept, so an
-/// interrupted ensemble resumes), then `ensemble.json` with the draws and each member's
-/// gauge peaks.
+/// `out_dir/member-NNN/` and marked finished by its `.haihe-member.json` (draw, input
+/// hashes, gauge peaks), then `ensemble.json` with the draws and each member's gauge
+/// peaks. A finished member already there with the same draw and inputs is kept, so an
+/// interrupted ensemble resumes; an unfinished one of ours is rerun; a finished one of
+/// another draw is refused unless `replace`; a `member-NNN/` that haihe did not write is
+/// refused and left alone.
 pub fn run_flood_ensemble(
     scenario_path: &Path,
     root: &Path,
     out_dir: &Path,
     n: usize,
     seed: u64,
-) -> Result<Vec<FloodRunSummary>> {
+) -> Result<Vec<EnsembleMember>> {
+    run_flood_ensemble_with(scenario_path, root, out_dir, n, seed, false)
+}
+
+/// [`run_flood_ensemble`], with `replace`: finished members of another draw are rerun.
+pub fn run_flood_ensemble_with(
+    scenario_path: &Path,
+    root: &Path,
+    out_dir: &Path,
+    n: usize,
+    seed: u64,
+    replace: bool,
+) -> Result<Vec<EnsembleMember>> {
     use rayon::prelude::*;
     if n == 0 {
         return Err(Error::Invalid {
@@ -931,16 +1029,50 @@ pub fn run_flood_ensemble(
         });
     }
     load_flood_scenario(scenario_path)?;
+    let inputs =
+        super::batch::file_input_hashes(super::batch::ScenarioKind::Flood, scenario_path, root)?;
     std::fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
     let draws = ensemble_draws(n, seed);
-    let summaries = draws
-        .par_iter()
+    // Every member folder is checked before anything runs, so a refusal changes nothing.
+    let states = draws
+        .iter()
         .map(|d| {
             let dir = out_dir.join(format!("member-{:03}", d.member));
+            member_state(&dir, d, &inputs, replace)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let members = draws
+        .par_iter()
+        .zip(states)
+        .map(|(d, state)| {
+            if let Some(kept) = state {
+                return Ok(kept);
+            }
+            let dir = out_dir.join(format!("member-{:03}", d.member));
+            // Ours (marked) and unfinished or replaced: emptied, marked, run again.
             if dir.exists() {
                 std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
             }
-            run_flood_member(scenario_path, root, &dir, Some(d))
+            crate::outdir::claim_subfolder(&dir, crate::outdir::OutputKind::Member)?;
+            let s = run_flood_member(scenario_path, root, &dir, Some(d))?;
+            let m = EnsembleMember {
+                member: d.member,
+                cn_shift: d.cn_shift,
+                manning_factor: d.manning_factor,
+                inputs: s.inputs.clone(),
+                bits: [d.cn_shift, d.manning_factor]
+                    .into_iter()
+                    .chain(s.gauge_peaks.iter().flat_map(|g| [g.1, g.2]))
+                    .map(f64::to_bits)
+                    .collect(),
+                gauge_peaks: s.gauge_peaks,
+                kept: false,
+            };
+            let json = serde_json::to_string_pretty(&m).map_err(|e| Error::Data(e.to_string()))?;
+            crate::grid::io::write_atomically(&dir.join(MEMBER_RECORD), |p| {
+                std::fs::write(p, &json).map_err(|e| Error::io(p, e))
+            })?;
+            Ok(m)
         })
         .collect::<Result<Vec<_>>>()?;
     #[derive(serde::Serialize)]
@@ -960,13 +1092,13 @@ pub fn run_flood_ensemble(
         cn_half_width: ENSEMBLE_CN_HALF_WIDTH,
         manning_range: ENSEMBLE_MANNING_RANGE,
         draws: &draws,
-        gauge_peaks: summaries.iter().map(|s| s.gauge_peaks.clone()).collect(),
+        gauge_peaks: members.iter().map(|s| s.gauge_peaks.clone()).collect(),
     };
     let json = serde_json::to_string_pretty(&file).map_err(|e| Error::Data(e.to_string()))?;
     crate::grid::io::write_atomically(&out_dir.join("ensemble.json"), |p| {
         std::fs::write(p, &json).map_err(|e| Error::io(p, e))
     })?;
-    Ok(summaries)
+    Ok(members)
 }
 
 fn run_flood_member(

@@ -1855,8 +1855,14 @@ pub fn validate_all(
     let mut ids = Vec::new();
     for f in &files {
         let id = load_storm(f)?.storm.id;
+        // The id names the storm's subfolder: `..` or a '/' would write outside it.
+        crate::outdir::check_id(&id, f, "storm.id")?;
         check_storm(f, inputs)?;
         ids.push(id);
+    }
+    // A storm subfolder that haihe did not write is refused, never overwritten.
+    for id in &ids {
+        crate::outdir::claim_subfolder(&out_dir.join(id), crate::outdir::OutputKind::Member)?;
     }
     let results: Vec<Result<ValidationReport>> = std::thread::scope(|scope| {
         let handles: Vec<_> = files
