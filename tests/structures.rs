@@ -699,6 +699,8 @@ flood_limit_level_m = { value = 110.0, source = "a" }
 check_level_m = { value = 120.0, source = "a" }
 safe_release_m3s = { value = 100.0, source = "a" }
 max_release_m3s = { value = 1000.0, source = "a" }
+crest_level_m = { value = 122.0, source = "a" }
+crest_length_m = { value = 300.0, source = "a" }
 storage_curve = { points = [
   { level_m = 100.0, storage_1e8_m3 = 0.1, source = "a" },
   { level_m = 120.0, storage_1e8_m3 = 1.0, source = "a" },
@@ -797,6 +799,7 @@ river = "r"
 location = { lon = 116.0, lat = 39.0, approximate = true, basis = "by hand" }
 link = { lon = 116.0, lat = 39.0, source = "a" }
 link_name = "G"
+link_area = { area_km2 = { value = 500.0, source = "a" } }
 capacity_1e8_m3 = { value = 1.0, source = "a" }
 gate_capacity_m3s = { value = 100.0, estimate = true, basis = "guess" }
 

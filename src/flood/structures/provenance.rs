@@ -76,26 +76,44 @@ impl AreaSnap {
     pub fn check(&self, path: &Path, field: &str, sources: &Sources) -> Result<()> {
         self.area_km2
             .check_positive(path, &format!("{field}.area_km2"), sources)?;
-        if let Some(r) = self.snap_radius_cells {
-            if !(1..=MAX_SNAP_RADIUS_CELLS).contains(&r) {
-                return Err(invalid(
-                    path,
-                    &format!("{field}.snap_radius_cells"),
-                    &format!("{r} cells: give 1 to {MAX_SNAP_RADIUS_CELLS} (a wider search finds another river)"),
-                ));
-            }
-        }
-        if let Some(a) = &self.accept_area_error {
-            if a.reason.trim().is_empty() {
-                return Err(invalid(
-                    path,
-                    &format!("{field}.accept_area_error.reason"),
-                    "say why the area error is acceptable",
-                ));
-            }
-        }
-        Ok(())
+        check_snap_settings(
+            path,
+            field,
+            self.snap_radius_cells,
+            self.accept_area_error.as_ref(),
+        )
     }
+}
+
+/// Checks a snap radius (1 to [`MAX_SNAP_RADIUS_CELLS`]) and that an accepted area error
+/// gives its reason; `field` is the record's field prefix (e.g. `reservoir[官厅]`).
+pub fn check_snap_settings(
+    path: &Path,
+    field: &str,
+    radius: Option<usize>,
+    accept: Option<&AcceptAreaError>,
+) -> Result<()> {
+    if let Some(r) = radius {
+        if !(1..=MAX_SNAP_RADIUS_CELLS).contains(&r) {
+            return Err(invalid(
+                path,
+                &format!("{field}.snap_radius_cells"),
+                &format!(
+                    "{r} cells: give 1 to {MAX_SNAP_RADIUS_CELLS} (a wider search finds another river)"
+                ),
+            ));
+        }
+    }
+    if let Some(a) = accept {
+        if a.reason.trim().is_empty() {
+            return Err(invalid(
+                path,
+                &format!("{field}.accept_area_error.reason"),
+                "say why the area error is acceptable",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Widest snap radius a structure or gauge may ask for, cells.

@@ -523,12 +523,14 @@ impl ReservoirRecord {
                 "must be `absolute` or `relative_to_bed`",
             ));
         }
-        super::provenance::AreaSnap {
-            area_km2: self.catchment_km2.clone(),
-            snap_radius_cells: self.snap_radius_cells,
-            accept_area_error: self.accept_area_error.clone(),
-        }
-        .check(path, &f("catchment"), sources)?;
+        self.catchment_km2
+            .check_positive(path, &f("catchment_km2"), sources)?;
+        super::provenance::check_snap_settings(
+            path,
+            &format!("reservoir[{}]", self.name),
+            self.snap_radius_cells,
+            self.accept_area_error.as_ref(),
+        )?;
         self.total_storage_1e8_m3
             .check_positive(path, &f("total_storage_1e8_m3"), sources)?;
         if let Some(d) = &self.dead_level_m {
