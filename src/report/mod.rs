@@ -487,7 +487,7 @@ pub fn plausibility_warnings(out: &Path, record: &BatchRecord) -> Vec<(String, F
                 .map(|f| (e.id.clone(), f)),
         );
     }
-    all.sort_by(|a, b| b.1.severity.cmp(&a.1.severity));
+    all.sort_by_key(|f| std::cmp::Reverse(f.1.severity));
     all
 }
 
