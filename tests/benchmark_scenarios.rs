@@ -113,6 +113,38 @@ fn ea_test4_first_hour_conserves_mass_and_spreads_from_the_breach() {
     );
     // Point 6 (300, 1300) is 424 m from the breach, beyond point 4 (300 m).
     assert!(st[5].1 <= st[3].1, "point 6 no deeper than point 4");
+    // Speeds: the test's subcritical spreading stays below 10 m/s everywhere (the guard's
+    // land bound); the report's velocities at the points are below 2 m/s.
+    let vmax = max_of(&out.join("max_velocity.tif"));
+    println!("EA test 4, first hour: largest speed {vmax:.2} m/s");
+    assert!(vmax <= 10.0, "largest speed {vmax} m/s");
+    assert!((sum.max_land_speed_ms - vmax as f64).abs() < 1e-6);
+    assert!(!sum.warnings.iter().any(|w| w.check == "velocity"));
+    // The inflow still rises at 1 h: the gauges' discharges peak after the cut, so the run
+    // reports no peak for them but a serious `peak-not-reached`.
+    let p1 = &sum.gauge_peaks[0];
+    assert!(!p1.3, "point 1 peaks after t_end: {p1:?}");
+    assert!(
+        sum.warnings
+            .iter()
+            .any(|w| w.check == "peak-not-reached" && w.place == p1.0),
+        "{:?}",
+        sum.warnings
+    );
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+    assert_eq!(run["gauge_peaks"][0][3], serde_json::Value::Bool(false));
+    // The FD2320 hazard rating grid lies beside the velocities.
+    assert!(max_of(&out.join("hazard_rating.tif")) > 0.0);
+}
+
+/// Largest finite value of band 1 of a GeoTIFF.
+fn max_of(p: &Path) -> f32 {
+    let g = haihe::grid::io::read_raster(p).unwrap();
+    g.data
+        .iter()
+        .filter(|v| v.is_finite())
+        .fold(0.0f64, |m, &v| m.max(v)) as f32
 }
 
 #[test]
@@ -125,6 +157,18 @@ fn ritter_dam_break_scenario_reports_its_l1_error() {
         sum.relative_mass_error < 1e-6,
         "{}",
         sum.relative_mass_error
+    );
+    // Ritter's largest speed is 2c₀ at the front (6.3 m/s for 1 m of water): the
+    // face-flux velocities stay near it, never above the guard's 10 m/s.
+    let vmax = max_of(&out.join("max_velocity.tif")) as f64;
+    println!(
+        "Ritter: largest speed {vmax:.2} m/s against 2c₀ = {:.2} m/s",
+        2.0 * (G * 1.0f64).sqrt()
+    );
+    assert!(vmax <= 10.0, "largest speed {vmax} m/s");
+    assert!(
+        vmax <= 1.1 * 2.0 * (G * 1.0f64).sqrt(),
+        "largest speed {vmax} m/s"
     );
     let series = haihe::grid::cf::read_cf(&out.join("depth.nc"), "depth").unwrap();
     let nt = series.times.len();

@@ -351,7 +351,13 @@ fn run(cli: Cli) -> Result<()> {
                 let peaks: Vec<String> = r
                     .gauge_peaks
                     .iter()
-                    .map(|(g, q, t)| format!("{g} {q:.0} m³/s at {t:.1} h"))
+                    .map(|(g, q, t, reached)| {
+                        if *reached {
+                            format!("{g} {q:.0} m³/s at {t:.1} h")
+                        } else {
+                            format!("{g} not reached by t_end (≥ {q:.0} m³/s)")
+                        }
+                    })
                     .collect();
                 println!(
                     "  member {:03}{}: {}",
@@ -386,12 +392,35 @@ fn run(cli: Cli) -> Result<()> {
                 "  rain {:.3e} m³, losses {:.3e} m³, outflow {:.3e} m³, storage change {:.3e} m³, mass-balance error {:.1e}",
                 r.rain_m3, r.loss_m3, r.boundary_out_m3, r.storage_change_m3, r.relative_mass_error
             );
+            let at = |s: &Option<haihe::flood::plausibility::CellSite>| {
+                s.as_ref()
+                    .map(|s| format!(" at {}, {} ({})", s.place(), s.setting.label(), s.detail))
+                    .unwrap_or_default()
+            };
             println!(
-                "  largest depth {:.2} m; setup {:.1} s, time loop {:.1} s, writing {:.1} s",
-                r.max_depth_m, r.setup_seconds, r.loop_seconds, r.write_seconds
+                "  largest depth on land {:.2} m{} (anywhere, sea and pools included: {:.2} m)",
+                r.max_depth_m,
+                at(&r.max_depth_site),
+                r.max_depth_anywhere_m
             );
-            for (name, q, t) in &r.gauge_peaks {
-                println!("  peak at {name}: {q:.0} m³/s at {t:.1} h");
+            println!(
+                "  largest speed on land {:.2} m/s{}; hazard rating (FD2320) land cells low/moderate/significant/extreme: {:?}",
+                r.max_land_speed_ms,
+                at(&r.max_land_speed_site),
+                r.hazard_cells
+            );
+            println!(
+                "  setup {:.1} s, time loop {:.1} s, writing {:.1} s",
+                r.setup_seconds, r.loop_seconds, r.write_seconds
+            );
+            for (name, q, t, reached) in &r.gauge_peaks {
+                if *reached {
+                    println!("  peak at {name}: {q:.0} m³/s at {t:.1} h");
+                } else {
+                    println!(
+                        "  peak at {name}: not reached by t_end (still rising, {q:.0} m³/s at {t:.1} h)"
+                    );
+                }
             }
             for n in &r.notes {
                 println!("  note: {n}");

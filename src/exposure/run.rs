@@ -202,6 +202,31 @@ fn read_run(dir: &Path, field: &str) -> Result<RunHazards> {
     Ok(h)
 }
 
+/// `depth` with the sea (`sea.tif` = 1) and open water (`land_cover.tif` class 4) set to
+/// 0, so that the sea bed and lakes are never counted as flooded land; either mask is
+/// skipped where its file is absent or not on the depth's grid.
+fn land_only_depth(depth: &Grid<f32>, model_dir: &Path) -> Result<Grid<f32>> {
+    let mut out = depth.clone();
+    for (file, code) in [("sea.tif", 1u8), ("land_cover.tif", 4u8)] {
+        let p = model_dir.join(file);
+        if !p.is_file() {
+            continue;
+        }
+        let m = read_raster_as::<u8>(&p, 1)?;
+        if m.data.dim() != out.data.dim() {
+            continue;
+        }
+        ndarray::Zip::from(&mut out.data)
+            .and(&m.data)
+            .for_each(|d, &c| {
+                if c == code {
+                    *d = 0.0;
+                }
+            });
+    }
+    Ok(out)
+}
+
 /// Refuses a hazard grid that is not on the model grid, naming the file and the fix.
 fn check_on_model(model: &Grid<f32>, path: &Path, g: &Grid<f32>, model_dir: &Path) -> Result<()> {
     model
@@ -485,11 +510,16 @@ pub fn assess_run(run_dir: &Path, root: &Path, opts: &ExposureOptions) -> Result
     for (p, g) in [&hz.depth, &hz.pga, &hz.pgv].into_iter().flatten() {
         check_on_model(&population, p, g, &dir)?;
     }
-    let depth = hz.depth.as_ref().map(|x| &x.1);
+    // Depths on the sea and on open water are not floods of land: they count as dry.
+    let land_depth = match hz.depth.as_ref() {
+        Some((_, g)) => Some(land_only_depth(g, &dir)?),
+        None => None,
+    };
+    let depth = land_depth.as_ref();
     let pga = hz.pga.as_ref().map(|x| &x.1);
     let pgv = hz.pgv.as_ref().map(|x| &x.1);
     let mut notes = vec![
-        "population: residents of population.tif summed per group cell; depth columns count cells with depth > threshold, PGA columns cells with median PGA ≥ threshold (cumulative)".to_string(),
+        "population: residents of population.tif summed per group cell; depth columns count cells with depth > threshold, PGA columns cells with median PGA ≥ threshold (cumulative); the sea and open water (land cover class 4) count as dry".to_string(),
         "lifeline damage uses the median PGA and PGV maps; the Hazus fragility β carries the variability".to_string(),
         "expected_damaged = Σ P(out of service at the event): 1 when flooded past the class's threshold, else P(DS ≥ nonfunctional_from)".to_string(),
         "service_kept_share, days_to_90pct and resilience_loss_pct_days count the group's nodes that reach a source on the undamaged network".to_string(),

@@ -2,6 +2,7 @@
 //! 2D local-inertial routing ([`routing`]) and hydraulic structures ([`structures`]).
 
 pub mod channels;
+pub mod hazard;
 pub mod outputs;
 pub mod plausibility;
 pub mod rain;

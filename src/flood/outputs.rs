@@ -19,6 +19,12 @@ fn grid_f32(spec: &GridSpec, data: &[f32]) -> Result<Grid<f32>> {
     Ok(Grid::new(a, spec.transform, spec.crs_wkt.clone(), None))
 }
 
+/// Writes one map of the run (one f32 per cell, row-major) as `name` into the staging
+/// folder.
+pub fn write_map(stage: &mut Staged, spec: &GridSpec, name: &str, data: &[f32]) -> Result<()> {
+    write_geotiff(&grid_f32(spec, data)?, &stage.path(name))
+}
+
 /// Writes the maps, `depth.nc`, `hydrographs.csv` and `mass_balance.csv` of a run
 /// into the staging folder. `time_origin` names t = 0 for the CF time axis
 /// (e.g. "2023-07-29 00:00:00").

@@ -961,6 +961,8 @@ struct Outlines {
     ids: Array2<i32>,
     transform: crate::GeoTransform,
     sea: Option<Array2<u8>>,
+    /// Open water of the land cover (class 4 of `land_cover.tif`): 1, else 0.
+    water: Option<Array2<u8>>,
 }
 
 fn outlines_for<'a>(o: Option<&'a Outlines>, g: &Grid<f64>) -> Option<&'a Array2<i32>> {
@@ -1121,12 +1123,19 @@ fn run_job(
             }
             let g = crate::grid::io::read_raster_band(&p, 1).map_err(fail)?;
             let t = ascii_or(id, &format!("scenario {}", i + 1));
-            // The largest depth on land (the sea is not flood).
+            // The largest depth on land (the sea and open water are not flood).
             let sea = sea_for(counties, &g);
+            let water = counties
+                .filter(|o| o.ids.dim() == g.data.dim() && o.transform.approx_eq(&g.transform))
+                .and_then(|o| o.water.as_ref());
             let max = g
                 .data
                 .indexed_iter()
-                .filter(|(ix, v)| v.is_finite() && sea.is_none_or(|m| m[*ix] == 0))
+                .filter(|(ix, v)| {
+                    v.is_finite()
+                        && sea.is_none_or(|m| m[*ix] == 0)
+                        && water.is_none_or(|m| m[*ix] == 0)
+                })
                 .fold(0.0, |a: f64, (_, v)| a.max(*v));
             let spec = MapSpec {
                 title: format!("Maximum flood depth, {t}"),
@@ -1382,6 +1391,10 @@ pub fn batch_figures(
                 .ok()
                 .filter(|s| s.data.dim() == g.data.dim())
                 .map(|s| s.data),
+            water: crate::grid::io::read_raster_as::<u8>(&model_dir.join("land_cover.tif"), 1)
+                .ok()
+                .filter(|s| s.data.dim() == g.data.dim())
+                .map(|s| s.data.mapv(|c| u8::from(c == 4))),
             ids: g.data,
             transform: g.transform,
         });

@@ -226,11 +226,21 @@ fn outcome(
                             g.get(0)?.as_str()?,
                             g.get(1)?.as_f64()?,
                             g.get(2)?.as_f64()?,
+                            g.get(3).and_then(|r| r.as_bool()).unwrap_or(true),
                         ))
                     })
                     .max_by(|a, b| a.1.total_cmp(&b.1))
             })
-            .map(|(n, q, t)| format!("largest peak {} m³/s at {n}, {t:.0} h", num(q)))
+            .map(|(n, q, t, reached)| {
+                if reached {
+                    format!("largest peak {} m³/s at {n}, {t:.0} h", num(q))
+                } else {
+                    format!(
+                        "largest discharge {} m³/s at {n}, still rising: peak not reached by t_end",
+                        num(q)
+                    )
+                }
+            })
             .unwrap_or_default(),
         ScenarioKind::Quake => {
             let ms = run
@@ -280,7 +290,7 @@ pub const METHOD: [&str; 9] = [
     "Floods: local-inertial shallow-water routing (Bates et al. 2010) of design storms over each river system, with reservoirs, detention basins and breaches as lumped structures. The design rainfall statistics are placeholders until the authority's storm atlas replaces them; each system is rained on alone.",
     "Earthquakes: the Yu et al. (2013) ground-motion model without site terms; the PGA maps show the median over the realisations. Scenario earthquakes carry no annual rate unless the batch gives one.",
     "Population: 2020 census county totals spread over each county by assumptions; counties at the edge of the domain without a census row have no residents.",
-    "Exposure: a cell's residents count as exposed when its maximum depth passes the threshold (0.15, 0.5, 1.5 m), river and pond cells included: an upper estimate of persons in flooded places, not of persons harmed.",
+    "Exposure: a cell's residents count as exposed when its maximum depth passes the threshold (0.15, 0.5, 1.5 m); the sea and the open water of the land cover (lakes, reservoirs, wide rivers) count as dry, narrower rivers and ponds are included: an upper estimate of persons in flooded places, not of persons harmed.",
     "Risk: each design event is a point of its system's exceedance curve at p = 1/T; the expected annual exposure (EAE, persons/yr) is the area under it by the trapezoid rule, zero for events more frequent than the most frequent modelled, and the rarest event's value held down to p = 0 (or nothing beyond it, the 'no rare tail' figure); systems add (Hazus average annualised loss; CLIMADA expected annual impact).",
     "Scores: 0 to 100 per group over five dimensions (robustness, redundancy, resourcefulness, rapidity, ecology; equal weights), with weights, thresholds and normalisation bounds drawn in a Monte Carlo: p05, p50 and p95 are its percentiles, drivers the indicators that cost the most points.",
     "Not available to this model: a DEM finer than 2′, an observed land-cover map, levee crests, road, power, gas and pipeline layers with coordinates (the road network is a proxy), gridded rainfall of historical storms.",
@@ -326,6 +336,36 @@ pub fn page(
         }
     }
     s.push_str("<a href=\"#method\">Method and data</a></nav>\n");
+
+    // Plausibility warnings first: what an engineer would disprove at a glance.
+    if record
+        .scenarios
+        .iter()
+        .any(|e| e.kind == ScenarioKind::Flood)
+    {
+        let found = super::plausibility_warnings(out, record);
+        s.push_str("<section id=\"plausibility\"><h2>Plausibility warnings</h2>\n");
+        if found.is_empty() {
+            s.push_str(
+                "<p>The plausibility guard found nothing to warn of in the flood runs.</p>\n",
+            );
+        } else {
+            s.push_str("<ul>\n");
+            for (id, f) in &found {
+                let _ = writeln!(
+                    s,
+                    "<li><b>{}</b> [{}] {}, {}: {}</li>",
+                    esc(f.severity.label()),
+                    esc(&f.check),
+                    esc(id),
+                    esc(&f.place),
+                    esc(&f.reason)
+                );
+            }
+            s.push_str("</ul>\n");
+        }
+        s.push_str("</section>\n");
+    }
 
     // Summary.
     s.push_str("<section id=\"summary\"><h2>Summary</h2>\n<table><thead><tr><th class=\"t\">scenario</th><th class=\"t\">kind</th><th>return period (yr)</th><th class=\"t\">system</th><th class=\"t\">run</th><th class=\"t\">outcome</th></tr></thead><tbody>\n");

@@ -56,6 +56,35 @@ pub fn report(out: &Path, record: &BatchRecord, risk: &BatchRisk) -> String {
             .unwrap_or_default()
     );
 
+    if record
+        .scenarios
+        .iter()
+        .any(|e| e.kind == ScenarioKind::Flood)
+    {
+        let _ = writeln!(s, "## Plausibility warnings\n");
+        let found = super::plausibility_warnings(out, record);
+        if found.is_empty() {
+            let _ = writeln!(
+                s,
+                "The plausibility guard found nothing to warn of in the flood runs.\n"
+            );
+        }
+        for (id, f) in &found {
+            let _ = writeln!(
+                s,
+                "- **{}** `{}` {}, {}: {}",
+                f.severity.label(),
+                f.check,
+                cell(id),
+                cell(&f.place),
+                cell(&f.reason)
+            );
+        }
+        if !found.is_empty() {
+            s.push('\n');
+        }
+    }
+
     let _ = writeln!(s, "## Scenarios\n");
     let _ = writeln!(
         s,
@@ -101,7 +130,7 @@ pub fn report(out: &Path, record: &BatchRecord, risk: &BatchRisk) -> String {
         .collect();
     if !floods.is_empty() {
         let _ = writeln!(s, "\n## Floods\n");
-        let _ = writeln!(s, "| id | largest depth (m) | mass-balance error | peak discharge at gauges | detention basins | breaches |");
+        let _ = writeln!(s, "| id | largest depth on land (m) | mass-balance error | peak discharge at gauges | detention basins | breaches |");
         let _ = writeln!(s, "|---|---|---|---|---|---|");
         for e in floods {
             let Some(r) = run_json(out, &e.id) else {
@@ -115,14 +144,7 @@ pub fn report(out: &Path, record: &BatchRecord, risk: &BatchRisk) -> String {
                     .map(|a| a.iter().filter_map(fmt).collect::<Vec<_>>().join("; "))
                     .unwrap_or_default()
             };
-            let peaks = list("gauge_peaks", &|g| {
-                Some(format!(
-                    "{}: {} m³/s at {:.1} h",
-                    g.get(0)?.as_str()?,
-                    num(g.get(1)?.as_f64()?),
-                    g.get(2)?.as_f64()?
-                ))
-            });
+            let peaks = list("gauge_peaks", &super::gauge_peak_words);
             let opened = |k: &str, verb: &str| {
                 list(k, &|g| {
                     let name = g.get(0)?.as_str()?;

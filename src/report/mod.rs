@@ -22,6 +22,7 @@ pub mod ranking;
 pub mod risk;
 
 use crate::exposure::{self, GroupZones, PGA_CLASSES_G};
+use crate::flood::plausibility::{Finding, Severity};
 use crate::grid::io::{read_raster_as, write_atomically};
 use crate::scenario::batch::{read_manifest, BatchRecord, ScenarioEntry, ScenarioKind};
 use crate::{Error, Grid, Result};
@@ -459,6 +460,50 @@ fn quake_persons_at_least(path: &Path, g: f32) -> Result<f64> {
         }
     }
     Ok(sum)
+}
+
+/// The plausibility findings a reader must see first (warnings and serious ones) of the
+/// batch's flood runs, with the run's id, from each run's `run.json` (`warnings`, written
+/// by [`crate::flood::plausibility`]); most severe first, then in batch order.
+pub fn plausibility_warnings(out: &Path, record: &BatchRecord) -> Vec<(String, Finding)> {
+    let mut all = Vec::new();
+    for e in record
+        .scenarios
+        .iter()
+        .filter(|e| e.kind == ScenarioKind::Flood)
+    {
+        let Some(run) = read_json(&out.join("runs").join(&e.id).join("run.json")) else {
+            continue;
+        };
+        let found: Vec<Finding> = run
+            .get("warnings")
+            .cloned()
+            .and_then(|w| serde_json::from_value(w).ok())
+            .unwrap_or_default();
+        all.extend(
+            found
+                .into_iter()
+                .filter(|f| f.severity >= Severity::Warning)
+                .map(|f| (e.id.clone(), f)),
+        );
+    }
+    all.sort_by_key(|f| std::cmp::Reverse(f.1.severity));
+    all
+}
+
+/// A gauge peak of `run.json` (`[name, m³/s, h, reached]`) in words: "张坊: 8323 m³/s at
+/// 24.0 h", or "张坊: not reached by t_end (≥ 8323 m³/s)" when the discharge still rose
+/// at the end (a run written before the flag counts as reached).
+pub fn gauge_peak_words(g: &serde_json::Value) -> Option<String> {
+    let name = g.get(0)?.as_str()?;
+    let q = g.get(1)?.as_f64()?;
+    let t = g.get(2)?.as_f64()?;
+    let reached = g.get(3).and_then(|r| r.as_bool()).unwrap_or(true);
+    Some(if reached {
+        format!("{name}: {} m³/s at {t:.1} h", markdown::num(q))
+    } else {
+        format!("{name}: not reached by t_end (≥ {} m³/s)", markdown::num(q))
+    })
 }
 
 fn read_json(path: &Path) -> Option<serde_json::Value> {

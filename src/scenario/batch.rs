@@ -452,6 +452,10 @@ pub struct Manifest {
     pub wall_seconds: f64,
     /// Files of the run folder (besides the manifest): name, bytes, FNV-1a 64.
     pub files: Vec<(String, u64, String)>,
+    /// Findings of the plausibility guard on the run (a flood's `run.json` `warnings`),
+    /// most severe first; empty for earthquakes and combined cases.
+    #[serde(default)]
+    pub findings: Vec<crate::flood::plausibility::Finding>,
 }
 
 /// What happened to one scenario in a batch.
@@ -980,11 +984,12 @@ fn execute(
     if dir.exists() {
         std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     }
+    let mut findings = Vec::new();
     let result = (|| -> Result<PathBuf> {
         match entry.kind {
             ScenarioKind::Flood => {
                 let f = resolve(root, entry.file.as_deref().unwrap_or(Path::new("")));
-                super::flood::run_flood(&f, root, &dir)?;
+                findings = super::flood::run_flood(&f, root, &dir)?.warnings;
                 // The batch's flood ensemble: member-NNN/ beside the nominal run, each a
                 // full run folder with its exposure tables; the scores use their spread,
                 // the risk tables and the report the nominal run.
@@ -1036,6 +1041,7 @@ fn execute(
             finished_utc: utc_now_rfc3339(),
             wall_seconds: clock.elapsed().as_secs_f64(),
             files: list_files(&dir)?,
+            findings: std::mem::take(&mut findings),
         };
         write_json(&dir.join("manifest.json"), &m)?;
         install(out, &entry.id, &dir)

@@ -329,10 +329,28 @@ pub struct FloodRunSummary {
     pub storage_change_m3: f64,
     /// Relative mass-balance error at the end.
     pub relative_mass_error: f64,
-    /// Largest depth anywhere, m.
+    /// Largest depth on land, m: the sea, open water of the land cover and reservoir
+    /// pools are left out ([`crate::flood::plausibility::Surface`]), so that the sea bed
+    /// or a reservoir is never the headline flood depth.
     pub max_depth_m: f64,
-    /// Peak discharge per gauge, m³/s, with its time, h.
-    pub gauge_peaks: Vec<(String, f64, f64)>,
+    /// Where the largest depth on land is (county, lon/lat) and why (pool, valley,
+    /// plain); null when no land cell got wet.
+    pub max_depth_site: Option<crate::flood::plausibility::CellSite>,
+    /// Largest depth anywhere on the grid (sea and pools included), m.
+    pub max_depth_anywhere_m: f64,
+    /// Largest speed on land, m/s ([`crate::flood::simulate::VELOCITY_DEPTH_M`] and the
+    /// face-flux velocities of [`crate::flood::simulate`]).
+    pub max_land_speed_ms: f64,
+    /// Where the largest land speed is.
+    pub max_land_speed_site: Option<crate::flood::plausibility::CellSite>,
+    /// Land cells per FD2320 hazard class of `hazard_rating.tif` (low, moderate,
+    /// significant, extreme; [`crate::flood::hazard`]).
+    pub hazard_cells: [usize; 4],
+    /// Per gauge: name, peak discharge (m³/s), its time (h) and whether the peak was
+    /// reached. `false`: the discharge still rises at the last record, the value is that
+    /// record's (a lower bound) and the peak comes after t_end (a `peak-not-reached`
+    /// finding says so).
+    pub gauge_peaks: Vec<(String, f64, f64, bool)>,
     /// Water held by reservoirs and detention basins at the end, m³.
     pub works_storage_m3: f64,
     /// Water sent to the sea by diversions, m³.
@@ -922,8 +940,9 @@ pub struct EnsembleMember {
     pub manning_factor: f64,
     /// Every input the member read, with its FNV-1a 64 hash (as in `run.json`).
     pub inputs: Vec<(String, String)>,
-    /// Peak discharge and its time per gauge: (gauge, m³/s, h).
-    pub gauge_peaks: Vec<(String, f64, f64)>,
+    /// Peak discharge and its time per gauge, and whether the peak was reached within
+    /// the run: (gauge, m³/s, h, reached).
+    pub gauge_peaks: Vec<(String, f64, f64, bool)>,
     /// The bits of cn_shift, manning_factor and each peak's (m³/s, h): JSON text does
     /// not read back every f64 exactly, and a kept member must match bit for bit.
     #[serde(default)]
@@ -1083,7 +1102,7 @@ pub fn run_flood_ensemble_with(
         cn_half_width: f64,
         manning_range: (f64, f64),
         draws: &'a [EnsembleDraw],
-        gauge_peaks: Vec<Vec<(String, f64, f64)>>,
+        gauge_peaks: Vec<Vec<(String, f64, f64, bool)>>,
     }
     let file = EnsembleFile {
         scenario_file: scenario_path.display().to_string(),
@@ -1099,6 +1118,244 @@ pub fn run_flood_ensemble_with(
         std::fs::write(p, &json).map_err(|e| Error::io(p, e))
     })?;
     Ok(members)
+}
+
+/// The table of the largest observed rain totals the guard compares a run's rain with.
+pub const OBSERVED_RAIN_TABLE: &str = "models/observed_rain_extremes.toml";
+
+/// What the plausibility guard needs of a finished run.
+struct GuardInputs<'a> {
+    spec: &'a GridSpec,
+    domain: &'a Domain,
+    land_cover: Option<&'a ndarray::Array2<u8>>,
+    /// The regional model folder (counties, HAND); none for a run on its own DEM.
+    model_dir: Option<&'a Path>,
+    works: &'a crate::flood::structures::Works,
+    sim: &'a simulate::Simulation,
+    gauges: &'a [Gauge],
+    rain: Option<(&'a RainField, Option<&'a [bool]>)>,
+    duration_h: f64,
+    relative_mass_error: f64,
+    rain_table: &'a Path,
+}
+
+/// What the guard found and the land-only figures it computed.
+struct GuardOutputs {
+    findings: Vec<crate::flood::plausibility::Finding>,
+    land_depth: Option<(crate::flood::plausibility::CellSite, f64)>,
+    land_speed: Option<(crate::flood::plausibility::CellSite, f64)>,
+    hazard_rating: Vec<f32>,
+    hazard_cells: [usize; 4],
+    gauge_peaks: Vec<(String, f64, f64, bool)>,
+}
+
+/// The surface of every cell: outside, sea (fixed level), reservoir pool, open water of
+/// the land cover (class 4 of `models/land_cover.toml`) or land.
+pub fn cell_surfaces(
+    domain: &Domain,
+    land_cover: Option<&[u8]>,
+    pool_cells: &[usize],
+) -> Vec<crate::flood::plausibility::Surface> {
+    use crate::flood::plausibility::Surface;
+    let n = domain.nrows() * domain.ncols();
+    let mut out: Vec<Surface> = (0..n)
+        .map(|i| {
+            if !domain.is_active(i) {
+                Surface::Outside
+            } else if domain.fixed_level_at(i).is_some() {
+                Surface::Sea
+            } else if land_cover.is_some_and(|lc| lc.get(i) == Some(&WATER_CLASS)) {
+                Surface::Water
+            } else {
+                Surface::Land
+            }
+        })
+        .collect();
+    for &c in pool_cells {
+        if out.get(c) == Some(&Surface::Land) || out.get(c) == Some(&Surface::Water) {
+            out[c] = Surface::Pool;
+        }
+    }
+    out
+}
+
+/// Land-cover class of open water (`models/land_cover.toml`).
+const WATER_CLASS: u8 = 4;
+/// Land-cover class of mountain forest and grass (`models/land_cover.toml`).
+const MOUNTAIN_CLASS: u8 = 1;
+
+/// Runs the guard's checks on a finished run ([`crate::flood::plausibility`]): mass
+/// balance, peaks not reached at the gauges and reservoir releases, depth and speed on
+/// land, rain against the largest observed totals; and the FD2320 hazard rating grid.
+fn guard_run(g: GuardInputs<'_>) -> Result<GuardOutputs> {
+    use crate::flood::hazard::{self, DebrisCover};
+    use crate::flood::plausibility::{self as pl, CellSite, Setting, Surface};
+    let (rows, cols) = (g.spec.rows, g.spec.cols);
+    let cover: Option<Vec<u8>> = g.land_cover.map(|lc| lc.iter().copied().collect());
+    let pools: Vec<usize> = g
+        .works
+        .reservoirs
+        .iter()
+        .flat_map(|r| r.pool_cells.iter().copied())
+        .collect();
+    let surface = cell_surfaces(g.domain, cover.as_deref(), &pools);
+    // Counties and HAND of the regional model, to name cells.
+    let (county_of, names, hand) = match g.model_dir {
+        Some(dir) => {
+            let c = read_raster_as::<i32>(&dir.join("counties.tif"), 1)?;
+            let names: std::collections::BTreeMap<i32, String> =
+                crate::groups::read_counties_csv(&dir.join("counties.csv"))?
+                    .into_iter()
+                    .map(|c| (c.adcode as i32, c.name))
+                    .collect();
+            let hand = read_raster(&dir.join("hand.tif")).ok();
+            let aligned = c.rows() == rows && c.cols() == cols;
+            (
+                aligned.then(|| c.data.iter().copied().collect::<Vec<i32>>()),
+                names,
+                hand.filter(|h| h.rows() == rows && h.cols() == cols),
+            )
+        }
+        None => (None, Default::default(), None),
+    };
+    let wgs84 = crate::grid::io::epsg_wkt(4326).ok();
+    let site = |i: usize| -> CellSite {
+        let (r, c) = (i / cols, i % cols);
+        let (x, y) = g.spec.transform.cell_center(r, c);
+        let lon_lat = wgs84
+            .as_ref()
+            .filter(|_| !g.spec.crs_wkt.is_empty())
+            .and_then(|w| warp::transform_points(&[(x, y)], &g.spec.crs_wkt, w).ok())
+            .map(|p| p[0]);
+        let class = cover.as_ref().map(|lc| lc[i]);
+        let setting = if surface[i] == Surface::Pool {
+            Setting::Pool
+        } else if class == Some(MOUNTAIN_CLASS) {
+            Setting::Valley
+        } else {
+            Setting::Plain
+        };
+        let mut detail = format!("bed {:.0} m", g.domain.bed_at(i).unwrap_or(f32::NAN));
+        // HAND of the prepared DEM; the run's carved bed can lie below it (negative).
+        if let Some(h) = hand.as_ref().map(|h| h.data[[r, c]]).filter(|h| *h >= 0.0) {
+            detail.push_str(&format!(", {h:.0} m above the nearest stream (HAND)"));
+        }
+        if let Some(k) = class {
+            detail.push_str(match k {
+                MOUNTAIN_CLASS => ", mountain land cover",
+                2 => ", plain cropland",
+                3 => ", urban",
+                5 => ", wetland",
+                _ => "",
+            });
+        }
+        CellSite {
+            row: r,
+            col: c,
+            county: county_of.as_ref().and_then(|v| names.get(&v[i]).cloned()),
+            lon_lat,
+            setting,
+            detail,
+        }
+    };
+    let sim = g.sim;
+    let mut findings = pl::check_mass_balance(g.relative_mass_error);
+    // Peaks: gauges and reservoir releases.
+    let times: Vec<f64> = sim.records.iter().map(|r| r.time_s / 3600.0).collect();
+    let mut gauge_peaks = Vec::new();
+    for (k, gauge) in g.gauges.iter().enumerate() {
+        let q: Vec<f64> = sim.records.iter().map(|r| r.gauges[k].0).collect();
+        let p = pl::peak_of(&times, &q);
+        findings.extend(pl::check_peak(&gauge.name, "discharge", &times, &q));
+        gauge_peaks.push(match p {
+            Some(p) => (gauge.name.clone(), p.value, p.time_h, p.reached),
+            None => (gauge.name.clone(), f64::NAN, 0.0, false),
+        });
+    }
+    let columns = simulate::Exchange::columns(g.works);
+    for (k, col) in columns.iter().enumerate() {
+        if let Some(name) = col.strip_suffix(" release_m3s") {
+            let q: Vec<f64> = sim.records.iter().map(|r| r.works[k]).collect();
+            findings.extend(pl::check_peak(name, "reservoir release", &times, &q));
+        }
+    }
+    // Depth and speed on land.
+    let land_depth = pl::largest_on_land(&sim.max_depth_m, &surface);
+    let land_speed = pl::largest_on_land(&sim.max_speed_ms, &surface);
+    findings.extend(pl::check_depth_on_land(
+        &sim.max_depth_m,
+        &surface,
+        pl::DEPTH_ON_LAND_WARNING_M,
+        &site,
+    ));
+    findings.extend(pl::check_land_velocity(
+        &sim.max_speed_ms,
+        &sim.max_depth_m,
+        &surface,
+        pl::LAND_SPEED_WARNING_MS,
+        &site,
+    ));
+    // Rain against the largest observed totals.
+    if let Some((field, mask)) = g.rain {
+        if g.rain_table.is_file() {
+            let table = pl::load_observed_rain(g.rain_table)?;
+            let total = field.total_mm();
+            let cell_km2 = (g.spec.transform.dx * g.spec.transform.dy).abs() / 1e6;
+            let (mut sum, mut n, mut best) = (0.0f64, 0usize, None::<(usize, f64)>);
+            for (i, &t) in total.iter().enumerate() {
+                let rained = surface[i] != Surface::Outside && mask.is_none_or(|m| m[i]);
+                if rained {
+                    sum += t;
+                    n += 1;
+                    if best.is_none_or(|(_, b)| t > b) {
+                        best = Some((i, t));
+                    }
+                }
+            }
+            if let Some((cell, point_mm)) = best {
+                let run = pl::RunRain {
+                    duration_h: (field.step_s * field.n_steps as f64 / 3600.0).min(g.duration_h),
+                    point_mm,
+                    point_place: site(cell).place(),
+                    areal_mm: sum / n as f64,
+                    area_km2: n as f64 * cell_km2,
+                };
+                findings.extend(pl::check_rain(&table, &run));
+            }
+        } else {
+            findings.push(pl::Finding::new(
+                pl::Severity::Info,
+                "rain-depth",
+                "rain",
+                format!(
+                    "no table of observed rain extremes at {}: the rain was not checked",
+                    g.rain_table.display()
+                ),
+            ));
+        }
+    }
+    // FD2320 hazard rating on land.
+    let debris = |i: usize| {
+        cover.as_ref().map_or(DebrisCover::PastureArable, |lc| {
+            DebrisCover::of_land_cover(lc[i])
+        })
+    };
+    let hazard_rating = hazard::hazard_rating_grid(
+        &sim.max_depth_velocity_m2s,
+        &sim.max_depth_m,
+        &sim.max_speed_ms,
+        &debris,
+        &|i| surface[i].is_land(),
+    );
+    let hazard_cells = hazard::class_counts(&hazard_rating);
+    Ok(GuardOutputs {
+        findings,
+        land_depth: land_depth.map(|(i, d)| (site(i), d as f64)),
+        land_speed: land_speed.map(|(i, v)| (site(i), v as f64)),
+        hazard_rating,
+        hazard_cells,
+        gauge_peaks,
+    })
 }
 
 fn run_flood_member(
@@ -1320,6 +1577,36 @@ fn run_flood_member(
         .expect("the first record is written at t = 0");
     let v = last.volumes;
     let scale = v.input_m3().max(sim.records[0].storage_m3).max(1.0);
+    // The plausibility guard: land-only figures and the checks of every run.
+    let model_dir = s
+        .grid
+        .dem
+        .is_none()
+        .then(|| resolve(root, &s.grid.model_dir));
+    let guard = guard_run(GuardInputs {
+        spec: &spec,
+        domain: &set.domain,
+        land_cover: set.land_cover.as_ref(),
+        model_dir: model_dir.as_deref(),
+        works: &works,
+        sim: &sim,
+        gauges: &gauges,
+        rain: field.as_ref().map(|f| (f, forcing.rain_mask.as_deref())),
+        duration_h: s.duration_h,
+        relative_mass_error: last.mass_error_m3 / scale,
+        rain_table: &root.join(OBSERVED_RAIN_TABLE),
+    })?;
+    warnings.extend(guard.findings);
+    outputs::write_map(&mut stage, &spec, "hazard_rating.tif", &guard.hazard_rating)?;
+    set.notes.push(format!(
+        "velocity from the face discharges over the face flow depths, where the depth exceeds {} m; hazard_rating.tif: FD2320 HR = d(v + 0.5) + DF on land, d(v + 0.5) its largest value over the run, DF at the depth and speed maxima ({})",
+        simulate::VELOCITY_DEPTH_M,
+        if set.land_cover.is_some() {
+            "debris by land cover: mountain as woodland, cropland as pasture/arable, urban"
+        } else {
+            "no land cover: debris as on pasture/arable land (ASSUMPTION)"
+        }
+    ));
     let mut summary = FloodRunSummary {
         scenario: s.name.clone(),
         scenario_file: scenario_path.display().to_string(),
@@ -1342,22 +1629,13 @@ fn run_flood_member(
         boundary_out_m3: v.boundary_out_m3,
         storage_change_m3: last.storage_m3 - sim.records[0].storage_m3,
         relative_mass_error: last.mass_error_m3 / scale,
-        max_depth_m: sim.max_depth_m.iter().fold(0.0f32, |m, &h| m.max(h)) as f64,
-        gauge_peaks: gauges
-            .iter()
-            .enumerate()
-            .map(|(i, g)| {
-                let (t, q) = sim
-                    .records
-                    .iter()
-                    .map(|r| (r.time_s / 3600.0, r.gauges[i].0))
-                    .fold(
-                        (0.0, f64::NEG_INFINITY),
-                        |a, b| if b.1 > a.1 { b } else { a },
-                    );
-                (g.name.clone(), q, t)
-            })
-            .collect(),
+        max_depth_m: guard.land_depth.as_ref().map_or(0.0, |d| d.1),
+        max_depth_site: guard.land_depth.map(|d| d.0),
+        max_depth_anywhere_m: sim.max_depth_m.iter().fold(0.0f32, |m, &h| m.max(h)) as f64,
+        max_land_speed_ms: guard.land_speed.as_ref().map_or(0.0, |d| d.1),
+        max_land_speed_site: guard.land_speed.map(|d| d.0),
+        hazard_cells: guard.hazard_cells,
+        gauge_peaks: guard.gauge_peaks,
         works_storage_m3: last.works_storage_m3,
         diverted_to_sea_m3: last.works_out_m3,
         basin_openings_h: works.basin_openings_h(),

@@ -411,6 +411,11 @@ impl Domain {
         let z = self.bed_m[cell];
         (z < INACTIVE_BED_M).then_some(z)
     }
+    /// The level a fixed-level cell (the sea) is held at, m; `None` for a free cell.
+    pub fn fixed_level_at(&self, cell: usize) -> Option<f32> {
+        let l = *self.fixed_level_m.get(cell)?;
+        (!l.is_nan() && self.is_active(cell)).then_some(l)
+    }
     /// Whether a cell takes part in the computation.
     pub fn is_active(&self, cell: usize) -> bool {
         self.bed_m[cell] < INACTIVE_BED_M
