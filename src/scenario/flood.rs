@@ -121,8 +121,12 @@ pub struct GridSection {
     /// ([`crate::terrain::profile`]; in the mountains the carve is already monotone and
     /// stays), applied after the plain's breach cap and before the pits are filled, so that a coarse-DEM ridge across a plain river neither dams it
     /// into a lake of hundreds of km² (the fill) nor digs a trench behind it (the
-    /// breach). Default true; false restores the bed of earlier versions.
-    #[serde(default = "yes")]
+    /// breach). Default false: on the bundled 2′ DEM the fit removes the 1,454 km²
+    /// filled flat of the 潮白河 plain, but where a long plateau pools with a pit
+    /// downstream it digs trenches (the 温榆河 at 通州 lowered by 13 m), so it stays an
+    /// option until a fit bounded by the breach cap lands. Reservoir releases reach
+    /// their rivers without it (the pools are walled; see `scenario::structures`).
+    #[serde(default)]
     pub river_profiles: bool,
     /// Hold the sea (`sea.tif`) at this level, m (regional grids only; default 0 m).
     #[serde(default = "sea_level")]
@@ -189,7 +193,7 @@ impl Default for GridSection {
             breach_depressions: true,
             plain_breach_max_m: three(),
             plain_below_m: hundred(),
-            river_profiles: true,
+            river_profiles: false,
             sea_level_m: sea_level(),
             coastal_defence_m: three(),
             land_min_above_sea_m: one(),
