@@ -644,3 +644,27 @@ fn batch_flood_ensemble_runs_its_members() {
     }
     assert!(!out.join("runs/quake-1679/member-001").exists());
 }
+
+/// A combined case reads its parts from the batch's installed `runs/<id>/`, not from the
+/// partial folder it is written in (it used to look in `.partial/` and silently combine
+/// nothing); a part that is not a finished run is an error, not an empty result.
+#[test]
+fn a_combined_case_reads_its_parts_from_the_installed_runs() {
+    use haihe::scenario::batch::{after_run, ScenarioKind};
+    let out = tmp("combined-parts");
+    let partial = out.join(".partial").join("c.1");
+    std::fs::create_dir_all(&partial).unwrap();
+    let combined =
+        r#"{"id":"c","flood":["f","runs/f"],"quake":["q","runs/q"],"part_hashes":["0","0"]}"#;
+    std::fs::write(partial.join("combined.json"), combined).unwrap();
+    // Parts missing from runs/: a clear error naming them.
+    let e = after_run(&partial, ScenarioKind::Combined, &root(), &out).unwrap_err();
+    assert!(e.to_string().contains("must be finished runs"), "{e}");
+    // Parts installed (a flood on its own DEM: nothing to combine, and no error).
+    for id in ["f", "q"] {
+        let d = out.join("runs").join(id);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("run.json"), "{}").unwrap();
+    }
+    after_run(&partial, ScenarioKind::Combined, &root(), &out).unwrap();
+}

@@ -535,7 +535,7 @@ pub struct BatchSummary {
 /// own: the flood's depths and the earthquake's ground motion are copied into its folder,
 /// and the exposure and lifeline damage are computed with both hazards striking the same
 /// networks at once.
-pub fn after_run(run_dir: &Path, kind: ScenarioKind, root: &Path) -> Result<()> {
+pub fn after_run(run_dir: &Path, kind: ScenarioKind, root: &Path, out: &Path) -> Result<()> {
     if kind != ScenarioKind::Combined {
         return Ok(());
     }
@@ -544,9 +544,9 @@ pub fn after_run(run_dir: &Path, kind: ScenarioKind, root: &Path) -> Result<()> 
         "the combined case's combined.json is written by the batch",
     )?)
     .map_err(|e| Error::Data(format!("{}: {e}", run_dir.join("combined.json").display())))?;
-    let runs = run_dir
-        .parent()
-        .ok_or_else(|| Error::Data(format!("{}: no parent folder", run_dir.display())))?;
+    // The parts are installed runs of the batch (`<out>/runs/<id>`); the combined run
+    // itself is still being written in its partial folder.
+    let runs = out.join("runs");
     let part = |k: &str| -> Result<PathBuf> {
         let id = c[k][0]
             .as_str()
@@ -554,6 +554,14 @@ pub fn after_run(run_dir: &Path, kind: ScenarioKind, root: &Path) -> Result<()> 
         Ok(runs.join(id))
     };
     let (flood, quake) = (part("flood")?, part("quake")?);
+    if !flood.join("run.json").exists() || !quake.join("run.json").exists() {
+        return Err(Error::Data(format!(
+            "combined case {}: its parts {} and {} must be finished runs of the batch",
+            run_dir.display(),
+            flood.display(),
+            quake.display()
+        )));
+    }
     let depth = flood.join("max_depth.tif");
     if !depth.exists() {
         // A flood on its own DEM is not on the model grids: nothing to combine.
@@ -597,8 +605,14 @@ pub fn after_run(run_dir: &Path, kind: ScenarioKind, root: &Path) -> Result<()> 
 
 /// Hook called once every run of a batch (or of merged shards) is present, before the
 /// report is written: the resilience scores (`haihe score`) of every run that holds
-/// exposure tables, into `<out>/scores/` (one subfolder per scenario and a summary).
-pub fn after_batch(out_dir: &Path, runs: &[RunRecord], root: &Path) -> Result<()> {
+/// exposure tables, into `<out>/scores/` (one subfolder per scenario and a summary),
+/// with the batch's own `[monte_carlo]` samples and seed (the ones the report prints).
+pub fn after_batch(
+    out_dir: &Path,
+    runs: &[RunRecord],
+    root: &Path,
+    monte_carlo: BatchMonteCarlo,
+) -> Result<()> {
     let dirs: Vec<PathBuf> = runs
         .iter()
         .map(|r| out_dir.join("runs").join(&r.id))
@@ -613,8 +627,8 @@ pub fn after_batch(out_dir: &Path, runs: &[RunRecord], root: &Path) -> Result<()
         model_dir: root.join("rasters/model"),
         structures_dir: root.join("models/structures"),
         model_file: root.join("models/resilience.toml"),
-        seed: 1,
-        samples: 2000,
+        seed: monte_carlo.seed,
+        samples: monte_carlo.samples,
         out: out_dir.join("scores"),
     })?;
     Ok(())
@@ -1030,7 +1044,7 @@ fn execute(
                 write_json(&dir.join("combined.json"), &c)?;
             }
         }
-        after_run(&dir, entry.kind, root)?;
+        after_run(&dir, entry.kind, root, out)?;
         let m = Manifest {
             id: entry.id.clone(),
             kind: entry.kind,
@@ -1258,7 +1272,7 @@ pub fn run_batch(
         runs.extend(run_combined(&record, &opts.out, &opts.root, progress)?);
         runs.sort_by(|a, b| a.id.cmp(&b.id));
         if runs.iter().all(|r| !r.status.starts_with("failed")) {
-            after_batch(&opts.out, &runs, &opts.root)?;
+            after_batch(&opts.out, &runs, &opts.root, record.monte_carlo)?;
             files = crate::report::write_batch_report(&opts.out, &record, &opts.root)?;
         }
     } else {
@@ -1385,7 +1399,7 @@ pub fn merge_and_report(inputs: &[PathBuf], out: &Path, root: &Path) -> Result<B
     runs.extend(run_combined(&record, out, root, &NoProgress)?);
     runs.sort_by(|a, b| a.id.cmp(&b.id));
     let _ = std::fs::remove_dir(out.join(".partial"));
-    after_batch(out, &runs, root)?;
+    after_batch(out, &runs, root, record.monte_carlo)?;
     let files = crate::report::write_batch_report(out, &record, root)?;
     Ok(BatchSummary {
         runs,
