@@ -532,8 +532,8 @@ pub struct BatchSummary {
 /// it writes is part of the run and appears atomically with it). Flood runs on the
 /// regional grids and earthquake runs already hold their exposure tables
 /// ([`crate::exposure::assess_run`] is called by their runners). A combined case gets its
-/// own: the flood's depths and the earthquake's ground motion are copied into its folder,
-/// and the exposure and lifeline damage are computed with both hazards striking the same
+/// own: the flood's depths are copied into its folder, the earthquake's ground motion is
+/// read from its run, and the exposure and lifeline damage are computed with both hazards striking the same
 /// networks at once.
 pub fn after_run(run_dir: &Path, kind: ScenarioKind, root: &Path, out: &Path) -> Result<()> {
     if kind != ScenarioKind::Combined {
@@ -563,21 +563,19 @@ pub fn after_run(run_dir: &Path, kind: ScenarioKind, root: &Path, out: &Path) ->
         )));
     }
     let depth = flood.join("max_depth.tif");
-    if !depth.exists() {
-        // A flood on its own DEM is not on the model grids: nothing to combine.
+    if !depth.exists() || !flood.join("exposure_population.csv").exists() {
+        // A flood on its own DEM is not on the model grids (it has no exposure tables):
+        // nothing to combine.
         return Ok(());
     }
-    for (from, name) in [
-        (&depth, "max_depth.tif"),
-        (&quake.join("pga.tif"), "pga.tif"),
-    ] {
-        let to = run_dir.join(name);
-        crate::grid::io::write_atomically(&to, |p| {
-            std::fs::copy(from, p)
-                .map(|_| ())
-                .map_err(|e| Error::io(from, e))
-        })?;
-    }
+    // The flood's depths are copied in; the earthquake's ground motion is read from its
+    // run (`combine_with`), so that the folder holds one hazard of each.
+    let to = run_dir.join("max_depth.tif");
+    crate::grid::io::write_atomically(&to, |p| {
+        std::fs::copy(&depth, p)
+            .map(|_| ())
+            .map_err(|e| Error::io(&depth, e))
+    })?;
     let id = run_dir
         .file_name()
         .map(|s| s.to_string_lossy().to_string())
