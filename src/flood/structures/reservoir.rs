@@ -548,7 +548,8 @@ impl ReservoirRecord {
             .check(path, &f("crest_level_m"), sources)?;
         self.crest_length_m
             .check_positive(path, &f("crest_length_m"), sources)?;
-        if !(self.crest_level_m.value > self.check_level_m.value) {
+        if self.crest_level_m.value <= self.check_level_m.value || self.crest_level_m.value.is_nan()
+        {
             return Err(invalid(
                 path,
                 &f("crest_level_m"),
