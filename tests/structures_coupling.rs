@@ -57,6 +57,32 @@ fn channel(n: usize) -> Domain {
     Domain::new(1, n, 100.0, bed, vec![0.03; n], b).unwrap()
 }
 
+/// Runs `works` on `domain` from `state` for `hours`, recording every `interval_s`.
+fn run_works(
+    domain: &Domain,
+    state: &mut State,
+    forcing: &mut dyn Forcing,
+    works: &mut Works,
+    gauges: &[Gauge],
+    hours: f64,
+    interval_s: f64,
+) -> haihe::flood::simulate::Simulation {
+    let plan = RunPlan {
+        duration_s: hours * 3600.0,
+        output_interval_s: interval_s,
+    };
+    simulate_with_works(
+        domain,
+        state,
+        forcing,
+        works,
+        gauges,
+        plan,
+        &Params::default(),
+    )
+    .unwrap()
+}
+
 fn prism(area_m2: f64) -> StorageCurve {
     StorageCurve::new(vec![0.0, 100.0], vec![0.0, 100.0 * area_m2]).unwrap()
 }
@@ -85,20 +111,15 @@ fn a_reservoir_on_the_grid_takes_the_river_attenuates_it_and_conserves_mass() {
             cell: 14,
         },
     ];
-    let plan = RunPlan {
-        duration_s: 12.0 * 3600.0,
-        output_interval_s: 300.0,
-    };
-    let sim = simulate_with_works(
+    let sim = run_works(
         &domain,
         &mut state,
         &mut forcing,
         &mut works,
         &gauges,
-        plan,
-        &Params::default(),
-    )
-    .unwrap();
+        12.0,
+        300.0,
+    );
     let cols = works.columns();
     let i_in = cols.iter().position(|c| c == "R inflow_m3s").unwrap();
     let i_out = cols.iter().position(|c| c == "R release_m3s").unwrap();
@@ -178,20 +199,15 @@ fn a_detention_basin_opens_when_its_gauge_passes_the_trigger_and_stops_at_capaci
         name: "G".into(),
         cell: 12,
     }];
-    let plan = RunPlan {
-        duration_s: 8.0 * 3600.0,
-        output_interval_s: 30.0,
-    };
-    let sim = simulate_with_works(
+    let sim = run_works(
         &domain,
         &mut state,
         &mut forcing,
         &mut works,
         &gauges,
-        plan,
-        &Params::default(),
-    )
-    .unwrap();
+        8.0,
+        30.0,
+    );
     let opened_h = works.basin_openings_h()[0].1.expect("the gate opened");
     let t_open = opened_h * 3600.0;
     // The trigger reads the gauge at the start of each step: the last record before the
@@ -259,20 +275,15 @@ fn a_breach_moves_water_over_its_crest_to_the_land_side_and_conserves_mass() {
         ..Works::default()
     };
     let mut forcing = haihe::flood::simulate::NoRain;
-    let plan = RunPlan {
-        duration_s: 3.0 * 3600.0,
-        output_interval_s: 600.0,
-    };
-    let sim = simulate_with_works(
+    let sim = run_works(
         &domain,
         &mut state,
         &mut forcing,
         &mut works,
         &[],
-        plan,
-        &Params::default(),
-    )
-    .unwrap();
+        3.0,
+        600.0,
+    );
     let (h_river, h_land) = (state.depth_m[0] as f64, state.depth_m[4] as f64);
     // Equal areas: the levels meet once the flow has passed (above the 0.5 m crest).
     assert!(h_land > 1.0, "land depth {h_land}");
@@ -549,20 +560,15 @@ fn a_dam_overtops_as_a_weir_over_its_crest_and_the_run_says_so() {
         cell: 0,
         points: vec![(0.0, 0.0), (2.0, 600.0), (6.0, 0.0)],
     };
-    let plan = RunPlan {
-        duration_s: 12.0 * 3600.0,
-        output_interval_s: 300.0,
-    };
-    let sim = simulate_with_works(
+    let sim = run_works(
         &domain,
         &mut state,
         &mut forcing,
         &mut works,
         &[],
-        plan,
-        &Params::default(),
-    )
-    .unwrap();
+        12.0,
+        300.0,
+    );
     let cols = works.columns();
     let i_over = cols.iter().position(|c| c == "R overtopping_m3s").unwrap();
     let i_out = cols.iter().position(|c| c == "R release_m3s").unwrap();
