@@ -318,3 +318,72 @@ fn an_ensemble_writes_its_members_with_reproducible_draws() {
         "{peaks:?}"
     );
 }
+
+/// A run to recession goes on after its `duration_h` until the outlet has peaked and
+/// fallen to half its peak, and stops there, long before its longest duration; the peak
+/// is then a peak (reached), not the last record.
+#[test]
+fn a_run_to_recession_stops_once_the_flood_has_passed() {
+    let d = tmp("flood-recession");
+    let s = scenario(&d, "\n[recession]\nshare = 0.5\nmax_duration_h = 24.0\n");
+    let text = std::fs::read_to_string(&s)
+        .unwrap()
+        .replace("duration_h = 3.0", "duration_h = 0.5");
+    std::fs::write(&s, text).unwrap();
+    let out = d.join("out");
+    let o = run(&s, &out, "2");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+    let t = r["simulated_h"].as_f64().unwrap();
+    assert!(t > 2.0 && t < 24.0, "stopped at {t} h");
+    let peak = &r["gauge_peaks"][0];
+    assert_eq!(peak[3], serde_json::Value::Bool(true), "{peak}");
+    let q = peak[1].as_f64().unwrap();
+    // The last recorded discharge at the outlet is at most half the peak.
+    let h = std::fs::read_to_string(out.join("hydrographs.csv")).unwrap();
+    let last: f64 = h
+        .lines()
+        .last()
+        .unwrap()
+        .split(',')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(last <= 0.5 * q + 1e-9, "last {last} against peak {q}");
+    // Without [recession] the same scenario stops at its 0.5 h.
+    let text = std::fs::read_to_string(&s)
+        .unwrap()
+        .replace("[recession]\nshare = 0.5\nmax_duration_h = 24.0\n", "");
+    std::fs::write(&s, text).unwrap();
+    let out2 = d.join("out2");
+    assert!(run(&s, &out2, "2").status.success());
+    let r2: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out2.join("run.json")).unwrap()).unwrap();
+    assert!((r2["simulated_h"].as_f64().unwrap() - 0.5).abs() < 1e-9);
+}
+
+#[test]
+fn bad_recession_settings_are_refused_naming_the_field() {
+    for (extra, field) in [
+        ("\n[recession]\nshare = 1.5\n", "recession.share"),
+        ("\n[recession]\nshare = 0.0\n", "recession.share"),
+        (
+            "\n[recession]\nmax_duration_h = 2.0\n",
+            "recession.max_duration_h",
+        ),
+    ] {
+        let d = tmp("flood-recession-bad");
+        let s = scenario(&d, extra);
+        let out = d.join("out");
+        let o = run(&s, &out, "1");
+        assert!(!o.status.success(), "{extra} was accepted");
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(e.contains(field), "{extra}: {e}");
+        assert!(
+            !out.join("run.json").exists(),
+            "nothing written for {extra}"
+        );
+    }
+}

@@ -243,6 +243,7 @@ fn run_case(
     let plan = RunPlan {
         duration_s: hours * 3600.0,
         output_interval_s: 300.0,
+        recession: None,
     };
     let params = Params {
         dt_max_s: 5.0,

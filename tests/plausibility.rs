@@ -58,6 +58,7 @@ fn largest_land_depth_leaves_out_the_sea_bed() {
         RunPlan {
             duration_s: 3600.0,
             output_interval_s: 1800.0,
+            recession: None,
         },
         &Params::default(),
     )

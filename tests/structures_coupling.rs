@@ -70,6 +70,7 @@ fn run_works(
     let plan = RunPlan {
         duration_s: hours * 3600.0,
         output_interval_s: interval_s,
+        recession: None,
     };
     simulate_with_works(
         domain,

@@ -74,6 +74,11 @@ pub trait Exchange {
     fn update_domain(&mut self, _domain: &mut Domain) -> Result<()> {
         Ok(())
     }
+    /// Whether the works have settled after the flood, for runs to recession
+    /// ([`Recession`]); true for works with no state to settle.
+    fn settled(&self) -> bool {
+        true
+    }
 }
 
 /// No works: the grid alone.
@@ -128,10 +133,42 @@ pub struct Gauge {
 /// Times of a run.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RunPlan {
-    /// Simulated duration, s.
+    /// Simulated duration, s: with `recession`, the shortest run.
     pub duration_s: f64,
     /// Interval between recorded outputs (depth snapshots, hydrographs), s.
     pub output_interval_s: f64,
+    /// Run on after `duration_s` until the flood has passed ([`Recession`]); `None`: stop
+    /// at `duration_s`.
+    pub recession: Option<Recession>,
+}
+
+/// When a run that goes on to recession stops: at the first output time after the
+/// shortest duration, once the rain and inflows have ended, at which every gauge has peaked and fallen to `share` of its peak
+/// or less (a gauge that never carried 1 m³/s counts as passed) and every structure is
+/// settled ([`Exchange::settled`]: a reservoir back at or below its flood-limit level,
+/// or releasing no more than its safe release), or at `max_duration_s`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Recession {
+    /// Share of the peak a gauge must fall to, in (0, 1).
+    pub share: f64,
+    /// Longest run, s.
+    pub max_duration_s: f64,
+}
+
+/// Whether every gauge of `records` has peaked and fallen to `share` of its peak or
+/// less at the last record (see [`Recession`]).
+pub fn gauges_receded(records: &[Record], share: f64) -> bool {
+    let Some(last) = records.last() else {
+        return false;
+    };
+    (0..last.gauges.len()).all(|i| {
+        let peak = records
+            .iter()
+            .map(|r| r.gauges[i].0)
+            .fold(f64::NEG_INFINITY, f64::max);
+        let now = last.gauges[i].0;
+        peak < 1.0 || now <= share * peak
+    })
 }
 
 /// One output time: gauge readings and the mass balance so far.
@@ -223,6 +260,14 @@ pub fn simulate_with_works(
             plan.duration_s, plan.output_interval_s
         )));
     }
+    if let Some(rc) = plan.recession {
+        if !(rc.share > 0.0 && rc.share < 1.0) || !(rc.max_duration_s >= plan.duration_s) {
+            return Err(Error::Data(format!(
+                "run plan: recession share {} must lie in (0, 1) and the longest run {} s must not be shorter than the run {} s",
+                rc.share, rc.max_duration_s, plan.duration_s
+            )));
+        }
+    }
     for g in gauges {
         if g.cell >= n {
             return Err(Error::Data(format!(
@@ -239,7 +284,8 @@ pub fn simulate_with_works(
     let mut points: Vec<(usize, f64)> = Vec::new();
     let mut forcing_until = state.time_s;
     let t0 = state.time_s;
-    let t_end = t0 + plan.duration_s;
+    let t_min = t0 + plan.duration_s;
+    let t_end = t0 + plan.recession.map_or(plan.duration_s, |r| r.max_duration_s);
     let storage0 = routing::storage_m3(domain, state) + works.storage_m3();
     let mut volumes = Volumes::default();
     let mut works_out_m3 = 0.0f64;
@@ -327,6 +373,18 @@ pub fn simulate_with_works(
             sim.records
                 .push(record(state, volumes, works, works_out_m3));
             next_output += plan.output_interval_s;
+            if let Some(rc) = plan.recession {
+                // After the rain and the inflows (the forcing in force is all zero).
+                let forcing_over =
+                    rain.iter().all(|&r| r == 0.0) && points.iter().all(|&(_, q)| q == 0.0);
+                if state.time_s >= t_min - 1e-9
+                    && forcing_over
+                    && gauges_receded(&sim.records, rc.share)
+                    && works.settled()
+                {
+                    break;
+                }
+            }
         }
     }
     sim.loop_seconds = start.elapsed().as_secs_f64();

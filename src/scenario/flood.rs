@@ -72,6 +72,33 @@ pub struct FloodScenario {
     /// absent: none.
     #[serde(default)]
     pub structures: Option<super::structures::StructuresSection>,
+    /// Run on after `duration_h` until the flood has passed (every gauge below `share`
+    /// of its peak, every reservoir back at its flood-limit level or within its safe
+    /// release), up to `max_duration_h`; absent: stop at `duration_h`.
+    #[serde(default)]
+    pub recession: Option<RecessionSection>,
+}
+
+fn half() -> f64 {
+    0.5
+}
+
+fn ten_days_h() -> f64 {
+    240.0
+}
+
+/// `[recession]`: when a run that goes on after `duration_h` stops
+/// ([`crate::flood::simulate::Recession`]).
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecessionSection {
+    /// Share of its peak every gauge must fall to, in (0, 1); default 0.5.
+    #[serde(default = "half")]
+    pub share: f64,
+    /// Longest run, h (at least `duration_h` and the rain's duration); default 240 h
+    /// (10 days).
+    #[serde(default = "ten_days_h")]
+    pub max_duration_h: f64,
 }
 
 /// Where the grids come from.
@@ -267,6 +294,31 @@ pub fn load_flood_scenario(path: &Path) -> Result<FloodScenario> {
             format!("{} h: must be positive", s.output_interval_h),
         ));
     }
+    if let Some(r) = &s.recession {
+        if !(r.share > 0.0 && r.share < 1.0) {
+            return Err(bad(
+                "recession.share",
+                format!(
+                    "{}: give the share of its peak a gauge must fall to, between 0 and 1 (e.g. 0.5)",
+                    r.share
+                ),
+            ));
+        }
+        let rain_h = match &s.rain {
+            Some(RainForcing::Design { duration_h, .. }) => *duration_h,
+            _ => 0.0,
+        };
+        let floor = s.duration_h.max(rain_h);
+        if !(r.max_duration_h.is_finite() && r.max_duration_h >= floor) {
+            return Err(bad(
+                "recession.max_duration_h",
+                format!(
+                    "{} h is shorter than the run's duration_h and the rain ({floor} h): give at least {floor} h",
+                    r.max_duration_h
+                ),
+            ));
+        }
+    }
     for (i, f) in s.inflows.iter().enumerate() {
         if f.times_h.len() != f.discharge_m3s.len() || f.times_h.is_empty() {
             return Err(bad(
@@ -306,6 +358,8 @@ pub struct FloodRunSummary {
     pub inputs: Vec<(String, String)>,
     /// Grid: rows, columns, cell size (m).
     pub grid: (usize, usize, f64),
+    /// Simulated time, h: `duration_h`, or where a run to recession stopped.
+    pub simulated_h: f64,
     /// Solver steps.
     pub steps: usize,
     /// Cell updates per second of the time loop (cells in the updated window × steps / s).
@@ -1514,6 +1568,10 @@ fn run_flood_member(
     let plan = RunPlan {
         duration_s: s.duration_h * 3600.0,
         output_interval_s: s.output_interval_h * 3600.0,
+        recession: s.recession.map(|r| crate::flood::simulate::Recession {
+            share: r.share,
+            max_duration_s: r.max_duration_h * 3600.0,
+        }),
     };
     let mut works = match &s.structures {
         None => crate::flood::structures::Works::default(),
@@ -1620,6 +1678,7 @@ fn run_flood_member(
             root,
         )?,
         grid: (spec.rows, spec.cols, spec.transform.dx.abs()),
+        simulated_h: last.time_s / 3600.0,
         steps: sim.steps,
         cell_updates_per_s: sim.cell_updates as f64 / sim.loop_seconds.max(1e-9),
         loop_seconds: sim.loop_seconds,

@@ -539,6 +539,17 @@ impl Exchange for Works {
         v
     }
 
+    fn settled(&self) -> bool {
+        use super::reservoir::ReleaseRule;
+        self.reservoirs.iter().all(|r| match r.model.rule {
+            ReleaseRule::Operating(rule) => {
+                r.model.level_m() <= rule.flood_limit_level_m + 1e-3
+                    || r.release_m3s <= rule.safe_release_m3s + 1e-6
+            }
+            ReleaseRule::Linear { .. } => true,
+        })
+    }
+
     fn changes_domain(&self) -> bool {
         self.breaches.iter().any(|b| !b.faces.is_empty())
     }
