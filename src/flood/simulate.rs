@@ -261,7 +261,9 @@ pub fn simulate_with_works(
         )));
     }
     if let Some(rc) = plan.recession {
-        if !(rc.share > 0.0 && rc.share < 1.0) || !(rc.max_duration_s >= plan.duration_s) {
+        let share_ok = rc.share > 0.0 && rc.share < 1.0;
+        let longest_ok = rc.max_duration_s >= plan.duration_s;
+        if !(share_ok && longest_ok) {
             return Err(Error::Data(format!(
                 "run plan: recession share {} must lie in (0, 1) and the longest run {} s must not be shorter than the run {} s",
                 rc.share, rc.max_duration_s, plan.duration_s
