@@ -346,14 +346,7 @@ fn wall_pool(
     }
     let mut walled = 0;
     for &i in pool {
-        let (r, c) = (i / nc, i % nc);
-        let sides = [
-            (r > 0).then(|| (Face::Y { row: r, col: c }, r - 1, c)),
-            (r + 1 < nr).then(|| (Face::Y { row: r + 1, col: c }, r + 1, c)),
-            (c > 0).then(|| (Face::X { row: r, col: c }, r, c - 1)),
-            (c + 1 < nc).then(|| (Face::X { row: r, col: c + 1 }, r, c + 1)),
-        ];
-        for (face, rr, cc) in sides.into_iter().flatten() {
+        for (face, rr, cc) in Face::around(nr, nc, i / nc, i % nc) {
             let j = rr * nc + cc;
             if in_pool[j] || catchment[[rr, cc]] {
                 continue;

@@ -24,6 +24,35 @@ pub enum Face {
     },
 }
 
+impl Face {
+    /// The faces of cell (`row`, `col`) on an `nrows` × `ncols` grid that have a cell on
+    /// their other side, each with that neighbour's (row, column): west, east, north,
+    /// south; faces on the grid's edge are left out.
+    ///
+    /// ```
+    /// use haihe::flood::routing::Face;
+    /// // The north-west corner of a 3 × 4 grid has an east and a south neighbour.
+    /// let f: Vec<_> = Face::around(3, 4, 0, 0).collect();
+    /// assert_eq!(f, [(Face::X { row: 0, col: 1 }, 0, 1), (Face::Y { row: 1, col: 0 }, 1, 0)]);
+    /// ```
+    pub fn around(
+        nrows: usize,
+        ncols: usize,
+        row: usize,
+        col: usize,
+    ) -> impl Iterator<Item = (Face, usize, usize)> {
+        let (r, c) = (row, col);
+        [
+            (c > 0).then(|| (Face::X { row: r, col: c }, r, c - 1)),
+            (c + 1 < ncols).then(|| (Face::X { row: r, col: c + 1 }, r, c + 1)),
+            (r > 0).then(|| (Face::Y { row: r, col: c }, r - 1, c)),
+            (r + 1 < nrows).then(|| (Face::Y { row: r + 1, col: c }, r + 1, c)),
+        ]
+        .into_iter()
+        .flatten()
+    }
+}
+
 /// Discharge through one face, m³/s (q × Δx, or with a subgrid channel on the face
 /// q × (Δx − w) + Q_channel), in the face's positive direction; `None` if the face is
 /// outside the grid.

@@ -197,14 +197,7 @@ pub fn levee_faces(
     }
     for (i, _) in corridor.iter().enumerate().filter(|(_, &v)| v) {
         let (r, c) = (i / ncols, i % ncols);
-        // West, east, north, south neighbours and the face between.
-        let nbs = [
-            (c > 0).then(|| (r, c - 1, Face::X { row: r, col: c })),
-            (c + 1 < ncols).then(|| (r, c + 1, Face::X { row: r, col: c + 1 })),
-            (r > 0).then(|| (r - 1, c, Face::Y { row: r, col: c })),
-            (r + 1 < nrows).then(|| (r + 1, c, Face::Y { row: r + 1, col: c })),
-        ];
-        for (rr, cc, face) in nbs.into_iter().flatten() {
+        for (face, rr, cc) in Face::around(nrows, ncols, r, c) {
             let j = rr * ncols + cc;
             if corridor[j] {
                 continue;
