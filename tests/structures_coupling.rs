@@ -603,3 +603,169 @@ fn a_dam_overtops_as_a_weir_over_its_crest_and_the_run_says_so() {
         f[0].reason
     );
 }
+
+/// A reservoir above its flood-limit level on a channel whose tributary (a point inflow
+/// 1.5 km below the dam) peaks at 2 h, with a gauge below the confluence; `operation`
+/// orders its release. Returns the simulation and the works.
+fn staggered_run(
+    operation: Option<Operation>,
+) -> (haihe::flood::simulate::Simulation, Works, usize) {
+    // The dam: a wall between the pool and the cell below it, so that the release
+    // cannot flow back into the pool (as `wall_pool` does on the regional grids).
+    let mut domain = channel(40);
+    domain
+        .set_crest_m(haihe::flood::routing::Face::X { row: 0, col: 6 }, 1000.0)
+        .unwrap();
+    let mut state = State::dry(&domain);
+    let rule = OperatingRule {
+        flood_limit_level_m: 10.0,
+        check_level_m: 20.0,
+        safe_release_m3s: 20.0,
+        max_release_m3s: 200.0,
+    };
+    let model = Reservoir::new("R", prism(1e7), ReleaseRule::Operating(rule), 15.0);
+    let mut site = ReservoirSite::new(model, vec![5], 6);
+    site.operation = operation;
+    let mut works = Works {
+        reservoirs: vec![site],
+        ..Works::default()
+    };
+    let mut forcing = Hydrograph {
+        cell: 20,
+        points: vec![(0.0, 0.0), (2.0, 100.0), (5.0, 0.0)],
+    };
+    let gauges = [Gauge {
+        name: "below the confluence".into(),
+        cell: 30,
+    }];
+    let sim = run_works(
+        &domain,
+        &mut state,
+        &mut forcing,
+        &mut works,
+        &gauges,
+        12.0,
+        300.0,
+    );
+    let i_out = works
+        .columns()
+        .iter()
+        .position(|c| c == "R release_m3s")
+        .unwrap();
+    (sim, works, i_out)
+}
+
+#[test]
+fn a_release_schedule_staggers_the_reservoir_behind_the_tributary_peak_and_lowers_it() {
+    // On its rule the reservoir releases about 84 m³/s from the start, on top of the
+    // tributary's 100 m³/s peak. Ordered to hold (0 m³/s) for 6 h and then go back to
+    // the rule, its release passes the gauge after the tributary's peak (错峰).
+    let (base, _, _) = staggered_run(None);
+    let schedule = Order::Schedule(vec![
+        ScheduledRelease {
+            from_s: 0.0,
+            rate_m3s: Some(0.0),
+        },
+        ScheduledRelease {
+            from_s: 6.0 * 3600.0,
+            rate_m3s: None,
+        },
+    ]);
+    let (held, _, i_out) = staggered_run(Some(Operation::new(schedule, 20.0, 0.0)));
+    let peak = |sim: &haihe::flood::simulate::Simulation| {
+        sim.records
+            .iter()
+            .map(|r| (r.gauges[0].0, r.time_s))
+            .fold((0.0f64, 0.0), |a, b| if b.0 > a.0 { b } else { a })
+    };
+    let (q_base, _) = peak(&base);
+    let (q_held, t_held) = peak(&held);
+    assert!(
+        q_base > 150.0,
+        "on the rule the release adds to the tributary's peak: {q_base} m³/s"
+    );
+    assert!(
+        q_held < 0.7 * q_base,
+        "staggered: {q_held} m³/s at the gauge against {q_base} on the rule"
+    );
+    assert!(
+        t_held < 6.0 * 3600.0,
+        "the gauge's peak is the tributary's, before the release starts (at {t_held} s)"
+    );
+    for r in &held.records {
+        let q = r.works[i_out];
+        if r.time_s <= 6.0 * 3600.0 - 1.0 {
+            assert_eq!(q, 0.0, "held at {} s", r.time_s);
+        } else if r.time_s >= 6.5 * 3600.0 && r.time_s <= 8.0 * 3600.0 {
+            assert!(
+                q > 50.0,
+                "back on the rule after 6 h: {q} m³/s at {} s",
+                r.time_s
+            );
+        }
+    }
+    let last = held.records.last().unwrap();
+    assert!(last.mass_error_m3.abs() < 1e-9 * last.works_storage_m3);
+}
+
+#[test]
+fn release_orders_are_checked_against_the_reservoir_and_the_gauges() {
+    // A schedule out of order, a negative rate, a rate above the maximum release, an
+    // unknown gauge, two forms at once and an unknown reservoir: each names its field.
+    let cases = [
+        (
+            "[[release]]\nreservoir = \"密云\"\nschedule = [ { after_h = 5.0, rate_m3s = 0.0 }, { after_h = 2.0 } ]",
+            "structures.release[密云].schedule[1]",
+            "sort",
+        ),
+        (
+            "[[release]]\nreservoir = \"密云\"\nschedule = [ { after_h = 0.0, rate_m3s = -5.0 } ]",
+            "structures.release[密云].schedule[0].rate_m3s",
+            "between 0",
+        ),
+        (
+            "[[release]]\nreservoir = \"密云\"\nrate_m3s = 1e9",
+            "structures.release[密云].rate_m3s",
+            "maximum release",
+        ),
+        (
+            "[[release]]\nreservoir = \"密云\"\ngauge = \"nowhere\"\nwhile_below_m3s = 100.0",
+            "structures.release[密云].gauge",
+            "[[gauge]]",
+        ),
+        (
+            "[[release]]\nreservoir = \"密云\"\nrate_m3s = 10.0\ngauge = \"g\"",
+            "structures.release[密云].rate_m3s",
+            "exactly one",
+        ),
+        (
+            "[[release]]\nreservoir = \"不存在\"\nrate_m3s = 10.0",
+            "structures.release[不存在].reservoir",
+            "not switched on",
+        ),
+        (
+            "[[release]]\nreservoir = \"密云\"\nrate_m3s = 10.0\nsafety_level_m = 1000.0",
+            "structures.release[密云].safety_level_m",
+            "crest",
+        ),
+    ];
+    for (text, field, words) in cases {
+        let (f, m) = field_of(build(text, &[]).unwrap_err());
+        assert_eq!(f, field, "{text}: {m}");
+        assert!(m.contains(words), "{text}: {m}");
+    }
+    // A rule on a gauge of the scenario builds, and the works read that gauge.
+    let g = [Gauge {
+        name: "顺义".into(),
+        cell: 100,
+    }];
+    let text = "[[release]]\nreservoir = \"密云\"\ngauge = \"顺义\"\nwhile_below_m3s = 1500.0";
+    let (w, _) = build(text, &g).unwrap();
+    let r = w
+        .reservoirs
+        .iter()
+        .find(|r| r.model.name == "密云")
+        .unwrap();
+    assert!(r.operation.is_some());
+    assert!(w.readings.iter().any(|p| p.name == "顺义" && p.cell == 100));
+}

@@ -90,6 +90,10 @@ pub struct StructuresSection {
     /// Reservoir levels at the start other than the flood-limit level.
     #[serde(default, rename = "initial_level")]
     pub initial_levels: Vec<InitialLevelSection>,
+    /// Releases ordered in place of the reservoirs' flood-season rules (预泄, 错峰):
+    /// `[[structures.release]]`, see [`ReleaseSection`].
+    #[serde(default, rename = "release")]
+    pub releases: Vec<ReleaseSection>,
     /// Search radius for snapping structures to streams, cells.
     #[serde(default = "snap_radius")]
     pub snap_radius_cells: usize,
@@ -168,6 +172,264 @@ pub struct InitialLevelSection {
     pub reservoir: String,
     /// Level, m, in the datum of `reservoirs.toml`.
     pub level_m: f64,
+}
+
+/// A release ordered for one reservoir (`[[structures.release]]`), in exactly one of
+/// three forms ([`crate::flood::structures::operation`]):
+///
+/// ```toml
+/// # A constant release (e.g. a pre-release, 预泄, before the storm arrives).
+/// [[structures.release]]
+/// reservoir = "密云"
+/// rate_m3s = 300.0
+///
+/// # A schedule: each rate holds from its time until the next entry; before the first
+/// # entry, and from an entry without `rate_m3s`, the flood-season rule applies.
+/// [[structures.release]]
+/// reservoir = "官厅"
+/// schedule = [ { after_h = 0.0, rate_m3s = 0.0 }, { after_h = 40.0 } ]
+///
+/// # A rule on a gauge (错峰): release 2000 m³/s (or, without `release_m3s`, what the
+/// # rule gives) while 顺义 carries less than 1500 m³/s, and 0 while it carries more.
+/// [[structures.release]]
+/// reservoir = "密云"
+/// gauge = "潮白河 at 顺义"
+/// while_below_m3s = 1500.0
+/// release_m3s = 2000.0
+/// otherwise_m3s = 0.0
+/// decide_every_h = 1.0
+/// ```
+///
+/// Above `safety_level_m` (default: the check level 校核水位) the rule's release takes
+/// over where it is larger; at or below `floor_level_m` (default: the dead level 死水位,
+/// or the bottom of the storage curve) nothing is released; an order above the
+/// reservoir's maximum release is refused.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseSection {
+    /// Reservoir name, switched on in this scenario.
+    pub reservoir: String,
+    /// A constant release, m³/s.
+    #[serde(default)]
+    pub rate_m3s: Option<f64>,
+    /// Releases from given times on.
+    #[serde(default)]
+    pub schedule: Option<Vec<ScheduleEntrySection>>,
+    /// Gauge of the rule (a `[[gauge]]` of the scenario).
+    #[serde(default)]
+    pub gauge: Option<String>,
+    /// The rule's threshold discharge at the gauge, m³/s.
+    #[serde(default)]
+    pub while_below_m3s: Option<f64>,
+    /// Release while the gauge is below the threshold, m³/s; absent: the rule's.
+    #[serde(default)]
+    pub release_m3s: Option<f64>,
+    /// Release while the gauge is at or above the threshold, m³/s (default 0).
+    #[serde(default)]
+    pub otherwise_m3s: Option<f64>,
+    /// How long a decision on the gauge holds, h (default 1).
+    #[serde(default)]
+    pub decide_every_h: Option<f64>,
+    /// Level above which the rule takes over where it releases more, m.
+    #[serde(default)]
+    pub safety_level_m: Option<f64>,
+    /// Level at or below which nothing is released, m.
+    #[serde(default)]
+    pub floor_level_m: Option<f64>,
+}
+
+/// One entry of a release schedule: from `time` (Beijing time) or `after_h` hours after
+/// the scenario start, release `rate_m3s` (absent: the flood-season rule).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleEntrySection {
+    /// Beijing time "YYYY-MM-DDThh:mm".
+    #[serde(default)]
+    pub time: Option<String>,
+    /// Hours after the scenario start.
+    #[serde(default)]
+    pub after_h: Option<f64>,
+    /// Release, m³/s; absent: the rule.
+    #[serde(default)]
+    pub rate_m3s: Option<f64>,
+}
+
+/// The longest a decision on a gauge may hold, h.
+const MAX_DECISION_INTERVAL_H: f64 = 240.0;
+
+/// The [`Operation`](structures::Operation) a `[[structures.release]]` orders, checked
+/// against the reservoir's record and the scenario's gauges.
+fn release_operation(
+    rs: &ReleaseSection,
+    rec: &structures::ReservoirRecord,
+    curve_bottom_m: f64,
+    gauges: &[Gauge],
+    epoch0_s: f64,
+    path: &Path,
+) -> Result<structures::Operation> {
+    use structures::{Order, ScheduledRelease};
+    let f = |field: &str| format!("structures.release[{}].{field}", rs.reservoir);
+    let max = rec.max_release_m3s.value;
+    let rate = |q: f64, field: &str| -> Result<f64> {
+        if q.is_finite() && (0.0..=max).contains(&q) {
+            Ok(q)
+        } else {
+            Err(invalid(
+                path,
+                &f(field),
+                format!(
+                    "{q} m³/s: a release must lie between 0 and the reservoir's maximum release {max} m³/s (reservoirs.toml, max_release_m3s)"
+                ),
+            ))
+        }
+    };
+    let forms = [
+        rs.rate_m3s.is_some(),
+        rs.schedule.is_some(),
+        rs.gauge.is_some(),
+    ];
+    if forms.iter().filter(|&&b| b).count() != 1 {
+        return Err(invalid(
+            path,
+            &f("rate_m3s"),
+            "give exactly one of `rate_m3s`, `schedule` or `gauge` (with `while_below_m3s`)".into(),
+        ));
+    }
+    if rs.gauge.is_none()
+        && (rs.while_below_m3s.is_some()
+            || rs.release_m3s.is_some()
+            || rs.otherwise_m3s.is_some()
+            || rs.decide_every_h.is_some())
+    {
+        return Err(invalid(
+            path,
+            &f("gauge"),
+            "`while_below_m3s`, `release_m3s`, `otherwise_m3s` and `decide_every_h` belong to a rule on a gauge: add `gauge = \"…\"` or remove them".into(),
+        ));
+    }
+    let order = if let Some(q) = rs.rate_m3s {
+        Order::Rate(rate(q, "rate_m3s")?)
+    } else if let Some(entries) = &rs.schedule {
+        if entries.is_empty() {
+            return Err(invalid(
+                path,
+                &f("schedule"),
+                "empty: give at least one `{ after_h = …, rate_m3s = … }`".into(),
+            ));
+        }
+        let mut out: Vec<ScheduledRelease> = Vec::with_capacity(entries.len());
+        for (i, e) in entries.iter().enumerate() {
+            let field = format!("schedule[{i}]");
+            let from_s = match (&e.time, e.after_h) {
+                (Some(t), None) => structures::beijing_time_s(t).ok_or_else(|| {
+                    invalid(
+                        path,
+                        &f(&format!("{field}.time")),
+                        format!("`{t}` is not a Beijing time like 2023-07-31T23:30"),
+                    )
+                })?,
+                (None, Some(h)) if h.is_finite() && h >= 0.0 => epoch0_s + h * 3600.0,
+                _ => {
+                    return Err(invalid(
+                        path,
+                        &f(&field),
+                        "give either `time = \"YYYY-MM-DDThh:mm\"` or `after_h` ≥ 0, not both"
+                            .into(),
+                    ))
+                }
+            };
+            if let Some(prev) = out.last() {
+                if from_s <= prev.from_s {
+                    return Err(invalid(
+                        path,
+                        &f(&field),
+                        format!(
+                            "times must increase: this entry starts {:.2} h after the start, not after the previous entry ({:.2} h); sort the schedule",
+                            (from_s - epoch0_s) / 3600.0,
+                            (prev.from_s - epoch0_s) / 3600.0
+                        ),
+                    ));
+                }
+            }
+            let rate_m3s = match e.rate_m3s {
+                Some(q) => Some(rate(q, &format!("{field}.rate_m3s"))?),
+                None => None,
+            };
+            out.push(ScheduledRelease { from_s, rate_m3s });
+        }
+        Order::Schedule(out)
+    } else {
+        let gauge = rs.gauge.clone().unwrap_or_default();
+        if !gauges.iter().any(|g| g.name == gauge) {
+            let known: Vec<&str> = gauges.iter().map(|g| g.name.as_str()).collect();
+            return Err(invalid(
+                path,
+                &f("gauge"),
+                format!(
+                    "`{gauge}` is not a gauge of this scenario (its gauges: {}): add a [[gauge]] named \"{gauge}\" or name one of those",
+                    if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                ),
+            ));
+        }
+        let below = rs.while_below_m3s.ok_or_else(|| {
+            invalid(
+                path,
+                &f("while_below_m3s"),
+                "missing: the gauge discharge (m³/s) below which the release is made".into(),
+            )
+        })?;
+        if !(below.is_finite() && below > 0.0) {
+            return Err(invalid(
+                path,
+                &f("while_below_m3s"),
+                format!("{below}: must be a positive discharge, m³/s"),
+            ));
+        }
+        let every_h = rs.decide_every_h.unwrap_or(1.0);
+        if !(every_h > 0.0 && every_h <= MAX_DECISION_INTERVAL_H) {
+            return Err(invalid(
+                path,
+                &f("decide_every_h"),
+                format!("{every_h}: must lie in (0, {MAX_DECISION_INTERVAL_H}] h"),
+            ));
+        }
+        Order::OnGauge {
+            gauge,
+            below_m3s: below,
+            release_m3s: match rs.release_m3s {
+                Some(q) => Some(rate(q, "release_m3s")?),
+                None => None,
+            },
+            otherwise_m3s: rate(rs.otherwise_m3s.unwrap_or(0.0), "otherwise_m3s")?,
+            decide_every_s: every_h * 3600.0,
+        }
+    };
+    let crest = rec.crest_level_m.value;
+    let safety = rs.safety_level_m.unwrap_or(rec.check_level_m.value);
+    let floor = rs.floor_level_m.unwrap_or(
+        rec.dead_level_m
+            .as_ref()
+            .map_or(curve_bottom_m, |d| d.value.max(curve_bottom_m)),
+    );
+    if !(safety.is_finite() && safety > floor && safety <= crest) {
+        return Err(invalid(
+            path,
+            &f("safety_level_m"),
+            format!(
+                "{safety} m: must lie above the floor level {floor:.2} m and not above the dam crest {crest:.2} m"
+            ),
+        ));
+    }
+    if !(floor.is_finite() && floor >= curve_bottom_m) {
+        return Err(invalid(
+            path,
+            &f("floor_level_m"),
+            format!(
+                "{floor} m: must lie at or above the bottom of the storage curve ({curve_bottom_m:.2} m)"
+            ),
+        ));
+    }
+    Ok(structures::Operation::new(order, safety, floor))
 }
 
 /// The regional grids the placement needs.
@@ -549,6 +811,17 @@ fn build(
             model = structures::Reservoir::with_storage(&rec.name, model.curve, model.rule, s)
                 .with_crest(crest);
         }
+        let operation = match section.releases.iter().find(|o| o.reservoir == rec.name) {
+            Some(rs) => Some(release_operation(
+                rs,
+                rec,
+                model.curve.level_m(0.0),
+                gauges,
+                epoch0_s,
+                path,
+            )?),
+            None => None,
+        };
         let rule = rec.rule();
         let band = (rule.check_level_m - rule.flood_limit_level_m).max(1.0);
         let area_top_m2 = (model.curve.storage_m3(rule.check_level_m)
@@ -571,9 +844,57 @@ fn build(
             pool.len(),
             model.level_m()
         ));
-        works
+        let mut site = ReservoirSite::new(model, pool, p.index(outlet));
+        if let Some(op) = operation {
+            notes.push(format!(
+                "reservoir {}: release ordered in place of its rule ({}), within {:.2} m (safety level, above which the rule takes over) and {:.2} m (floor)",
+                rec.name,
+                match &op.order {
+                    structures::Order::Rate(q) => format!("{q} m³/s"),
+                    structures::Order::Schedule(e) => format!("a schedule of {} entries", e.len()),
+                    structures::Order::OnGauge { gauge, below_m3s, .. } =>
+                        format!("a rule on {gauge} below {below_m3s} m³/s"),
+                },
+                op.safety_level_m,
+                op.floor_level_m
+            ));
+            if let Some(g) = op.gauge() {
+                if !works.readings.iter().any(|q| q.name == g) {
+                    let cell = gauges.iter().find(|x| x.name == g).map(|x| x.cell);
+                    works.readings.push(ReadingPoint {
+                        name: g.to_string(),
+                        cell: cell.unwrap_or_default(),
+                    });
+                }
+            }
+            site.operation = Some(op);
+        }
+        works.reservoirs.push(site);
+    }
+    let mut ordered = std::collections::BTreeSet::new();
+    for rs in &section.releases {
+        if !ordered.insert(rs.reservoir.as_str()) {
+            return Err(invalid(
+                path,
+                &format!("structures.release[{}]", rs.reservoir),
+                "listed twice: give one order per reservoir (a schedule can change the rate)"
+                    .into(),
+            ));
+        }
+        if !works
             .reservoirs
-            .push(ReservoirSite::new(model, pool, p.index(outlet)));
+            .iter()
+            .any(|r| r.model.name == rs.reservoir)
+        {
+            return Err(invalid(
+                path,
+                &format!("structures.release[{}].reservoir", rs.reservoir),
+                format!(
+                    "reservoir `{}` is not switched on in this scenario (check `structures.reservoirs` and the names in reservoirs.toml)",
+                    rs.reservoir
+                ),
+            ));
+        }
     }
     for il in &section.initial_levels {
         if !works

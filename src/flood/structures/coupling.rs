@@ -44,6 +44,7 @@
 use super::detention::{DetentionBasin, Quantity};
 use super::diversion::Diversion;
 use super::levee::{weir_exchange_m3s, Breach, BreachSpec};
+use super::operation::Operation;
 use super::reservoir::Reservoir;
 use crate::flood::routing::{self, Domain, Face, State};
 use crate::flood::simulate::Exchange;
@@ -63,6 +64,8 @@ pub struct ReservoirSite {
     /// Largest flow over the dam's crest, m³/s, and how long the pool stood above the
     /// crest, s.
     pub overtopping: (f64, f64),
+    /// Release ordered in place of the rule ([`super::operation`]); `None`: the rule.
+    pub operation: Option<Operation>,
     inflow_m3s: f64,
     release_m3s: f64,
     overtopping_m3s: f64,
@@ -78,6 +81,7 @@ impl ReservoirSite {
             outlet_cell,
             max_level: (level, 0.0),
             overtopping: (0.0, 0.0),
+            operation: None,
             inflow_m3s: 0.0,
             release_m3s: 0.0,
             overtopping_m3s: 0.0,
@@ -397,6 +401,15 @@ impl Exchange for Works {
         };
         // Reservoirs: take the pool's water, release below the dam.
         for r in &mut self.reservoirs {
+            if let Some(op) = &mut r.operation {
+                let cap = match r.model.rule {
+                    super::reservoir::ReleaseRule::Operating(rule) => rule.max_release_m3s,
+                    super::reservoir::ReleaseRule::Linear { .. } => f64::INFINITY,
+                };
+                r.model.directed = op
+                    .directed(t_start, cap, &reading)
+                    .map_err(|e| Error::Data(format!("reservoir {}: {e}", r.model.name)))?;
+            }
             let mut taken = 0.0;
             for &c in &r.pool_cells {
                 taken -= routing::exchange_volume_m3(domain, state, c, -f64::INFINITY);

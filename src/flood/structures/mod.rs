@@ -11,7 +11,9 @@
 //! - [`levee`]: levees as crest heights along a polyline, breach scenarios with
 //!   linear crest lowering and widening, and the broad-crested weir law over a crest;
 //!   [`levee_faces`] puts a levee's crest on the faces of the routing grid;
-//! - [`diversion`]: channels to the sea (分流入海) that carry up to their capacity.
+//! - [`diversion`]: channels to the sea (分流入海) that carry up to their capacity;
+//! - [`operation`]: releases ordered by the authority (a rate, a schedule, a rule on a
+//!   gauge) for pre-release (预泄) and peak staggering (错峰).
 //!
 //! Each model has a `step` (or a pure function) in SI units: seconds, metres, m³ and
 //! m³/s. The grid solver calls them once per step: it hands over what reaches the
@@ -25,6 +27,7 @@ pub mod detention;
 pub mod diversion;
 pub mod levee;
 pub mod levee_faces;
+pub mod operation;
 pub mod provenance;
 pub mod reservoir;
 
@@ -37,6 +40,7 @@ pub use levee::{
     breach_geometry, broad_crested_weir_m3s, load_levees, villemonte_factor, weir_exchange_m3s,
     Breach, BreachGeometry, BreachSpec, LeveeFile,
 };
+pub use operation::{DirectedRelease, Operation, Order, ScheduledRelease};
 pub use provenance::{beijing_time_s, Location, Sourced, DOMAIN_LAT, DOMAIN_LON};
 pub use reservoir::{
     load_reservoir_models, load_reservoirs, DamCrest, OperatingRule, ReleaseRule, Reservoir,

@@ -27,8 +27,10 @@
 //! maximum release Q_max at the check level (校核洪水位) as
 //! Q = Q_safe + (Q_max − Q_safe)·r^{3/2}, r = (z − z_fl)/(z_check − z_fl), the shape of a
 //! free weir over the range, and keeps rising the same way above the check level
-//! (surcharge; overtopping of the dam is not modelled). With Ī ≤ Q_max the level can
-//! therefore never pass the check level under backward Euler.
+//! (surcharge). With Ī ≤ Q_max the level can therefore never pass the check level under
+//! backward Euler. Above the dam's crest ([`DamCrest`]) water also passes over the dam.
+//! A release ordered by the authority ([`super::operation`]) replaces the rule's while
+//! it is in force, within the dam's safety limits.
 //!
 //! # Storage curve
 //! [`StorageCurve`]: piecewise linear between (level, storage) points. Below the lowest
@@ -205,6 +207,9 @@ pub struct Reservoir {
     pub scheme: Scheme,
     /// The dam's crest; `None`: no overtopping modelled (tests of the rule alone).
     pub crest: Option<DamCrest>,
+    /// A release ordered for the coming step in place of the rule
+    /// ([`super::operation`]); `None`: the rule.
+    pub directed: Option<super::operation::DirectedRelease>,
     storage_m3: f64,
     outflow_end_m3s: f64,
 }
@@ -233,6 +238,7 @@ impl Reservoir {
                 ReleaseRule::Operating(_) => Scheme::BackwardEuler,
             },
             crest: None,
+            directed: None,
             storage_m3: storage_m3.max(0.0),
             outflow_end_m3s: 0.0,
         };
@@ -269,15 +275,19 @@ impl Reservoir {
     }
 
     /// Release (m³/s) at storage `storage_m3` with step-mean inflow `inflow_m3s`: the
-    /// rule's release plus the flow over the crest ([`Self::overtopping_m3s`]).
+    /// rule's release, or the directed release where one is in force
+    /// ([`Self::directed`]), plus the flow over the crest ([`Self::overtopping_m3s`]).
     pub fn release_m3s(&self, storage_m3: f64, inflow_m3s: f64) -> f64 {
+        let level = self.curve.level_m(storage_m3);
         let rule = match self.rule {
             ReleaseRule::Linear { k_s } => storage_m3 / k_s,
-            ReleaseRule::Operating(rule) => {
-                rule.release_m3s(self.curve.level_m(storage_m3), inflow_m3s)
-            }
+            ReleaseRule::Operating(rule) => rule.release_m3s(level, inflow_m3s),
         };
-        rule + self.overtopping_m3s(storage_m3)
+        let gates = match self.directed {
+            Some(d) => d.release_m3s(level, rule),
+            None => rule,
+        };
+        gates + self.overtopping_m3s(storage_m3)
     }
 
     /// Advances by `dt_s` seconds with mean inflow `inflow_m3s` over the step; returns
