@@ -769,3 +769,129 @@ fn release_orders_are_checked_against_the_reservoir_and_the_gauges() {
     assert!(r.operation.is_some());
     assert!(w.readings.iter().any(|p| p.name == "顺义" && p.cell == 100));
 }
+
+/// A walled pond (cell 2 of a channel) drained by a storm sewer to cell 8; `outfall_depth`
+/// stands in a walled cell 8 (0: an open channel cell). Returns the run and the works.
+fn drained_pond(outfall_depth: f32) -> (haihe::flood::simulate::Simulation, Works) {
+    use haihe::flood::drainage::{DrainedCell, UrbanDrainage};
+    use haihe::flood::routing::Face;
+    let mut domain = channel(12);
+    for col in [2, 3] {
+        domain.set_crest_m(Face::X { row: 0, col }, 1000.0).unwrap();
+    }
+    if outfall_depth > 0.0 {
+        for col in [8, 9] {
+            domain.set_crest_m(Face::X { row: 0, col }, 1000.0).unwrap();
+        }
+    }
+    let mut state = State::dry(&domain);
+    state.depth_m[2] = 0.5;
+    state.depth_m[8] = outfall_depth;
+    let mut works = Works {
+        drainage: Some(UrbanDrainage::new(vec![DrainedCell {
+            cell: 2,
+            outfall: 8,
+            capacity_ms: 0.05 / 3600.0, // 50 mm/h
+        }])),
+        ..Works::default()
+    };
+    let mut forcing = Hydrograph {
+        cell: 0,
+        points: vec![(0.0, 0.0), (1.0, 0.0)],
+    };
+    let gauges = [Gauge {
+        name: "outfall".into(),
+        cell: 8,
+    }];
+    let sim = run_works(
+        &domain,
+        &mut state,
+        &mut forcing,
+        &mut works,
+        &gauges,
+        2.0,
+        600.0,
+    );
+    (sim, works)
+}
+
+#[test]
+fn storm_sewers_move_the_ponded_water_to_the_river_at_their_capacity_and_conserve_it() {
+    let (sim, works) = drained_pond(0.0);
+    let cols = works.columns();
+    let i_v = cols
+        .iter()
+        .position(|c| c == "urban drainage drained_1e8_m3")
+        .unwrap();
+    let last = sim.records.last().unwrap();
+    // 50 mm/h over a 100 m cell for 2 h: 1,000 m³ of the pond's 5,000 m³.
+    let drained = last.works[i_v] * 1e8;
+    assert!(
+        (drained - 1000.0).abs() < 10.0,
+        "drained {drained} m³, expected 1000 m³"
+    );
+    let d = works.drainage.as_ref().unwrap();
+    assert!((d.drained_m3() - drained).abs() < 1e-6);
+    // The water reached the river below the outfall and began to leave by the east
+    // edge; the grid, the works and what left balance (the drains hold nothing).
+    assert!(
+        last.volumes.boundary_out_m3 > 0.2 * drained,
+        "out by the river: {} m³",
+        last.volumes.boundary_out_m3
+    );
+    let initial = sim.records[0].storage_m3;
+    assert!((initial - 5000.0).abs() < 1e-3);
+    assert!(
+        last.mass_error_m3.abs() < 1e-9 * initial,
+        "mass error {} m³",
+        last.mass_error_m3
+    );
+    assert_eq!(last.works_storage_m3, 0.0);
+    // An outfall whose river stands above the street cannot discharge.
+    let (sim, works) = drained_pond(5.0);
+    let last = sim.records.last().unwrap();
+    assert_eq!(works.drainage.unwrap().drained_m3(), 0.0);
+    assert!(last.mass_error_m3.abs() < 1e-9 * sim.records[0].storage_m3);
+}
+
+#[test]
+fn the_drainage_file_refuses_a_negative_capacity_and_the_regional_city_drains() {
+    use haihe::scenario::drainage::{build_drainage, DrainageFile};
+    let r = root();
+    let text = std::fs::read_to_string(r.join("models/urban_drainage.toml")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("urban_drainage.toml");
+    std::fs::write(
+        &bad,
+        text.replacen("return_period_yr = 3.0", "capacity_mm_h = -5.0", 1),
+    )
+    .unwrap();
+    let (f, m) = field_of(DrainageFile::load(&bad).unwrap_err());
+    assert_eq!(f, "zone[北京中心城区].capacity_mm_h");
+    assert!(m.contains("below zero"), "{m}");
+    std::fs::write(
+        &bad,
+        text.replacen("return_period_yr = 3.0", "return_period_yr = 0.5", 1),
+    )
+    .unwrap();
+    let (f, _) = field_of(DrainageFile::load(&bad).unwrap_err());
+    assert_eq!(f, "zone[北京中心城区].return_period_yr");
+    // On the regional grids the central city's built-up cells drain at the 3-year
+    // capacity of the Beijing formula, each to a stream cell down its flow path.
+    let model = r.join("rasters/model");
+    let lc = haihe::grid::io::read_raster_as::<u8>(&model.join("land_cover.tif"), 1).unwrap();
+    let streams = haihe::grid::io::read_raster_as::<u8>(&model.join("streams.tif"), 1).unwrap();
+    let (d, notes) =
+        build_drainage(&r.join("models/urban_drainage.toml"), &model, &lc.data).unwrap();
+    assert!(d.cells.len() > 5000, "{} drained cells", d.cells.len());
+    let cols = lc.data.ncols();
+    for c in &d.cells {
+        assert_eq!(lc.data[(c.cell / cols, c.cell % cols)], 3);
+        assert_ne!(streams.data[(c.outfall / cols, c.outfall % cols)], 0);
+    }
+    let central = notes
+        .iter()
+        .find(|n| n.contains("zone 北京中心城区"))
+        .unwrap();
+    assert!(central.contains("48.9 mm/h"), "{central}");
+}

@@ -645,6 +645,8 @@ pub fn default_inputs(kind: ScenarioKind) -> &'static [&'static str] {
             "models/design_rain.toml",
             "models/channels.toml",
             "models/structures",
+            "models/urban_drainage.toml",
+            "models/observed_rain_extremes.toml",
             "models/fragility.toml",
         ],
         ScenarioKind::Quake => &[

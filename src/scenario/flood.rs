@@ -77,6 +77,10 @@ pub struct FloodScenario {
     /// release), up to `max_duration_h`; absent: stop at `duration_h`.
     #[serde(default)]
     pub recession: Option<RecessionSection>,
+    /// Storm sewers of the built-up cells (regional grids only;
+    /// [`crate::flood::drainage`]); absent: no drains.
+    #[serde(default)]
+    pub drainage: Option<super::drainage::DrainageSection>,
 }
 
 fn half() -> f64 {
@@ -413,6 +417,10 @@ pub struct FloodRunSummary {
     pub works_storage_m3: f64,
     /// Water sent to the sea by diversions, m³.
     pub diverted_to_sea_m3: f64,
+    /// Water the storm sewers of built-up cells moved to the rivers, m³: a transfer
+    /// within the grid, part of no other total of the balance (0 without `[drainage]`).
+    #[serde(default)]
+    pub urban_drained_m3: f64,
     /// Opening time of each detention basin, h after the start (null: stayed shut).
     pub basin_openings_h: Vec<(String, Option<f64>)>,
     /// Start of each breach, h after the start (null: held).
@@ -1596,6 +1604,27 @@ fn run_flood_member(
             w
         }
     };
+    if let Some(d) = s.drainage.as_ref().filter(|d| d.enabled) {
+        let lc = match (&set.land_cover, s.grid.dem.is_some()) {
+            (Some(lc), false) => lc,
+            _ => {
+                return Err(Error::Invalid {
+                    path: scenario_path.to_path_buf(),
+                    field: "drainage".into(),
+                    message: "urban drainage needs the land cover and rivers of the regional model grids; remove [drainage] (or set enabled = false) with an own grid.dem".into(),
+                })
+            }
+        };
+        let file = if d.file.is_absolute() {
+            d.file.clone()
+        } else {
+            root.join(&d.file)
+        };
+        let (drains, notes) =
+            super::drainage::build_drainage(&file, &resolve(root, &s.grid.model_dir), lc)?;
+        set.notes.extend(notes);
+        works.drainage = Some(drains);
+    }
     let setup_seconds = clock.elapsed().as_secs_f64();
     let mut warnings: Vec<crate::flood::plausibility::Finding> = Vec::new();
     let sim = simulate::simulate_with_works(
@@ -1701,6 +1730,7 @@ fn run_flood_member(
         gauge_peaks: guard.gauge_peaks,
         works_storage_m3: last.works_storage_m3,
         diverted_to_sea_m3: last.works_out_m3,
+        urban_drained_m3: works.drainage.as_ref().map_or(0.0, |d| d.drained_m3()),
         basin_openings_h: works.basin_openings_h(),
         breach_starts_h: works.breach_starts_h(),
         files: Vec::new(),

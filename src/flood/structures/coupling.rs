@@ -328,6 +328,8 @@ pub struct Works {
     /// Findings of the placement (areas accepted outside the tolerance), for the
     /// plausibility guard ([`crate::flood::plausibility`]).
     pub findings: Vec<crate::flood::plausibility::Finding>,
+    /// Storm sewers of the built-up cells ([`crate::flood::drainage`]); `None`: off.
+    pub drainage: Option<crate::flood::drainage::UrbanDrainage>,
 }
 
 impl Works {
@@ -337,6 +339,7 @@ impl Works {
             && self.basins.is_empty()
             && self.breaches.is_empty()
             && self.diversions.is_empty()
+            && self.drainage.is_none()
     }
 
     /// When each basin opened (simulated hours), by name; `None` for a basin that stayed shut.
@@ -399,6 +402,10 @@ impl Exchange for Works {
                 Quantity::Stage => v.2,
             })
         };
+        // Storm sewers: built-up cells to their outfalls on the rivers.
+        if let Some(d) = &mut self.drainage {
+            d.drain(domain, state, dt_s);
+        }
         // Reservoirs: take the pool's water, release below the dam.
         for r in &mut self.reservoirs {
             if let Some(op) = &mut r.operation {
@@ -543,6 +550,9 @@ impl Exchange for Works {
     fn source_cells(&self) -> Vec<usize> {
         let mut v: Vec<usize> = self.reservoirs.iter().map(|r| r.outlet_cell).collect();
         v.extend(self.basins.iter().map(|b| b.link_cell));
+        if let Some(d) = &self.drainage {
+            v.extend(d.outfalls());
+        }
         for b in &self.breaches {
             v.extend([b.river_cell, b.land_cell]);
             v.extend(b.faces.iter().flat_map(|f| [f.river_cell, f.land_cell]));
@@ -602,6 +612,10 @@ impl Exchange for Works {
             c.push(format!("{} diverted_m3s", d.model.name));
             c.push(format!("{} delivered_1e8_m3", d.model.name));
         }
+        if self.drainage.is_some() {
+            c.push("urban drainage drained_m3s".into());
+            c.push("urban drainage drained_1e8_m3".into());
+        }
         c
     }
 
@@ -626,6 +640,10 @@ impl Exchange for Works {
         for d in &self.diversions {
             v.push(d.flow_m3s);
             v.push(d.model.delivered_m3() / 1e8);
+        }
+        if let Some(d) = &self.drainage {
+            v.push(d.drained_m3s());
+            v.push(d.drained_m3() / 1e8);
         }
         v
     }
