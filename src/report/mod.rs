@@ -231,6 +231,26 @@ pub struct CurveEvent {
     pub return_period_yr: f64,
     /// Annual exceedance probability 1/T.
     pub aep: f64,
+    /// Gauges whose discharge was still rising when the run ended (`run.json`
+    /// `gauge_peaks` with `reached = false`): the run was cut before the flood passed,
+    /// and its exposure downstream of them is a lower bound.
+    pub peaks_not_reached: Vec<String>,
+}
+
+/// Gauges of a finished run whose peak was not reached by its end.
+fn peaks_not_reached(run_dir: &Path) -> Vec<String> {
+    let Some(run) = read_json(&run_dir.join("run.json")) else {
+        return Vec::new();
+    };
+    run.get("gauge_peaks")
+        .and_then(|g| g.as_array())
+        .map(|a| {
+            a.iter()
+                .filter(|g| g.get(3).and_then(|r| r.as_bool()) == Some(false))
+                .filter_map(|g| g.get(0).and_then(|n| n.as_str()).map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Risk of one group, metric and system (or `total`).
@@ -599,7 +619,12 @@ pub fn batch_risk(out: &Path, record: &BatchRecord, root: &Path) -> Result<Batch
                 (
                     k,
                     v.into_iter()
-                        .map(|(id, t)| CurveEvent { id, return_period_yr: t, aep: 1.0 / t })
+                        .map(|(id, t)| CurveEvent {
+                            peaks_not_reached: peaks_not_reached(&out.join("runs").join(&id)),
+                            id,
+                            return_period_yr: t,
+                            aep: 1.0 / t,
+                        })
                         .collect(),
                 )
             })
@@ -619,7 +644,9 @@ fn write_text(path: &Path, text: &str) -> Result<()> {
 
 /// `risk.csv`: one row per group, metric and system (then `total`), with the persons
 /// at each return period of the batch (empty where a system has no such event, and on
-/// `total` rows) and the expected annual exposure with and without the rare tail.
+/// `total` rows), the expected annual exposure with and without the rare tail, and the
+/// runs of that system cut before a gauge peaked (`runs_cut_before_peak`, space
+/// separated ids; their exposure is a lower bound).
 pub fn risk_csv(risk: &BatchRisk) -> String {
     let mut ts: Vec<f64> = risk
         .systems
@@ -633,7 +660,19 @@ pub fn risk_csv(risk: &BatchRisk) -> String {
     for t in &ts {
         s.push_str(&format!(",persons_T{t}yr"));
     }
-    s.push_str(",eae_persons_per_yr,eae_no_tail_persons_per_yr\n");
+    s.push_str(",eae_persons_per_yr,eae_no_tail_persons_per_yr,runs_cut_before_peak\n");
+    // Runs of each system (and of all, for `total`) that ended with a gauge still rising.
+    let cut = |system: &str| -> String {
+        let ids: Vec<&str> = risk
+            .systems
+            .iter()
+            .filter(|(k, _)| system == "total" || k.as_str() == system)
+            .flat_map(|(_, v)| v.iter())
+            .filter(|e| !e.peaks_not_reached.is_empty())
+            .map(|e| e.id.as_str())
+            .collect();
+        ids.join(" ")
+    };
     let q = |v: &str| {
         if v.contains([',', '"', '\n']) {
             format!("\"{}\"", v.replace('"', "\"\""))
@@ -656,7 +695,12 @@ pub fn risk_csv(risk: &BatchRisk) -> String {
                 None => s.push(','),
             }
         }
-        s.push_str(&format!(",{:.3},{:.3}\n", g.eae, g.eae_no_tail));
+        s.push_str(&format!(
+            ",{:.3},{:.3},{}\n",
+            g.eae,
+            g.eae_no_tail,
+            q(&cut(&g.system))
+        ));
     }
     s
 }
@@ -806,6 +850,59 @@ mod tests {
         let total = r.iter().find(|g| g.system == "total").unwrap();
         assert!((total.eae - 5.7).abs() < 1e-12, "{}", total.eae);
         assert!((total.eae_no_tail - 4.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn risk_csv_names_the_runs_cut_before_a_gauge_peaked() {
+        let mut systems = BTreeMap::new();
+        systems.insert(
+            "A".to_string(),
+            vec![("a10".to_string(), 10.0), ("a100".to_string(), 100.0)],
+        );
+        systems.insert("B".to_string(), vec![("b50".to_string(), 50.0)]);
+        let mut tables = BTreeMap::new();
+        for id in ["a10", "a100", "b50"] {
+            tables.insert(id.to_string(), vec![row("g", 10.0)]);
+        }
+        let groups = flood_risk(&systems, &tables, &mut Vec::new()).unwrap();
+        let event = |id: &str, t: f64, cut: bool| CurveEvent {
+            id: id.into(),
+            return_period_yr: t,
+            aep: 1.0 / t,
+            peaks_not_reached: if cut {
+                vec!["顺义".into()]
+            } else {
+                Vec::new()
+            },
+        };
+        let risk = BatchRisk {
+            batch: "b".into(),
+            method: Vec::new(),
+            systems: [
+                (
+                    "A".to_string(),
+                    vec![event("a10", 10.0, false), event("a100", 100.0, true)],
+                ),
+                ("B".to_string(), vec![event("b50", 50.0, false)]),
+            ]
+            .into_iter()
+            .collect(),
+            exposure_sources: BTreeMap::new(),
+            groups,
+            quakes: Vec::new(),
+            gaps: Vec::new(),
+        };
+        let csv = risk_csv(&risk);
+        let header = csv.lines().next().unwrap();
+        assert!(header.ends_with(",runs_cut_before_peak"), "{header}");
+        for line in csv.lines().skip(1) {
+            let system = line.split(',').nth(3).unwrap();
+            let last = line.rsplit(',').next().unwrap();
+            match system {
+                "A" | "total" => assert_eq!(last, "a100", "{line}"),
+                _ => assert_eq!(last, "", "{line}"),
+            }
+        }
     }
 
     #[test]
