@@ -416,6 +416,84 @@ fn mass_balance_with_open_edges_and_sea_cells() {
     }
 }
 
+/// A coast: land rows 0–9 falling from 10 m to 1 m towards a sea (rows 10–19, fixed at
+/// 0 m) whose first row is 2 m deep and the rest 25 m deep.
+fn coast_domain() -> Domain {
+    let (nr, nc) = (20usize, 20usize);
+    let mut bed = vec![0.0f32; nr * nc];
+    let mut levels = vec![f32::NAN; nr * nc];
+    for r in 0..nr {
+        for c in 0..nc {
+            let i = r * nc + c;
+            bed[i] = match r {
+                0..=9 => 10.0 - r as f32 + 0.01 * c as f32,
+                10 => -2.0,
+                _ => -25.0,
+            };
+            if r >= 10 {
+                levels[i] = 0.0;
+            }
+        }
+    }
+    Domain::new(
+        nr,
+        nc,
+        1000.0,
+        bed,
+        vec![0.03; nr * nc],
+        Boundaries::closed(),
+    )
+    .unwrap()
+    .with_fixed_levels(levels)
+    .unwrap()
+}
+
+#[test]
+fn the_open_sea_does_not_set_the_time_step_and_the_coast_stays_stable() {
+    // The deep interior of a fixed-level sea is reset every step and exchanges no water
+    // with the land, so the step follows the 2 m fringe beside the land (α Δx/√(g·2),
+    // 158 s), not the 25 m sea bed (45 s).
+    let d = coast_domain();
+    let mut s = State::dry(&d);
+    let params = Params {
+        dt_max_s: 600.0,
+        ..Params::default()
+    };
+    let mut scratch = Scratch::new(&d, &s);
+    let rep = step(&d, &mut s, &Sources::default(), &params, &mut scratch, 1e9).unwrap();
+    let fringe = params.alpha_cfl * 1000.0 / (params.g_ms2 * 2.0).sqrt();
+    assert!(
+        (rep.dt_s - fringe).abs() < 1e-6 * fringe,
+        "dt {} s, expected the fringe's {fringe} s",
+        rep.dt_s
+    );
+    // 24 h of heavy rain running off the land into the sea: stable, conserved, the sea
+    // at its level.
+    let mut s = State::dry(&d);
+    let rep = run_until(
+        &d,
+        &mut s,
+        24.0 * 3600.0,
+        |_| Sources {
+            rain_ms: Rate::Uniform(50.0 / 3.6e6),
+            ..Sources::default()
+        },
+        &params,
+    )
+    .unwrap();
+    assert!(rep.volumes.boundary_out_m3 > 0.0);
+    assert_balance("coast", &rep.volumes, rep.relative_error);
+    for r in 0..10 {
+        for c in 0..20 {
+            let h = s.depth_m[r * 20 + c];
+            assert!(h.is_finite() && h < 2.0, "land cell ({r}, {c}): {h} m");
+        }
+    }
+    for i in 200..400 {
+        assert_eq!(s.depth_m[i], -d.bed_at(i).unwrap());
+    }
+}
+
 /// A run with rain, a withdrawal, an inflow, open edges: used by the determinism tests.
 fn busy_run(params: &Params) -> (State, Vec<usize>) {
     let mut b = Boundaries::closed();
