@@ -714,7 +714,6 @@ multiversion! {
         let mut in_b = [0.0f64; BLOCK];
         let mut out_b = [0.0f64; BLOCK];
         let mut wet_b = [0.0f32; BLOCK];
-        let mut cfl_b = [0.0f32; BLOCK];
         let mut b0 = 0;
         while b0 < n {
             let m = BLOCK.min(n - b0);
@@ -725,7 +724,6 @@ multiversion! {
             let fxb = if FX { &fixed[b0..b0 + m] } else { fixed };
             let (rain_w, loss_w) = (&mut rain_b[..m], &mut loss_b[..m]);
             let (in_w, out_w, wet_w) = (&mut in_b[..m], &mut out_b[..m], &mut wet_b[..m]);
-            let cfl_w = &mut cfl_b[..m];
             for j in 0..m {
                 let active = zb[j] < INACTIVE_BED_M && (!CH || chb[j] == NONE);
                 let dr = dt_f * rain.at(b0 + j);
@@ -735,11 +733,9 @@ multiversion! {
                 let mut hn = hb[j] as f64 + rb[j] as f64 + dr as f64 + dt_dx64 * net;
                 let dl = ((dt_f * loss.at(b0 + j)) as f64).min(hn).max(0.0);
                 hn -= dl;
-                let mut held_fixed = false;
                 if FX {
                     let level = fxb[j];
                     let is_fixed = active && !level.is_nan();
-                    held_fixed = is_fixed;
                     let target = (level - zb[j]).max(0.0) as f64;
                     let diff = target - hn;
                     in_w[j] = if is_fixed && diff > 0.0 { diff } else { 0.0 };
@@ -754,9 +750,6 @@ multiversion! {
                 rain_w[j] = if active { dr as f64 } else { 0.0 };
                 loss_w[j] = if active { dl } else { 0.0 };
                 wet_w[j] = if active { hf } else { 0.0 };
-                // Fixed cells do not bound the time step here (the fringe bound in
-                // `step` covers those beside free cells).
-                cfl_w[j] = if held_fixed { 0.0 } else { wet_w[j] };
             }
             // Sums in lanes: cell j of the row goes to lane j % LANES (BLOCK is a multiple).
             for j in 0..m {
@@ -770,7 +763,7 @@ multiversion! {
                 let wet = wet_w[j] > 0.0;
                 let c = cells.c0 + (b0 + j) as u32;
                 h_max_l[l] = if wet {
-                    h_max_l[l].max(cfl_w[j])
+                    h_max_l[l].max(wet_w[j])
                 } else {
                     h_max_l[l]
                 };

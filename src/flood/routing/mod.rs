@@ -153,9 +153,6 @@ pub struct Domain {
     has_fixed: bool,
     /// Row/column bounds of fixed-level cells, if any.
     fixed_bounds: Option<Window>,
-    /// Deepest fixed-level cell that borders a free active cell, m: the only fixed cells
-    /// whose depth enters the time step (see [`step`]).
-    fixed_fringe_h_m: f32,
     /// Conditions on the four sides; may be changed between steps (e.g. a tide level).
     pub boundaries: Boundaries,
     /// Subgrid channels (Neal et al. 2012), if any.
@@ -226,7 +223,6 @@ impl Domain {
             fixed_level_m: Vec::new(),
             has_fixed: false,
             fixed_bounds: None,
-            fixed_fringe_h_m: 0.0,
             boundaries,
             channels: None,
             crests: None,
@@ -394,30 +390,6 @@ impl Domain {
         }
         self.has_fixed = w.is_some();
         self.fixed_bounds = w;
-        // Fixed cells beside a free active cell (4-neighbours): their faces carry flow
-        // into the free grid, so their depth bounds the time step.
-        let (nr, nc) = (self.nrows, self.ncols);
-        let fixed = |i: usize| !level_m[i].is_nan() && self.bed_m[i] < INACTIVE_BED_M;
-        let mut fringe = 0.0f32;
-        for (i, level) in level_m.iter().enumerate() {
-            if !fixed(i) {
-                continue;
-            }
-            let (r, c) = (i / nc, i % nc);
-            let free_beside = [
-                (r > 0).then(|| i - nc),
-                (r + 1 < nr).then(|| i + nc),
-                (c > 0).then(|| i - 1),
-                (c + 1 < nc).then(|| i + 1),
-            ]
-            .into_iter()
-            .flatten()
-            .any(|j| self.bed_m[j] < INACTIVE_BED_M && !fixed(j));
-            if free_beside {
-                fringe = fringe.max(level - self.bed_m[i]);
-            }
-        }
-        self.fixed_fringe_h_m = fringe.max(0.0);
         self.fixed_level_m = level_m;
         Ok(self)
     }
@@ -804,13 +776,7 @@ impl Scratch {
             };
             for (c, &h) in row.iter().enumerate() {
                 if h > 0.0 {
-                    let fixed = domain
-                        .fixed_level_m
-                        .get(r * nc + c)
-                        .is_some_and(|l| !l.is_nan());
-                    if !fixed {
-                        rs.h_max = rs.h_max.max(h);
-                    }
+                    rs.h_max = rs.h_max.max(h);
                     rs.wet_lo = rs.wet_lo.min(c as u32);
                     rs.wet_hi = rs.wet_hi.max(c as u32);
                 }
@@ -891,14 +857,7 @@ pub fn step(
             window_cells: 0,
         });
     };
-    // The time step (Bates et al. 2010, eq. 12) is bounded by the depths of the free
-    // cells, the channels, the ghost cells of fixed-level sides and the fixed-level cells
-    // that border free cells. Fixed cells inside a fixed-level region (the open sea) are
-    // reset to their level every step and exchange no water with the free grid, so their
-    // depth (25 m of sea bed) does not limit the step.
-    let mut h_max = (ghost_h_max as f64)
-        .max(chan_h_max)
-        .max(domain.fixed_fringe_h_m as f64);
+    let mut h_max = (ghost_h_max as f64).max(chan_h_max);
     for rs in &scratch.rows[win.r0..=win.r1] {
         h_max = h_max.max(rs.h_max as f64);
     }
