@@ -541,3 +541,208 @@ fn swapped_lon_lat_of_a_structure_names_the_file_and_field() {
     };
     assert_says(&msg, &["reservoirs.toml", "location", "swapped"]);
 }
+
+// ---- user polygon layers --------------------------------------------------------------
+
+/// A GeoJSON polygon layer with fields `id` and `name`; each feature's outer ring as
+/// lon/lat pairs.
+fn geojson(path: &Path, features: &[(&str, &str, &[(f64, f64)])]) {
+    let feats: Vec<String> = features
+        .iter()
+        .map(|(id, name, ring)| {
+            let coords: Vec<String> = ring.iter().map(|(x, y)| format!("[{x}, {y}]")).collect();
+            format!(
+                r#"{{"type": "Feature", "properties": {{"id": "{id}", "name": "{name}"}}, "geometry": {{"type": "Polygon", "coordinates": [[{}]]}}}}"#,
+                coords.join(", ")
+            )
+        })
+        .collect();
+    std::fs::write(
+        path,
+        format!(
+            r#"{{"type": "FeatureCollection", "features": [{}]}}"#,
+            feats.join(",\n")
+        ),
+    )
+    .unwrap();
+}
+
+/// A group file with one user layer.
+fn user_groups(dir: &Path, layer: &str) -> PathBuf {
+    let p = dir.join("groups.toml");
+    std::fs::write(
+        &p,
+        format!("[[user_layer]]\npath = \"{layer}\"\nid_field = \"id\"\nname_field = \"name\"\n"),
+    )
+    .unwrap();
+    p
+}
+
+const BEIJING: [(f64, f64); 5] = [
+    (116.30, 39.80),
+    (116.50, 39.80),
+    (116.50, 40.00),
+    (116.30, 40.00),
+    (116.30, 39.80),
+];
+
+#[test]
+fn a_self_intersecting_user_polygon_is_refused_with_its_feature() {
+    let d = tmp("bow-tie");
+    // A bow-tie: the outline crosses itself in the middle.
+    let bow: [(f64, f64); 5] = [
+        (116.30, 39.80),
+        (116.50, 40.00),
+        (116.50, 39.80),
+        (116.30, 40.00),
+        (116.30, 39.80),
+    ];
+    geojson(
+        &d.join("zones.geojson"),
+        &[("ok", "好", &BEIJING), ("bowtie", "蝶形", &bow)],
+    );
+    let g = user_groups(&d, "zones.geojson");
+    let msg = haihe::resilience::inputs::load_model(
+        Path::new("rasters/model"),
+        Path::new("models/structures"),
+        Some(&g),
+    )
+    .map(|_| ())
+    .unwrap_err()
+    .to_string();
+    assert_says(
+        &msg,
+        &[
+            "zones.geojson",
+            "geometry",
+            "feature 1 (id = 'bowtie')",
+            "crosses or touches itself",
+            "ogr2ogr -makevalid",
+        ],
+    );
+}
+
+#[test]
+fn polygon_checks_accept_simple_rings_and_holes() {
+    use haihe::grid::vector::polygon_problem;
+    let square = vec![(0.0, 0.0), (4.0, 0.0), (4.0, 4.0), (0.0, 4.0), (0.0, 0.0)];
+    let hole = vec![(1.0, 1.0), (1.0, 2.0), (2.0, 2.0), (2.0, 1.0), (1.0, 1.0)];
+    assert_eq!(polygon_problem(&[square.clone(), hole]), None);
+    // Repeated points are not a crossing.
+    let doubled = vec![(0.0, 0.0), (4.0, 0.0), (4.0, 0.0), (4.0, 4.0), (0.0, 4.0)];
+    assert_eq!(polygon_problem(&[doubled]), None);
+    let crossing_hole = vec![(3.0, 1.0), (6.0, 1.0), (6.0, 2.0), (3.0, 2.0), (3.0, 1.0)];
+    assert!(polygon_problem(&[square.clone(), crossing_hole])
+        .unwrap()
+        .contains("rings 0 and 1 cross"));
+    // A figure of eight touching itself at a vertex.
+    let eight = vec![
+        (0.0, 0.0),
+        (2.0, 2.0),
+        (4.0, 0.0),
+        (4.0, 4.0),
+        (2.0, 2.0),
+        (0.0, 4.0),
+    ];
+    assert!(polygon_problem(&[eight]).unwrap().contains("itself"));
+    assert!(polygon_problem(&[vec![(0.0, 0.0), (1.0, 1.0), (0.0, 0.0)]])
+        .unwrap()
+        .contains("fewer than 3"));
+}
+
+/// A scored flood run on the model grid: exposure tables for two counties, max depth
+/// 1 m on the first 20 rows.
+fn flood_run(dir: &Path) {
+    let pop = haihe::grid::read_raster_as::<f32>(&root().join("rasters/model/population.tif"), 1)
+        .unwrap();
+    let mut d = pop.data.mapv(|_| 0.0f32);
+    for r in 0..20.min(d.nrows()) {
+        d.row_mut(r).fill(1.0);
+    }
+    write_geotiff(
+        &pop.with_data(d, Some(f64::NAN)),
+        &dir.join("max_depth.tif"),
+    )
+    .unwrap();
+    let w = |name: &str, text: &str| std::fs::write(dir.join(name), text).unwrap();
+    w(
+        "exposure_population.csv",
+        "group_id,name,kind,population,pop_depth_gt_0p15m,pop_depth_gt_0p5m,pop_depth_gt_1p5m,pop_pga_ge_0p05g,pop_pga_ge_0p10g,pop_pga_ge_0p15g,pop_pga_ge_0p20g,pop_pga_ge_0p30g,pop_pga_ge_0p40g\ncounty-110101,东城区,county,708829,1000,1000,0,,,,,,\n",
+    );
+    w(
+        "exposure_lifelines.csv",
+        "group_id,lifeline,components,length_km,exposed,expected_damaged,service_kept_share,paths_intact,paths_after_p50,days_to_90pct,resilience_loss_pct_days,not_assessed\ncounty-110101,water_supply,4,20,2,1.5,0.6,1,0,12,900,0\n",
+    );
+    w(
+        "exposure_redline.csv",
+        "group_id,redline_km2,redline_flooded_km2,redline_shaken_km2,wetland_storage_m3\ncounty-110101,0,0,,0\n",
+    );
+    w("run.json", "{\"scenario\": \"t\"}");
+}
+
+#[test]
+fn a_user_group_outside_the_domain_is_not_assessed_rather_than_perfect() {
+    let d = tmp("outside-group");
+    // 上海, far outside the model domain.
+    let shanghai: [(f64, f64); 5] = [
+        (121.40, 31.15),
+        (121.55, 31.15),
+        (121.55, 31.30),
+        (121.40, 31.30),
+        (121.40, 31.15),
+    ];
+    geojson(
+        &d.join("zones.geojson"),
+        &[("inside", "城内", &BEIJING), ("away", "上海", &shanghai)],
+    );
+    let g = user_groups(&d, "zones.geojson");
+    let run = d.join("run");
+    std::fs::create_dir_all(&run).unwrap();
+    flood_run(&run);
+    let out = d.join("scores");
+    let opts = haihe::resilience::ScoreOptions {
+        runs: vec![run],
+        groups: Some(g),
+        model_dir: root().join("rasters/model"),
+        structures_dir: root().join("models/structures"),
+        model_file: root().join("models/resilience.toml"),
+        seed: 1,
+        samples: 20,
+        out: out.clone(),
+    };
+    let r = haihe::resilience::run_score(&opts).unwrap();
+    let s = &r.scenarios[0];
+    let away = s.groups.iter().find(|g| g.id == "away").unwrap();
+    assert!(away.not_assessed.is_some());
+    assert!(away.monte_carlo.score_p50.is_nan() && away.population.is_nan());
+    let inside = s.groups.iter().find(|g| g.id == "inside").unwrap();
+    assert!(inside.not_assessed.is_none() && inside.monte_carlo.score_p50.is_finite());
+    // Ranks run over the assessed groups only.
+    let assessed = s.groups.iter().filter(|g| g.not_assessed.is_none()).count() as f64;
+    assert!(s
+        .groups
+        .iter()
+        .filter(|g| g.not_assessed.is_none())
+        .all(|g| g.monte_carlo.rank_p50 <= assessed));
+    // scores.csv: same columns, "not assessed", no score, no population.
+    let mut rdr = csv::Reader::from_path(out.join("scores.csv")).unwrap();
+    let head = rdr.headers().unwrap().clone();
+    assert_eq!(
+        head.iter().collect::<Vec<_>>(),
+        haihe::resilience::output::scores_header()
+    );
+    let col = |name: &str| head.iter().position(|h| h == name).unwrap();
+    let row = rdr
+        .records()
+        .map(|r| r.unwrap())
+        .find(|r| &r[0] == "away")
+        .unwrap();
+    assert_eq!(row.len(), head.len());
+    assert_eq!(&row[col("score_p50")], "not assessed");
+    assert_eq!(&row[col("population")], "");
+    assert_eq!(&row[col("score_p05")], "");
+    assert_eq!(&row[col("robustness_nominal")], "");
+    assert!(row[col("missing")].starts_with("not assessed: no cell"));
+    let json = std::fs::read_to_string(out.join("scores.json")).unwrap();
+    assert!(json.contains("\"not_assessed\": \"no cell"), "{json}");
+}
