@@ -544,9 +544,23 @@ fn swapped_lon_lat_of_a_structure_names_the_file_and_field() {
 
 // ---- user polygon layers --------------------------------------------------------------
 
+/// A ring of lon/lat pairs.
+type Ring = [(f64, f64)];
+
+/// The closed ring of a lon/lat box.
+fn rect(lon0: f64, lat0: f64, lon1: f64, lat1: f64) -> Vec<(f64, f64)> {
+    vec![
+        (lon0, lat0),
+        (lon1, lat0),
+        (lon1, lat1),
+        (lon0, lat1),
+        (lon0, lat0),
+    ]
+}
+
 /// A GeoJSON polygon layer with fields `id` and `name`; each feature's outer ring as
 /// lon/lat pairs.
-fn geojson(path: &Path, features: &[(&str, &str, &[(f64, f64)])]) {
+fn geojson(path: &Path, features: &[(&str, &str, &Ring)]) {
     let feats: Vec<String> = features
         .iter()
         .map(|(id, name, ring)| {
@@ -578,13 +592,10 @@ fn user_groups(dir: &Path, layer: &str) -> PathBuf {
     p
 }
 
-const BEIJING: [(f64, f64); 5] = [
-    (116.30, 39.80),
-    (116.50, 39.80),
-    (116.50, 40.00),
-    (116.30, 40.00),
-    (116.30, 39.80),
-];
+/// A box in 北京, inside the model domain.
+fn beijing() -> Vec<(f64, f64)> {
+    rect(116.30, 39.80, 116.50, 40.00)
+}
 
 #[test]
 fn a_self_intersecting_user_polygon_is_refused_with_its_feature() {
@@ -599,7 +610,7 @@ fn a_self_intersecting_user_polygon_is_refused_with_its_feature() {
     ];
     geojson(
         &d.join("zones.geojson"),
-        &[("ok", "好", &BEIJING), ("bowtie", "蝶形", &bow)],
+        &[("ok", "好", &beijing()), ("bowtie", "蝶形", &bow)],
     );
     let g = user_groups(&d, "zones.geojson");
     let msg = haihe::resilience::inputs::load_model(
@@ -684,16 +695,10 @@ fn flood_run(dir: &Path) {
 fn a_user_group_outside_the_domain_is_not_assessed_rather_than_perfect() {
     let d = tmp("outside-group");
     // 上海, far outside the model domain.
-    let shanghai: [(f64, f64); 5] = [
-        (121.40, 31.15),
-        (121.55, 31.15),
-        (121.55, 31.30),
-        (121.40, 31.30),
-        (121.40, 31.15),
-    ];
+    let shanghai = rect(121.40, 31.15, 121.55, 31.30);
     geojson(
         &d.join("zones.geojson"),
-        &[("inside", "城内", &BEIJING), ("away", "上海", &shanghai)],
+        &[("inside", "城内", &beijing()), ("away", "上海", &shanghai)],
     );
     let g = user_groups(&d, "zones.geojson");
     let run = d.join("run");
