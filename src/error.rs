@@ -37,7 +37,7 @@ pub enum Error {
     Misaligned(String),
     /// A raster carries no coordinate reference system.
     #[error(
-        "{path}: the raster has no CRS. Assign one, e.g. `gdal_edit.py -a_srs EPSG:4326 {path}`"
+        "{path}: the raster has no CRS. Assign the one its coordinates are in, e.g. `gdal_edit.py -a_srs EPSG:32650 {path}` (a grid the flood runs on needs a projected CRS in metres; EPSG:4326 for longitude/latitude)"
     )]
     NoCrs {
         /// The raster without a CRS.

@@ -5,6 +5,7 @@
 //! [`terrain`] (DEM conditioning and drainage), which with [`groups`] (counties and the
 //! plan's named clusters) is built into the model grids by [`prepare`].
 
+pub mod bounds;
 pub mod ecology;
 pub mod error;
 pub mod exposure;

@@ -500,7 +500,7 @@ fn run(cli: Cli) -> Result<()> {
                     s.scenario,
                     s.hazards.join("+"),
                     s.members,
-                    s.groups.len()
+                    s.groups.iter().filter(|g| g.not_assessed.is_none()).count()
                 );
                 let mut v: Vec<_> = s
                     .groups
@@ -518,6 +518,15 @@ fn run(cli: Cli) -> Result<()> {
                         g.monte_carlo.score_p05,
                         g.monte_carlo.score_p95,
                         d.join(", ")
+                    );
+                }
+                for g in s.groups.iter().filter(|g| g.not_assessed.is_some()) {
+                    println!(
+                        "    {}: {} {} ({})",
+                        haihe::resilience::NOT_ASSESSED,
+                        g.id,
+                        g.name,
+                        g.not_assessed.as_deref().unwrap_or_default()
                     );
                 }
             }

@@ -273,6 +273,8 @@ pub fn build_redline(
     if let Some(layer) = &cfg.official_layer {
         let path = resolve(root, &layer.path);
         let feats = vector::read_layer(&path, Some(&inputs.spec.crs_wkt))?;
+        // No id field is asked of the official layer; the feature index names a polygon.
+        vector::check_simple_polygons(&feats, &path, "id")?;
         let n_poly = feats
             .iter()
             .filter(|f| matches!(f.geometry, vector::Geometry::Polygons(_)))

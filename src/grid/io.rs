@@ -134,6 +134,7 @@ pub(crate) fn open_raster(path: &Path) -> Result<Dataset> {
         path: path.to_path_buf(),
         message: format!("GDAL cannot open it as a raster ({e}); {FORMATS_HINT}"),
     })?;
+    check_driver_matches_extension(&ds, path)?;
     if ds.raster_count() == 0 {
         return Err(Error::Gdal {
             path: path.to_path_buf(),
@@ -144,6 +145,132 @@ pub(crate) fn open_raster(path: &Path) -> Result<Dataset> {
         });
     }
     Ok(ds)
+}
+
+/// Refuses a file named `.tif`/`.tiff` that GDAL opened with another driver (a PNG or
+/// JPEG renamed), naming the format GDAL found: such a file carries no georeference, and
+/// "no CRS" would hide what is wrong.
+fn check_driver_matches_extension(ds: &Dataset, path: &Path) -> Result<()> {
+    let ext = Path::new(&*physical_file(path))
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    if !matches!(ext.as_str(), "tif" | "tiff") {
+        return Ok(());
+    }
+    let driver = ds.driver();
+    let short = driver.short_name();
+    if matches!(short.as_str(), "GTiff" | "COG") {
+        return Ok(());
+    }
+    Err(Error::Gdal {
+        path: path.to_path_buf(),
+        message: format!(
+            "is a {} file (GDAL driver {short}: {}), not a GeoTIFF, although it is named .{ext}; give the real GeoTIFF, or convert it with a georeference, e.g. `gdal_translate -of GTiff -a_srs EPSG:32650 -a_ullr <ulx> <uly> <lrx> <lry> {} out.tif`",
+            short,
+            driver.long_name(),
+            path.display()
+        ),
+    })
+}
+
+/// The size of a raster from its header, (rows, columns), without reading a cell.
+pub fn raster_size(path: &Path) -> Result<(usize, usize)> {
+    let _guard = netcdf_lock_for(path);
+    let ds = open_raster(path)?;
+    let (cols, rows) = ds.raster_size();
+    Ok((rows, cols))
+}
+
+/// Refuses a raster whose header declares more cells than the memory available can hold
+/// as `T` ([`crate::bounds::check_raster_memory`]), before anything is allocated.
+fn check_declared_size<T>(ds: &Dataset, path: &Path) -> Result<()> {
+    let (cols, rows) = ds.raster_size();
+    crate::bounds::check_raster_memory(path, (rows, cols), std::mem::size_of::<T>())
+}
+
+/// Refuses a grid a flood runs on whose CRS is not projected in metres: a geographic CRS
+/// (degrees) would be read as metres (cells of 0.001 m), and slopes, velocities and
+/// volumes would be wrong by orders of magnitude. `used_as` says where the grid comes
+/// from (e.g. "`grid.dem` of scenario.toml").
+pub fn check_model_grid_crs(wkt: &str, path: &Path, used_as: &str) -> Result<()> {
+    let fix = "the flood model needs a projected CRS in metres; reproject the raster, e.g. \
+               `gdalwarp -t_srs EPSG:32650 -tr 1000 1000 -r bilinear in.tif out.tif` \
+               (UTM zone 50N, the model grids' CRS)";
+    if wkt.trim().is_empty() {
+        return Err(Error::Invalid {
+            path: path.to_path_buf(),
+            field: "crs".into(),
+            message: format!("{used_as} has no CRS; {fix}"),
+        });
+    }
+    let srs = spatial_ref(wkt)?;
+    let name = srs.name().unwrap_or_else(|| short(wkt));
+    let code = epsg_code(wkt)
+        .map(|c| format!(" (EPSG:{c})"))
+        .unwrap_or_default();
+    if !srs.is_projected() {
+        let kind = if srs.is_geographic() {
+            "a geographic CRS in degrees"
+        } else {
+            "not a projected CRS"
+        };
+        return Err(Error::Invalid {
+            path: path.to_path_buf(),
+            field: "crs".into(),
+            message: format!("{used_as} is in {name}{code}, {kind}; {fix}"),
+        });
+    }
+    let metres = srs.linear_units();
+    if (metres - 1.0).abs() > 1e-9 {
+        let unit = srs.linear_units_name().unwrap_or_else(|| "?".into());
+        return Err(Error::Invalid {
+            path: path.to_path_buf(),
+            field: "crs".into(),
+            message: format!(
+                "{used_as} is in {name}{code}, whose unit is the {unit} ({metres} m), not the metre; {fix}"
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Checks the elevations of a DEM a flood runs on: refuses one without a valid cell (all
+/// no-data or NaN), and cells holding ±inf or a value outside
+/// [`crate::bounds::ELEVATION_M`] (a unit or no-data slip), with their count and the
+/// first cell. Returns the number of no-data cells, which the routing keeps out of the
+/// domain (no water, closed faces; [`crate::flood::routing::Domain::new`]).
+pub fn check_dem_values(dem: &Grid<f64>, path: &Path, used_as: &str) -> Result<usize> {
+    let (lo, hi) = crate::bounds::ELEVATION_M;
+    let (mut nodata, mut bad, mut first) = (0usize, 0usize, None);
+    for ((r, c), &z) in dem.data.indexed_iter() {
+        if z.is_nan() {
+            nodata += 1;
+        } else if !(z.is_finite() && (lo..=hi).contains(&z)) {
+            bad += 1;
+            first.get_or_insert((r, c, z));
+        }
+    }
+    if let Some((r, c, z)) = first {
+        return Err(Error::Invalid {
+            path: path.to_path_buf(),
+            field: "elevation".into(),
+            message: format!(
+                "{used_as}: {bad} cells hold values that are not elevations in metres ({lo} to {hi} m), the first {z} at row {r}, col {c}; set them to the no-data value (e.g. `gdal_calc.py --calc \"where(abs(A)<1e4, A, nan)\" --NoDataValue=nan`) or fix the unit"
+            ),
+        });
+    }
+    if nodata == dem.data.len() {
+        return Err(Error::Invalid {
+            path: path.to_path_buf(),
+            field: "elevation".into(),
+            message: format!(
+                "{used_as}: all {nodata} cells are no-data (NaN or the file's no-data value {}): there is no ground to flood; check the file, its no-data value (gdalinfo -stats) and that it covers the area",
+                dem.nodata.map_or("none".into(), |v| v.to_string())
+            ),
+        });
+    }
+    Ok(nodata)
 }
 
 /// The georeference of an open dataset: transform and CRS WKT; refuses rasters without
@@ -202,6 +329,7 @@ pub fn read_raster_band(path: &Path, band: usize) -> Result<Grid<f64>> {
     let ds = open_raster(path)?;
     check_band(&ds, path, band)?;
     let (transform, wkt) = georeference(&ds, path)?;
+    check_declared_size::<f64>(&ds, path)?;
     let b = ds.rasterband(band).map_err(|e| Error::gdal(path, e))?;
     let nodata = b.no_data_value();
     let band_type = b.band_type();
@@ -228,6 +356,7 @@ pub fn read_raster_as<T: GdalType + Copy>(path: &Path, band: usize) -> Result<Gr
     let ds = open_raster(path)?;
     check_band(&ds, path, band)?;
     let (transform, wkt) = georeference(&ds, path)?;
+    check_declared_size::<T>(&ds, path)?;
     let b = ds.rasterband(band).map_err(|e| Error::gdal(path, e))?;
     let nodata = b.no_data_value();
     let data = b

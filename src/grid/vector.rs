@@ -301,6 +301,145 @@ pub fn point_in_polygons(polygons: &[Vec<Vec<Point>>], p: Point) -> bool {
     polygons.iter().any(|rings| point_in_polygon(rings, p))
 }
 
+/// Twice the signed area of the triangle (a, b, c): > 0 when c lies left of a→b.
+fn orient(a: Point, b: Point, c: Point) -> f64 {
+    (b.0 - a.0) * (c.1 - a.1) - (b.1 - a.1) * (c.0 - a.0)
+}
+
+/// True when `p`, collinear with a–b, lies within the segment's bounding box.
+fn on_segment(a: Point, b: Point, p: Point) -> bool {
+    p.0 >= a.0.min(b.0) && p.0 <= a.0.max(b.0) && p.1 >= a.1.min(b.1) && p.1 <= a.1.max(b.1)
+}
+
+/// How segments p1–p2 and q1–q2 meet: `Some(true)` where they cross properly (each
+/// passes through the other's interior), `Some(false)` where they only touch or overlap
+/// (an end on the other segment), `None` where they do not meet.
+fn segments_meet(p1: Point, p2: Point, q1: Point, q2: Point) -> Option<bool> {
+    let d1 = orient(q1, q2, p1);
+    let d2 = orient(q1, q2, p2);
+    let d3 = orient(p1, p2, q1);
+    let d4 = orient(p1, p2, q2);
+    let opposite = |a: f64, b: f64| (a > 0.0 && b < 0.0) || (a < 0.0 && b > 0.0);
+    if opposite(d1, d2) && opposite(d3, d4) {
+        return Some(true);
+    }
+    let touch = (d1 == 0.0 && on_segment(q1, q2, p1))
+        || (d2 == 0.0 && on_segment(q1, q2, p2))
+        || (d3 == 0.0 && on_segment(p1, p2, q1))
+        || (d4 == 0.0 && on_segment(p1, p2, q2));
+    touch.then_some(false)
+}
+
+/// What makes one polygon (rings: outer, then holes) invalid as a simple-features
+/// polygon, or None: a ring with fewer than three distinct points, a ring that crosses
+/// or touches itself (a bow-tie, a figure of eight), or two rings that cross. Vertices
+/// are counted from 0 as they stand in the file (repeated points included). Segment
+/// pairs are found by a sweep along x (Shamos & Hoey 1976), so large rings stay fast.
+pub fn polygon_problem(rings: &[Vec<Point>]) -> Option<String> {
+    // (ring, segment on the ring, its first vertex in the file, a, b) per segment,
+    // repeated points dropped.
+    let mut segs: Vec<(usize, usize, usize, Point, Point)> = Vec::new();
+    for (k, ring) in rings.iter().enumerate() {
+        let mut pts: Vec<(usize, Point)> = Vec::new();
+        for (i, &p) in ring.iter().enumerate() {
+            if pts.last().is_none_or(|&(_, q)| q != p) {
+                pts.push((i, p));
+            }
+        }
+        if pts.len() > 1 && pts[0].1 == pts[pts.len() - 1].1 {
+            pts.pop();
+        }
+        if pts.len() < 3 {
+            return Some(format!("ring {k} has fewer than 3 distinct points"));
+        }
+        let n = pts.len();
+        for i in 0..n {
+            segs.push((k, i, pts[i].0, pts[i].1, pts[(i + 1) % n].1));
+        }
+    }
+    // Segment count per ring, to tell neighbours on a ring.
+    let mut ring_len = vec![0usize; rings.len()];
+    for s in &segs {
+        ring_len[s.0] += 1;
+    }
+    let mut order: Vec<usize> = (0..segs.len()).collect();
+    let min_x = |s: &(usize, usize, usize, Point, Point)| s.3 .0.min(s.4 .0);
+    let max_x = |s: &(usize, usize, usize, Point, Point)| s.3 .0.max(s.4 .0);
+    order.sort_by(|&a, &b| min_x(&segs[a]).total_cmp(&min_x(&segs[b])));
+    for (oi, &a) in order.iter().enumerate() {
+        let sa = segs[a];
+        for &b in &order[oi + 1..] {
+            let sb = segs[b];
+            if min_x(&sb) > max_x(&sa) {
+                break;
+            }
+            if sa.3 .1.max(sa.4 .1) < sb.3 .1.min(sb.4 .1)
+                || sb.3 .1.max(sb.4 .1) < sa.3 .1.min(sa.4 .1)
+            {
+                continue;
+            }
+            let Some(proper) = segments_meet(sa.3, sa.4, sb.3, sb.4) else {
+                continue;
+            };
+            if sa.0 == sb.0 {
+                let n = ring_len[sa.0];
+                let (i, j) = (sa.1.min(sb.1), sa.1.max(sb.1));
+                if j == i + 1 || (i == 0 && j == n - 1) {
+                    continue; // neighbours share a vertex
+                }
+                let (va, vb) = (sa.2, sb.2);
+                return Some(format!(
+                    "ring {} crosses or touches itself: the edge from vertex {} meets the edge from vertex {} near ({}, {})",
+                    sa.0,
+                    va.min(vb),
+                    va.max(vb),
+                    sa.3 .0,
+                    sa.3 .1
+                ));
+            }
+            if proper {
+                return Some(format!(
+                    "rings {} and {} cross near ({}, {})",
+                    sa.0.min(sb.0),
+                    sa.0.max(sb.0),
+                    sa.3 .0,
+                    sa.3 .1
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// Refuses a user polygon layer holding an invalid polygon ([`polygon_problem`]),
+/// naming the file, the feature (its index and `id_field` value) and the fix.
+pub fn check_simple_polygons(features: &[Feature], path: &Path, id_field: &str) -> Result<()> {
+    for (i, f) in features.iter().enumerate() {
+        let Geometry::Polygons(ps) = &f.geometry else {
+            continue;
+        };
+        for (part, rings) in ps.iter().enumerate() {
+            if let Some(problem) = polygon_problem(rings) {
+                let id = f.fields.get(id_field).map(String::as_str).unwrap_or("");
+                let which = if ps.len() > 1 {
+                    format!(", part {part} of its multipolygon")
+                } else {
+                    String::new()
+                };
+                return Err(Error::Invalid {
+                    path: path.to_path_buf(),
+                    field: "geometry".into(),
+                    message: format!(
+                        "feature {i} ({id_field} = '{id}'{which}) is not a valid polygon: {problem}; fix the outline (e.g. `ogr2ogr -makevalid fixed.geojson {}`, or QGIS 'Fix geometries') and check that it still encloses the area meant",
+                        path.display()
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Checks the inputs of the rasterisers.
 fn check_rasterize(features: &[Feature], values: &[f64], target: &GridSpec) -> Result<()> {
     if features.len() != values.len() {

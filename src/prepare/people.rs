@@ -243,6 +243,7 @@ pub fn build_people(cfg: &PrepareConfig, root: &Path, t: &TerrainGrids) -> Resul
         }
         for spec_u in &file.user_layer {
             let fs = vector::read_layer(&spec_u.path, Some(&spec.crs_wkt))?;
+            vector::check_simple_polygons(&fs, &spec_u.path, &spec_u.id_field)?;
             let users: Vec<UserFeature> = fs
                 .iter()
                 .map(|f| UserFeature {

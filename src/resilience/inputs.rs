@@ -162,6 +162,7 @@ pub fn load_model(
         }
         for layer in &file.user_layer {
             let fs = crate::grid::vector::read_layer(&layer.path, Some(&spec.crs_wkt))?;
+            crate::grid::vector::check_simple_polygons(&fs, &layer.path, &layer.id_field)?;
             for (i, f) in fs.iter().enumerate() {
                 if !matches!(f.geometry, crate::grid::Geometry::Polygons(_)) {
                     return Err(Error::Invalid {

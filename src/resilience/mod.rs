@@ -77,6 +77,47 @@ pub struct GroupScore {
     pub drivers: Vec<(String, f64)>,
     /// Indicators without a value, with the reason.
     pub missing: Vec<(String, String)>,
+    /// Why the group was not assessed (it has no cell on the model grid, e.g. a user
+    /// polygon outside the domain); None for a scored group. A group not assessed has
+    /// no score, rank or population (NaN, written as empty or "not assessed"), never a
+    /// perfect one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_assessed: Option<String>,
+}
+
+/// Text of `scores.csv` and the report for a group without a score.
+pub const NOT_ASSESSED: &str = "not assessed";
+
+impl GroupScore {
+    /// A group that was not assessed, with the reason: every score, rank and the
+    /// population NaN, no indicator, no driver.
+    pub fn not_assessed(id: &str, name: &str, kind: &str, reason: &str) -> Self {
+        let nan = f64::NAN;
+        GroupScore {
+            id: id.to_string(),
+            name: name.to_string(),
+            kind: kind.to_string(),
+            population: nan,
+            monte_carlo: GroupMonteCarlo {
+                samples: 0,
+                score_p05: nan,
+                score_p50: nan,
+                score_p95: nan,
+                rank_p05: nan,
+                rank_p50: nan,
+                rank_p95: nan,
+                sub_p50: [nan; score::N_DIMENSIONS],
+            },
+            score_nominal: None,
+            sub_scores_nominal: vec![None; score::N_DIMENSIONS],
+            raw: vec![None; N_INDICATORS],
+            normalised: vec![None; N_INDICATORS],
+            effective_weights: vec![0.0; N_INDICATORS],
+            drivers: Vec::new(),
+            missing: Vec::new(),
+            not_assessed: Some(reason.to_string()),
+        }
+    }
 }
 
 /// One scenario's scores.
@@ -162,7 +203,66 @@ pub fn score_scenario(
                     .map_or(vec![0.0; N_INDICATORS], |c| c.effective_weights.to_vec()),
                 drivers: d,
                 missing,
+                not_assessed: None,
             }
+        })
+        .collect()
+}
+
+/// Scores the groups that have cells on the model grid ([`score_scenario`], ranks among
+/// them only) and marks the others [`GroupScore::not_assessed`]: a group entirely
+/// outside the domain has no exposure, and scoring it would give it a perfect 100.
+fn score_assessed(
+    model: &ResilienceModel,
+    groups: &[inputs::ScoreGroup],
+    names: &[(String, String, String)],
+    members: &[Vec<GroupData>],
+    sigma_ln_pga: f64,
+    seed: u64,
+    samples: usize,
+) -> Vec<GroupScore> {
+    let assessed: Vec<bool> = groups.iter().map(|g| !g.cells.is_empty()).collect();
+    if assessed.iter().all(|&a| a) {
+        return score_scenario(model, names, members, sigma_ln_pga, seed, samples);
+    }
+    let keep = |v: &[GroupData]| -> Vec<GroupData> {
+        v.iter()
+            .zip(&assessed)
+            .filter(|(_, &a)| a)
+            .map(|(g, _)| g.clone())
+            .collect()
+    };
+    let kept_names: Vec<(String, String, String)> = names
+        .iter()
+        .zip(&assessed)
+        .filter(|(_, &a)| a)
+        .map(|(n, _)| n.clone())
+        .collect();
+    let kept_members: Vec<Vec<GroupData>> = members.iter().map(|m| keep(m)).collect();
+    let mut scored = if kept_names.is_empty() {
+        Vec::new()
+    } else {
+        score_scenario(
+            model,
+            &kept_names,
+            &kept_members,
+            sigma_ln_pga,
+            seed,
+            samples,
+        )
+    }
+    .into_iter();
+    names
+        .iter()
+        .zip(&assessed)
+        .map(|((id, name, kind), &a)| match a {
+            true => scored.next().expect("one score per assessed group"),
+            false => GroupScore::not_assessed(
+                id,
+                name,
+                kind,
+                "no cell of the group lies on the model grid (outside the domain, or smaller than a cell)",
+            ),
         })
         .collect()
 }
@@ -223,7 +323,15 @@ pub fn run_score(opts: &ScoreOptions) -> Result<ScoreReport> {
             metas[0].scenario.clone()
         };
         let sigma = metas[0].sigma_ln_pga.unwrap_or(0.0);
-        let groups = score_scenario(&model, &names, &members, sigma, opts.seed, opts.samples);
+        let groups = score_assessed(
+            &model,
+            &grids.groups,
+            &names,
+            &members,
+            sigma,
+            opts.seed,
+            opts.samples,
+        );
         scenarios.push(ScenarioScores {
             scenario,
             run_dir: run.display().to_string(),

@@ -67,6 +67,10 @@ pub fn write_scores_csv(path: &Path, s: &ScenarioScores) -> Result<()> {
         let mut w = csv::Writer::from_path(tmp).map_err(&err)?;
         w.write_record(scores_header()).map_err(&err)?;
         for g in &s.groups {
+            if let Some(reason) = &g.not_assessed {
+                w.write_record(not_assessed_row(g, reason)).map_err(&err)?;
+                continue;
+            }
             let m = &g.monte_carlo;
             let mut r = vec![
                 g.id.clone(),
@@ -106,6 +110,25 @@ pub fn write_scores_csv(path: &Path, s: &ScenarioScores) -> Result<()> {
         }
         w.flush().map_err(|e| Error::io(path, e))
     })
+}
+
+/// The `scores.csv` row of a group that was not assessed: its id, name and kind,
+/// [`super::NOT_ASSESSED`] in `score_p50`, 0 samples, the reason in `missing`, every
+/// other cell empty (the columns stay those of [`scores_header`]).
+fn not_assessed_row(g: &super::GroupScore, reason: &str) -> Vec<String> {
+    let header = scores_header();
+    header
+        .iter()
+        .map(|h| match h.as_str() {
+            "id" => g.id.clone(),
+            "name" => g.name.clone(),
+            "kind" => g.kind.clone(),
+            "score_p50" => super::NOT_ASSESSED.to_string(),
+            "samples" => "0".to_string(),
+            "missing" => format!("{}: {reason}", super::NOT_ASSESSED),
+            _ => String::new(),
+        })
+        .collect()
 }
 
 fn write_json<T: serde::Serialize>(path: &Path, v: &T) -> Result<()> {
@@ -214,12 +237,16 @@ pub fn write_summary_csv(
                 first.id.clone(),
                 first.name.clone(),
                 first.kind.clone(),
-                format!("{:.0}", first.population),
+                fmt(Some(first.population), 0),
             ];
             let mut vals = Vec::new();
             for (k, s) in scenarios.iter().enumerate() {
                 let m = &s.groups[g].monte_carlo;
-                r.push(fmt(Some(m.score_p50), 2));
+                if s.groups[g].not_assessed.is_some() {
+                    r.push(super::NOT_ASSESSED.to_string());
+                } else {
+                    r.push(fmt(Some(m.score_p50), 2));
+                }
                 r.push(fmt(Some(m.rank_p50), 0));
                 if m.score_p50.is_finite() {
                     vals.push((m.score_p50, k));

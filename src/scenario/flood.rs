@@ -5,6 +5,7 @@
 //! bring its own DEM (any GDAL raster), initial depth and roughness rasters and
 //! boundary conditions, so that benchmark cases run through the same command.
 
+use crate::bounds;
 use crate::flood::channels::{self, HydraulicGeometry};
 use crate::flood::outputs;
 use crate::flood::rain::{self, RainField, RainForcing};
@@ -286,17 +287,35 @@ pub fn load_flood_scenario(path: &Path) -> Result<FloodScenario> {
         field: field.into(),
         message,
     };
-    if s.duration_h.is_nan() || s.duration_h <= 0.0 {
-        return Err(bad(
-            "duration_h",
-            format!("{} h: must be positive", s.duration_h),
-        ));
+    bounds::check_duration_h(path, "duration_h", s.duration_h)?;
+    bounds::check_output_interval_h(path, "output_interval_h", s.output_interval_h, s.duration_h)?;
+    if let Some(t) = &s.start_time {
+        bounds::check_beijing_time(path, "start_time", t)?;
     }
-    if s.output_interval_h.is_nan() || s.output_interval_h <= 0.0 {
-        return Err(bad(
-            "output_interval_h",
-            format!("{} h: must be positive", s.output_interval_h),
-        ));
+    if let Some(RainForcing::Design {
+        return_period_yr, ..
+    }) = &s.rain
+    {
+        bounds::check_return_period_yr(path, "rain.return_period_yr", *return_period_yr)?;
+    }
+    for (i, g) in s.gauges.iter().enumerate() {
+        bounds::check_snap_radius_cells(
+            path,
+            &format!("gauge[{i}] ({}).snap_radius_cells", g.name),
+            g.snap_radius_cells,
+        )?;
+    }
+    if let Some(st) = &s.structures {
+        bounds::check_snap_radius_cells(
+            path,
+            "structures.snap_radius_cells",
+            st.snap_radius_cells,
+        )?;
+        for (i, o) in st.openings.iter().enumerate() {
+            if let Some(t) = &o.time {
+                bounds::check_beijing_time(path, &format!("structures.open[{i}].time"), t)?;
+            }
+        }
     }
     if let Some(r) = &s.recession {
         if !(r.share > 0.0 && r.share < 1.0) {
@@ -313,6 +332,7 @@ pub fn load_flood_scenario(path: &Path) -> Result<FloodScenario> {
             _ => 0.0,
         };
         let floor = s.duration_h.max(rain_h);
+        bounds::check_duration_h(path, "recession.max_duration_h", r.max_duration_h)?;
         if !(r.max_duration_h.is_finite() && r.max_duration_h >= floor) {
             return Err(bad(
                 "recession.max_duration_h",
@@ -474,13 +494,19 @@ fn setup(
         .boundaries
         .unwrap_or_else(|| Boundaries::uniform(Boundary::FreeOutflow { slope: 0.001 }));
     let (spec, bed, sea, land_cover) = match &g.dem {
-        Some(dem) => {
-            let dem = read_raster(&resolve(root, dem))?;
+        Some(dem_path) => {
+            let file = resolve(root, dem_path);
+            let dem = read_raster(&file)?;
+            let used_as = format!("`grid.dem` of {}", scenario_path.display());
+            check_model_dem(&dem, &file, &used_as, &mut notes)?;
             (GridSpec::of(&dem), f32_vec(&dem.data), None, None)
         }
         None => {
             let dir = resolve(root, &g.model_dir);
-            let dem = read_raster(&dir.join("dem_source.tif"))?;
+            let file = dir.join("dem_source.tif");
+            let dem = read_raster(&file)?;
+            let used_as = format!("the model grid of `grid.model_dir` ({})", dir.display());
+            check_model_dem(&dem, &file, &used_as, &mut notes)?;
             let spec = GridSpec::of(&dem);
             let mut bed = dem.data.clone();
             if g.carve_streams {
@@ -787,6 +813,26 @@ fn setup(
     })
 }
 
+/// Checks the DEM a flood runs on: a projected CRS in metres, and elevations
+/// ([`crate::grid::io::check_model_grid_crs`], [`crate::grid::io::check_dem_values`]);
+/// no-data cells inside it stay outside the domain, which a note says.
+fn check_model_dem(
+    dem: &crate::grid::Grid<f64>,
+    file: &Path,
+    used_as: &str,
+    notes: &mut Vec<String>,
+) -> Result<()> {
+    crate::grid::io::check_model_grid_crs(&dem.crs_wkt, file, used_as)?;
+    let nodata = crate::grid::io::check_dem_values(dem, file, used_as)?;
+    if nodata > 0 {
+        notes.push(format!(
+            "dem: {nodata} no-data cells of {} lie outside the domain (no water, closed faces)",
+            file.display()
+        ));
+    }
+    Ok(())
+}
+
 /// Sets the beds of the river cells of `streams.tif` to their monotone long profiles
 /// ([`terrain::profile::monotone_river_profiles`] of the carved and capped `bed`);
 /// returns the note for `run.json` with how far the beds moved.
@@ -824,6 +870,31 @@ fn river_profile_note(
     ))
 }
 
+/// Refuses a WGS 84 point whose longitude or latitude is out of range, saying so when
+/// the two look swapped.
+fn check_lon_lat(x: f64, y: f64, path: &Path, field: &str) -> Result<()> {
+    if x.is_finite()
+        && y.is_finite()
+        && (-180.0..=180.0).contains(&x)
+        && (-90.0..=90.0).contains(&y)
+    {
+        return Ok(());
+    }
+    let swapped = (-90.0..=90.0).contains(&x) && (-180.0..=180.0).contains(&y);
+    let hint = if swapped {
+        " (longitude and latitude look swapped)"
+    } else {
+        ""
+    };
+    Err(Error::Invalid {
+        path: path.to_path_buf(),
+        field: format!("{field}.x, .y"),
+        message: format!(
+            "x = {x}, y = {y} is not a longitude/latitude{hint}: give x = longitude (degrees east, about 112 to 119 here) and y = latitude (degrees north, about 38 to 42), or crs = \"grid\" with the grid's own x, y"
+        ),
+    })
+}
+
 /// The cell holding a scenario point, or a clear error naming the field.
 fn point_cell(
     spec: &GridSpec,
@@ -835,8 +906,17 @@ fn point_cell(
 ) -> Result<usize> {
     let (px, py) = match crs.as_deref() {
         None | Some("wgs84") => {
+            check_lon_lat(x, y, path, field)?;
             let wgs84 = crate::grid::io::epsg_wkt(4326)?;
-            warp::transform_points(&[(x, y)], &wgs84, &spec.crs_wkt)?[0]
+            warp::transform_points(&[(x, y)], &wgs84, &spec.crs_wkt).map_err(|e| {
+                Error::Invalid {
+                    path: path.to_path_buf(),
+                    field: format!("{field}.x, .y"),
+                    message: format!(
+                        "cannot place lon {x}, lat {y} on the grid ({e}); give x = longitude and y = latitude in degrees (WGS 84), or crs = \"grid\" with the grid's own x, y"
+                    ),
+                }
+            })?[0]
         }
         Some("grid") => (x, y),
         Some(other) => {
@@ -1424,6 +1504,42 @@ fn guard_run(g: GuardInputs<'_>) -> Result<GuardOutputs> {
     })
 }
 
+/// Checks of a scenario against the files it names, before anything is read whole or
+/// allocated: the run's memory estimate against the machine's
+/// ([`bounds::check_flood_memory`], from the DEM's header), and the event of
+/// `[structures]` against the events the structure files list.
+fn check_against_inputs(s: &FloodScenario, scenario_path: &Path, root: &Path) -> Result<()> {
+    let dem = match &s.grid.dem {
+        Some(d) => resolve(root, d),
+        None => resolve(root, &s.grid.model_dir).join("dem_source.tif"),
+    };
+    let size = crate::grid::io::raster_size(&dem)?;
+    let longest_h = s.recession.map_or(s.duration_h, |r| r.max_duration_h);
+    bounds::check_flood_memory(scenario_path, &dem, size, longest_h, s.output_interval_h)?;
+    if let Some(event) = s.structures.as_ref().and_then(|st| st.event.as_ref()) {
+        let dir = resolve(
+            root,
+            &s.structures
+                .as_ref()
+                .map_or_else(PathBuf::new, |st| st.dir.clone()),
+        );
+        let file = dir.join("detention_basins.toml");
+        let known: std::collections::BTreeSet<String> =
+            crate::flood::structures::load_detention_basins(&file)?
+                .iter()
+                .flat_map(|r| r.trigger.iter().filter_map(|t| t.event.clone()))
+                .collect();
+        bounds::check_event(
+            scenario_path,
+            "structures.event",
+            event,
+            &known,
+            &format!("the scheduled gate openings of {}", file.display()),
+        )?;
+    }
+    Ok(())
+}
+
 fn run_flood_member(
     scenario_path: &Path,
     root: &Path,
@@ -1432,6 +1548,7 @@ fn run_flood_member(
 ) -> Result<FloodRunSummary> {
     let clock = std::time::Instant::now();
     let s = load_flood_scenario(scenario_path)?;
+    check_against_inputs(&s, scenario_path, root)?;
     let mut set = setup(&s, root, scenario_path, member)?;
     let spec = set.spec.clone();
     // Upstream areas for snapping gauges, read once when the first gauge needs them.
@@ -1528,7 +1645,21 @@ fn run_flood_member(
     let rain_mask = if s.grid.rain_on_basins.is_empty() || s.grid.dem.is_some() {
         None
     } else {
-        let b = read_raster_as::<u8>(&resolve(root, &s.grid.model_dir).join("basins.tif"), 1)?;
+        let file = resolve(root, &s.grid.model_dir).join("basins.tif");
+        let b = read_raster_as::<u8>(&file, 1)?;
+        let present: std::collections::BTreeSet<u8> = b
+            .data
+            .iter()
+            .copied()
+            .filter(|&v| v != 0 && b.nodata != Some(f64::from(v)))
+            .collect();
+        bounds::check_labels(
+            scenario_path,
+            "grid.rain_on_basins",
+            &s.grid.rain_on_basins,
+            &file,
+            &present,
+        )?;
         set.notes.push(format!(
             "rain only on basins {:?} of basins.tif",
             s.grid.rain_on_basins

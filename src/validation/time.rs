@@ -1,9 +1,12 @@
 //! Calendar times of the storm catalogue: `"YYYY-MM-DD hh:mm"` (or a date alone,
 //! `"YYYY-MM-DD"`) in Beijing time (UTC+8), turned into hours on one continuous axis.
 //!
+//! Dates are checked and counted through [`crate::bounds::civil_time`] (the `chrono`
+//! calendar).
+//!
 //! # Reference
-//! Days from the civil date: H. Hinnant, "chrono-Compatible Low-Level Date Algorithms"
-//! (`days_from_civil`), <https://howardhinnant.github.io/date_algorithms.html>.
+//! Civil date from days: H. Hinnant, "chrono-Compatible Low-Level Date Algorithms"
+//! (`civil_from_days`), <https://howardhinnant.github.io/date_algorithms.html>.
 
 /// A parsed calendar time: hours since 1970-01-01 00:00 (same zone as the text), and
 /// whether only the date was given.
@@ -15,67 +18,14 @@ pub struct CalTime {
     pub date_only: bool,
 }
 
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        _ if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        _ => 28,
-    }
-}
-
 /// Parses `"YYYY-MM-DD hh:mm"`, `"YYYY-MM-DD hh:mm:ss"` or `"YYYY-MM-DD"`; `24:00` is
-/// accepted as the end of the day. Returns a message on a malformed or impossible date.
+/// accepted as the end of the day. Returns a message on a malformed or impossible date
+/// (through the calendar of [`crate::bounds::civil_time`]).
 pub fn parse_time(text: &str) -> std::result::Result<CalTime, String> {
-    let bad = || {
-        format!("'{text}' is not a time of the form \"YYYY-MM-DD hh:mm\" or a date \"YYYY-MM-DD\"")
-    };
-    let t = text.trim();
-    let (date, clock) = match t.split_once([' ', 'T']) {
-        Some((d, c)) => (d, Some(c.trim())),
-        None => (t, None),
-    };
-    let parts: Vec<&str> = date.split('-').collect();
-    if parts.len() != 3 {
-        return Err(bad());
-    }
-    let num = |s: &str| s.parse::<i64>().map_err(|_| bad());
-    let (y, m, d) = (num(parts[0])?, num(parts[1])?, num(parts[2])?);
-    if !(1..=12).contains(&m) || d < 1 || d > days_in_month(y, m) {
-        return Err(format!("'{text}': no such date"));
-    }
-    let (hh, mm, ss) = match clock {
-        None => (0, 0, 0),
-        Some(c) => {
-            let p: Vec<&str> = c.split(':').collect();
-            if p.len() < 2 || p.len() > 3 {
-                return Err(bad());
-            }
-            let ss = if p.len() == 3 { num(p[2])? } else { 0 };
-            (num(p[0])?, num(p[1])?, ss)
-        }
-    };
-    if !(0..=24).contains(&hh)
-        || !(0..60).contains(&mm)
-        || !(0..60).contains(&ss)
-        || (hh == 24 && (mm, ss) != (0, 0))
-    {
-        return Err(format!("'{text}': no such time of day"));
-    }
-    let days = days_from_civil(y, m, d) as f64;
+    let t = crate::bounds::civil_time(text, true)?;
     Ok(CalTime {
-        hours: days * 24.0 + hh as f64 + mm as f64 / 60.0 + ss as f64 / 3600.0,
-        date_only: clock.is_none(),
+        hours: t.seconds as f64 / 3600.0,
+        date_only: t.date_only,
     })
 }
 

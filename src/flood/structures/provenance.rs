@@ -165,15 +165,24 @@ impl Location {
             "approximate",
         )?;
         match (self.in_domain(), self.outside_domain) {
-            (false, false) => Err(invalid(
-                path,
-                field,
-                &format!(
-                    "({}, {}) lies outside the domain (lon {}–{}, lat {}–{}); fix the point or \
-                     mark it `outside_domain = true`",
-                    self.lon, self.lat, DOMAIN_LON.0, DOMAIN_LON.1, DOMAIN_LAT.0, DOMAIN_LAT.1
-                ),
-            )),
+            (false, false) => {
+                let swapped = (DOMAIN_LON.0..=DOMAIN_LON.1).contains(&self.lat)
+                    && (DOMAIN_LAT.0..=DOMAIN_LAT.1).contains(&self.lon);
+                let hint = if swapped {
+                    " (lon and lat look swapped: lon is degrees east, lat degrees north)"
+                } else {
+                    ""
+                };
+                Err(invalid(
+                    path,
+                    field,
+                    &format!(
+                        "({}, {}) lies outside the domain (lon {}–{}, lat {}–{}){hint}; fix the \
+                         point or mark it `outside_domain = true`",
+                        self.lon, self.lat, DOMAIN_LON.0, DOMAIN_LON.1, DOMAIN_LAT.0, DOMAIN_LAT.1
+                    ),
+                ))
+            }
             (true, true) => Err(invalid(
                 path,
                 field,
@@ -269,39 +278,10 @@ pub(crate) fn invalid(path: &Path, field: &str, message: &str) -> Error {
 
 /// Seconds since 1970-01-01T00:00Z of a Beijing-time (UTC+8) stamp `YYYY-MM-DDTHH:MM`
 /// (or with `:SS`), the clock of every operating decision in the reference; `None` if
-/// the text is not such a stamp. Civil-to-days conversion after Hinnant's
-/// `days_from_civil`.
+/// the text is not such a stamp or names no real date or time (30 February, 24:00).
+/// The calendar is [`crate::bounds::beijing_time`]'s, which also says why a stamp fails.
 pub fn beijing_time_s(stamp: &str) -> Option<f64> {
-    let (date, time) = stamp.trim().split_once(['T', ' '])?;
-    let mut d = date.split('-');
-    let y: i64 = d.next()?.parse().ok()?;
-    let m: i64 = d.next()?.parse().ok()?;
-    let day: i64 = d.next()?.parse().ok()?;
-    if d.next().is_some() || !(1..=12).contains(&m) || !(1..=31).contains(&day) {
-        return None;
-    }
-    let mut t = time.split(':');
-    let hh: i64 = t.next()?.parse().ok()?;
-    let mm: i64 = t.next()?.parse().ok()?;
-    let ss: i64 = match t.next() {
-        Some(s) => s.parse().ok()?,
-        None => 0,
-    };
-    if t.next().is_some()
-        || !(0..24).contains(&hh)
-        || !(0..60).contains(&mm)
-        || !(0..60).contains(&ss)
-    {
-        return None;
-    }
-    let yy = if m <= 2 { y - 1 } else { y };
-    let era = yy.div_euclid(400);
-    let yoe = yy - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some((days * 86_400 + hh * 3600 + mm * 60 + ss - 8 * 3600) as f64)
+    crate::bounds::beijing_time(stamp).ok()
 }
 
 /// Reads a structures TOML file into `T`, naming the file in every error.
@@ -324,6 +304,7 @@ mod tests {
         // 2023-07-31 23:30 Beijing = 2023-07-31 15:30 UTC = 1690817400 s.
         assert_eq!(beijing_time_s("2023-07-31T23:30"), Some(1_690_817_400.0));
         assert_eq!(beijing_time_s("2023-02-30"), None);
+        assert_eq!(beijing_time_s("2023-02-30T10:00"), None);
         assert_eq!(beijing_time_s("2023-07-31T24:00"), None);
     }
 }
