@@ -287,7 +287,8 @@ fn risk_tables_from_exposure_files() {
         .lines()
         .find(|l| l.starts_with("g1,") && l.contains(",total,pop_depth_gt_0p5m"))
         .unwrap_or_else(|| panic!("{csv}"));
-    assert!(line.ends_with(",59.500,49.500"), "{line}");
+    // The last column names the runs cut before a gauge peaked: none here.
+    assert!(line.ends_with(",59.500,49.500,"), "{line}");
     let line = csv
         .lines()
         .find(|l| l.starts_with("g1,") && l.contains(",S,pop_depth_gt_0p5m"))
