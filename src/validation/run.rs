@@ -892,7 +892,7 @@ fn scenario_text(
     ));
     t.push_str("[grid.channels]\n# Subgrid channels in the stream cells (models/channels.toml).\nenabled = true\n\n");
     t.push_str("[losses]\nmethod = \"curve_number\"\nlambda = 0.2\namc = \"II\"\n\n");
-    t.push_str("[routing]\n# CFL-limited on the 1000 m grid, as in the design-storm scenarios.\ndt_max_s = 120.0\n");
+    t.push_str("[routing]\n# CFL-limited on the 1000 m grid, with the Courant number of the design-storm scenarios\n# (not converged in the step at 0.7; README, \"Time step\").\ndt_max_s = 120.0\nalpha_cfl = 0.3\n");
     for (name, x, y) in gauges {
         t.push_str(&format!(
             "\n[[gauge]]\nname = {}\nx = {x}\ny = {y}\ncrs = \"grid\"\n",
