@@ -243,6 +243,12 @@ enum LifelinesCommand {
 
 fn main() {
     let cli = Cli::parse();
+    // Past a file-size limit (ulimit -f) a write fails with EFBIG and is reported with
+    // the file named, instead of SIGXFSZ ending the process.
+    let _ = signal_hook::flag::register(
+        signal_hook::consts::SIGXFSZ,
+        std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+    );
     // The command runs on a worker of rayon's global pool (RAYON_NUM_THREADS threads), so
     // the parallel passes of each routing step start inside the pool instead of being
     // handed over from the main thread and waited for (a futex wake and sleep per pass,
