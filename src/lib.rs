@@ -7,6 +7,7 @@
 
 pub mod ecology;
 pub mod error;
+pub mod escape;
 pub mod exposure;
 pub mod flood;
 pub mod grid;

@@ -668,3 +668,268 @@ fn a_combined_case_reads_its_parts_from_the_installed_runs() {
     }
     after_run(&partial, ScenarioKind::Combined, &root(), &out).unwrap();
 }
+
+/// A batch of three floods on the valley with their own ids: `a-short` (its gauge
+/// named like a spreadsheet formula), `b-long` (24 h, a few seconds) and `c-short`.
+fn floods_batch(dir: &Path, name: &str) -> PathBuf {
+    let a = flood_scenario(dir, "a-short", 5.0);
+    let text = std::fs::read_to_string(&a)
+        .unwrap()
+        .replace("name = \"outlet\"", "name = '=SUM(1)+@x'");
+    assert!(text.contains("=SUM(1)+@x"));
+    std::fs::write(&a, text).unwrap();
+    let b = flood_scenario(dir, "b-long", 10.0);
+    let text = std::fs::read_to_string(&b)
+        .unwrap()
+        .replace("duration_h = 2.0", "duration_h = 24.0")
+        .replace("output_interval_h = 0.5", "output_interval_h = 1.0");
+    assert!(text.contains("duration_h = 24.0"));
+    std::fs::write(&b, text).unwrap();
+    let c = flood_scenario(dir, "c-short", 15.0);
+    let mut text = format!("name = \"{name}\"\n[monte_carlo]\nsamples = 10\nseed = 1\n");
+    for (id, f) in [("a-short", &a), ("b-long", &b), ("c-short", &c)] {
+        text.push_str(&format!(
+            "\n[[scenario]]\nid = \"{id}\"\nkind = \"flood\"\nfile = \"{}\"\n",
+            f.display()
+        ));
+    }
+    let p = dir.join(format!("{name}.toml"));
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// `--emit-slurm` into a folder whose name holds `$(…)`, backquotes, a space and a `'`:
+/// the script is valid bash, submitting it (with a stand-in `sbatch` that records its
+/// arguments) runs nothing from the name, the merge job's `--wrap` command splits back
+/// into the exact paths, and the array task and the merge job both run on that folder.
+/// Ids that are not safe folder names are refused.
+#[test]
+fn slurm_script_quotes_hostile_paths() {
+    let d = tmp("slurm-hostile");
+    let b = floods_batch(&d, "floods");
+    let out = d.join("o'ut $(touch pwned-by-slurm) `touch pwned-by-slurm2`");
+    ok(&haihe(&[
+        "batch",
+        s(&b),
+        "--out",
+        s(&out),
+        "--emit-slurm",
+        "--slurm-tasks",
+        "1",
+    ]));
+    let script = out.join("batch.slurm");
+    let o = Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Submitted from a login node: a stand-in sbatch records each call's arguments.
+    let bin = d.join("bin");
+    let calls = d.join("calls");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::create_dir_all(&calls).unwrap();
+    let stub = bin.join("sbatch");
+    std::fs::write(
+        &stub,
+        "#!/bin/sh\nn=$(ls \"$CALLS\" | wc -l)\nfor a in \"$@\"; do printf '%s\\0' \"$a\"; done > \"$CALLS/call-$n\"\necho 42\n",
+    )
+    .unwrap();
+    let chmod = Command::new("chmod").arg("+x").arg(&stub).status().unwrap();
+    assert!(chmod.success());
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let o = Command::new("bash")
+        .arg(&script)
+        .current_dir(&d)
+        .env("PATH", &path)
+        .env("CALLS", &calls)
+        .env_remove("SLURM_ARRAY_TASK_ID")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let args = |n: usize| -> Vec<String> {
+        std::fs::read_to_string(calls.join(format!("call-{n}")))
+            .unwrap()
+            .split('\0')
+            .filter(|a| !a.is_empty())
+            .map(String::from)
+            .collect()
+    };
+    let first = args(0);
+    assert_eq!(
+        first.last().map(String::as_str),
+        Some(s(&script)),
+        "{first:?}"
+    );
+    let second = args(1);
+    let w = second.iter().position(|a| a == "--wrap").unwrap();
+    let wrap = &second[w + 1];
+    let words = shlex::split(wrap).unwrap();
+    let abs = |p: &Path| p.canonicalize().unwrap().display().to_string();
+    assert_eq!(
+        words,
+        [
+            "cd".to_string(),
+            abs(&root()),
+            "&&".into(),
+            abs(Path::new(env!("CARGO_BIN_EXE_haihe"))),
+            "report".into(),
+            abs(&out),
+            "--out".into(),
+            abs(&out)
+        ],
+        "{wrap}"
+    );
+    // The array task, then the merge job's command, on this machine.
+    let o = Command::new("bash")
+        .arg(&script)
+        .current_dir(&d)
+        .env("SLURM_ARRAY_TASK_ID", "1")
+        .env("SLURM_CPUS_PER_TASK", "1")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(run_dirs(&out), ["a-short", "b-long", "c-short"]);
+    let o = Command::new("sh").arg("-c").arg(wrap).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.join("report.md").exists());
+    for dir in [root(), d.clone(), out.clone()] {
+        for f in ["pwned-by-slurm", "pwned-by-slurm2"] {
+            assert!(!dir.join(f).exists(), "{} ran", dir.join(f).display());
+        }
+    }
+    // An id that is not a safe folder name is refused, naming the field.
+    let text = std::fs::read_to_string(&b)
+        .unwrap()
+        .replace("id = \"c-short\"", "id = \"c$(touch pwned-by-id)\"");
+    let bad = d.join("bad.toml");
+    std::fs::write(&bad, text).unwrap();
+    refused(
+        &["batch", s(&bad), "--out", s(&d.join("bad-out"))],
+        &["bad.toml", ".id", "use ASCII letters"],
+    );
+}
+
+/// Names that a spreadsheet would run as formulas are written as text in the project's
+/// CSV files (a single quote in front), numbers stay numbers, and the project's readers
+/// give the names back unchanged; in `report.md` raw HTML is shown as text and a line
+/// break in a batch name or description cannot start a heading or a table row.
+#[test]
+fn hostile_names_stay_text_in_csv_and_markdown() {
+    let d = tmp("hostile");
+    let hostile = [
+        "=HYPERLINK(\"http://x\",\"y\")",
+        "+cmd",
+        "-2+3+cmd|' /C calc'!A0",
+        "@SUM(A1)",
+        "'=quoted",
+    ];
+    // counties.csv: written by `haihe prepare`, read by the exposure and report steps.
+    let recs: Vec<haihe::prepare::counties::CountyRecord> = hostile
+        .iter()
+        .enumerate()
+        .map(|(i, n)| haihe::prepare::counties::CountyRecord {
+            adcode: 110101 + i as u32,
+            name: n.to_string(),
+            province: "<b>北京市</b>".into(),
+            city: "-".into(),
+            area_km2: 10.0,
+            polygon_area_km2: 10.0,
+            population_2020: Some(1000.0),
+            population_basis: "@census".into(),
+            seat_lon: 116.4,
+            seat_lat: -39.9,
+        })
+        .collect();
+    let csv_path = d.join("counties.csv");
+    haihe::prepare::counties::write_counties_csv(&csv_path, &recs).unwrap();
+    let raw = std::fs::read_to_string(&csv_path).unwrap();
+    let mut rd = csv::Reader::from_path(&csv_path).unwrap();
+    for rec in rd.records() {
+        let rec = rec.unwrap();
+        for cell in rec.iter() {
+            assert!(
+                !cell.starts_with(['=', '+', '@', '\t', '\r'])
+                    && (!cell.starts_with('-') || cell.parse::<f64>().is_ok()),
+                "unguarded cell {cell:?} in\n{raw}"
+            );
+        }
+    }
+    assert!(
+        raw.contains(",-39.9"),
+        "a negative number stays a number: {raw}"
+    );
+    let back = haihe::groups::read_counties_csv(&csv_path).unwrap();
+    let names: Vec<&str> = back.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, hostile);
+    assert!(back.iter().all(|c| c.city == "-"));
+
+    // A batch output made by hand (as in risk_tables_from_exposure_files) whose groups,
+    // batch name and description are hostile.
+    let out = d.join("out");
+    let record: serde_json::Value = serde_json::json!({
+        "name": "b\n# injected heading <script>alert(1)</script>",
+        "batch_file": "x`y.toml", "batch_hash": "0",
+        "description": "line one\n| a | b |\n<img src=x onerror=alert(1)>",
+        "monte_carlo": {"samples": 1, "seed": 1}, "ensemble": null,
+        "scenarios": [
+            {"id": "a10", "kind": "flood", "file": "a10.toml", "return_period_yr": 10.0, "system": "=S"},
+            {"id": "a100", "kind": "flood", "file": "a100.toml", "return_period_yr": 100.0, "system": "=S"}
+        ]
+    });
+    let record: haihe::scenario::batch::BatchRecord = serde_json::from_value(record).unwrap();
+    for (id, v) in [("a10", 100.0), ("a100", 1000.0)] {
+        let run = out.join("runs").join(id);
+        std::fs::create_dir_all(&run).unwrap();
+        let mut w = csv::Writer::from_path(run.join("exposure_population.csv")).unwrap();
+        w.write_record([
+            "group_id",
+            "name",
+            "kind",
+            "population",
+            "pop_depth_gt_0p15m",
+            "pop_depth_gt_0p5m",
+            "pop_depth_gt_1p5m",
+        ])
+        .unwrap();
+        for (g, n) in [
+            ("g1", "'=HYPERLINK(\"http://x\")"),
+            ("g2", "<script>alert(1)</script>\n# x | y"),
+        ] {
+            w.write_record([
+                g,
+                n,
+                "cluster",
+                "5000",
+                &format!("{}", v * 2.0),
+                &format!("{v}"),
+                "0",
+            ])
+            .unwrap();
+        }
+        w.flush().unwrap();
+        std::fs::write(
+            run.join("manifest.json"),
+            format!(r#"{{"id":"{id}","kind":"flood","scenario_file":null,"scenario_hash":"0","code_version":"t","finished_utc":"t","wall_seconds":0.0,"files":[]}}"#),
+        )
+        .unwrap();
+    }
+    haihe::report::write_batch_report(&out, &record, &root()).unwrap();
+    let risk = std::fs::read_to_string(out.join("risk.csv")).unwrap();
+    let mut rd = csv::Reader::from_path(out.join("risk.csv")).unwrap();
+    let rows: Vec<csv::StringRecord> = rd.records().map(|r| r.unwrap()).collect();
+    let g1 = rows.iter().find(|r| &r[0] == "g1").unwrap();
+    // Read back from exposure_population.csv without its guard, written with it again.
+    assert_eq!(&g1[1], "'=HYPERLINK(\"http://x\")", "{risk}");
+    assert!(rows.iter().any(|r| &r[3] == "'=S"), "{risk}");
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    for bad in ["<script", "<img", "\n# injected", "\n| a | b |"] {
+        assert!(!md.contains(bad), "{bad:?} in report.md:\n{md}");
+    }
+    assert!(md.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{md}");
+    assert_eq!(
+        md.lines().filter(|l| l.starts_with("# ")).count(),
+        1,
+        "one heading of level 1:\n{md}"
+    );
+}

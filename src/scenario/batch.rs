@@ -1406,10 +1406,6 @@ pub fn merge_and_report(inputs: &[PathBuf], out: &Path, root: &Path) -> Result<B
     })
 }
 
-fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''"))
-}
-
 /// Writes `<out>/batch.slurm`: a Slurm job-array script with `#SBATCH --array=1-n`
 /// whose task i runs `haihe batch <file> --out <out> --shard i/n --resume` with
 /// `cpus_per_task` threads. Submitted with `sbatch batch.slurm`, it runs the shards;
@@ -1434,10 +1430,10 @@ pub fn emit_slurm(
         p.canonicalize().unwrap_or(p).display().to_string()
     };
     let (exe, file, dir, rootd) = (
-        shell_quote(&abs(haihe_exe)),
-        shell_quote(&abs(&batch.path)),
-        shell_quote(&abs(out)),
-        shell_quote(&abs(root)),
+        q(&abs(haihe_exe))?,
+        q(&abs(&batch.path))?,
+        q(&abs(out))?,
+        q(&abs(root))?,
     );
     let script_path = abs(&out.join("batch.slurm"));
     let name: String = batch
@@ -1463,27 +1459,29 @@ pub fn emit_slurm(
 #SBATCH --job-name=haihe-{name}
 #SBATCH --array=1-{n}
 #SBATCH --cpus-per-task={cpus}
-#SBATCH --output={out_log}/slurm-%A_%a.out
+{sbatch_output}
 set -euo pipefail
 cd {rootd}
 if [ -z "${{SLURM_ARRAY_TASK_ID:-}}" ]; then
-    jid=$(sbatch --parsable {script})
+    jid=$(sbatch --parsable {array_log} {script})
     jid=${{jid%%;*}}
     sbatch --dependency=afterok:"$jid" --job-name=haihe-{name}-report \
-        --output={out_log_q} \
-        --wrap "cd {rootd} && {exe} report {dir} --out {dir}"
+        {report_log} \
+        --wrap {wrap}
     echo "submitted shards as job $jid and the report after them"
     exit 0
 fi
 export RAYON_NUM_THREADS="${{SLURM_CPUS_PER_TASK:-{cpus}}}"
 {exe} batch {file} --out {dir} --shard "$SLURM_ARRAY_TASK_ID/{n}" --resume
 "#,
-        bname = batch.def.name.replace('\n', " "),
+        bname = batch.def.name.replace(['\n', '\r'], " "),
         n = tasks,
         cpus = cpus_per_task.max(1),
-        out_log = abs(out),
-        out_log_q = shell_quote(&format!("{}/slurm-report-%j.out", abs(out))),
-        script = shell_quote(&script_path),
+        report_log = q(&format!(
+            "--output={}/slurm-report-%j.out",
+            log_dir.replace('%', "%%")
+        ))?,
+        script = q(&script_path)?,
     );
     let p = out.join("batch.slurm");
     crate::grid::io::write_atomically(&p, |t| {
@@ -1521,3 +1519,30 @@ mod tests {
         assert!(t.ends_with('Z') && t.as_bytes()[10] == b'T');
     }
 }
+///
+/// Every path is one shell word quoted by `shlex` ([`crate::escape::shell_word`]); the
+/// merge job's `--wrap` command is built from quoted words and then quoted as a whole,
+/// so `$(…)`, backquotes and `'` in a path stay text on the login node and in the job.
+/// The `#SBATCH --output` directive, which Slurm reads without a shell, is written only
+/// for a log folder of plain characters (`%` doubled); otherwise the log goes to the
+/// submission folder (`sbatch batch.slurm`) or is given on the command line (`bash
+/// batch.slurm`).
+    let q = crate::escape::shell_word;
+    // The merge job's command: quoted words, then quoted once more as one argument.
+    let wrap = q(&format!("cd {rootd} && {exe} report {dir} --out {dir}"))?;
+    let log_dir = abs(out);
+    let plain = log_dir
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+,:@".contains(c) || !c.is_ascii());
+    let array_log = q(&format!(
+        "--output={}/slurm-%A_%a.out",
+        log_dir.replace('%', "%%")
+    ))?;
+    let sbatch_output = if plain && !log_dir.chars().any(char::is_whitespace) {
+        format!(
+            "#SBATCH --output={}/slurm-%A_%a.out",
+            log_dir.replace('%', "%%")
+        )
+    } else {
+        "# (no #SBATCH --output: the output folder's name is not plain; `bash batch.slurm` gives it on the command line)".to_string()
+    };
