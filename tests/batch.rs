@@ -698,6 +698,94 @@ fn floods_batch(dir: &Path, name: &str) -> PathBuf {
     p
 }
 
+/// `haihe batch … | head -1`: the closed stdout ends the console output quietly, the
+/// batch runs to its end and its outputs are those of a batch printing to a live
+/// stdout. SIGTERM in the middle of a run stops the batch at once with exit code 143
+/// and a message saying how to resume: the finished run is kept, the one in progress is
+/// left in `.partial/` for cleanup, the lock is released, and `--resume` then gives
+/// the outputs of an uninterrupted batch.
+#[test]
+fn closed_stdout_spares_the_batch_and_sigterm_stops_it_cleanly() {
+    use std::io::BufRead;
+    use std::process::Stdio;
+    let d = tmp("signals");
+    let b = floods_batch(&d, "floods");
+    let reference = d.join("reference");
+    ok(&haihe(&[
+        "batch",
+        s(&b),
+        "--out",
+        s(&reference),
+        "--jobs",
+        "2",
+    ]));
+    // A gauge named like a formula is written as text, and read back by the report.
+    let hydro = std::fs::read_to_string(reference.join("runs/a-short/hydrographs.csv")).unwrap();
+    assert!(
+        hydro.starts_with("time_h,'=SUM(1)+@x discharge_m3s,'=SUM(1)+@x stage_m\n"),
+        "{hydro}"
+    );
+
+    // stdout closed after the first line.
+    let piped = d.join("piped");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_haihe"))
+        .current_dir(root())
+        .args(["batch", s(&b), "--out", s(&piped), "--jobs", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with("haihe batch: floods"), "{first}");
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_same(&reference, &piped);
+    assert!(piped.join("report.md").exists());
+
+    // SIGTERM while b-long runs (one run at a time, in id order).
+    let k = d.join("k");
+    let child = Command::new(env!("CARGO_BIN_EXE_haihe"))
+        .current_dir(root())
+        .args(["batch", s(&b), "--out", s(&k), "--jobs", "1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    while !k.join("runs/a-short/manifest.json").exists() {
+        assert!(t0.elapsed().as_secs() < 60, "no run finished");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(143), "{err}");
+    assert!(
+        err.contains("stopped by SIGTERM") && err.contains("--resume") && err.contains(s(&k)),
+        "{err}"
+    );
+    assert_eq!(run_dirs(&k), ["a-short"], "{err}");
+    assert!(!k.join("report.md").exists());
+    // Resumed: the lock was released (no wait), the staging left behind is cleaned,
+    // and the outputs are those of the uninterrupted batch.
+    let o = haihe(&["batch", s(&b), "--out", s(&k), "--resume", "--jobs", "2"]);
+    ok(&o);
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("waiting"));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("2 ran, 1 skipped"), "{text}");
+    assert!(!k.join(".partial").exists());
+    assert_same(&reference, &k);
+}
+
 /// `--emit-slurm` into a folder whose name holds `$(…)`, backquotes, a space and a `'`:
 /// the script is valid bash, submitting it (with a stand-in `sbatch` that records its
 /// arguments) runs nothing from the name, the merge job's `--wrap` command splits back

@@ -740,6 +740,8 @@ fn install_report_set(
     record: &BatchRecord,
 ) -> Result<()> {
     crate::outdir::sync_tree(stage)?;
+    // A stop on a signal waits for the set to be moved and marked complete.
+    let _commit = crate::outdir::commit_guard();
     let marker = out.join(REPORT_COMPLETE);
     if marker.exists() {
         std::fs::remove_file(&marker).map_err(|e| Error::io(&marker, e))?;

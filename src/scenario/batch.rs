@@ -1084,6 +1084,8 @@ fn run_all(
         Parallelism::Scenarios => true,
         Parallelism::Grid => false,
     };
+    // A stop on a signal waits for the renames below (never between them).
+    let _commit = crate::outdir::commit_guard();
     let one = |(e, h): &(&ScenarioEntry, String)| -> RunRecord {
         progress.started(&e.id, e.kind);
         let r = execute(record, e, h, &opts.out, &opts.root);
