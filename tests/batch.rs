@@ -227,6 +227,26 @@ fn assert_same(a: &Path, b: &Path) {
     }
 }
 
+/// Provenance names installed folders: no JSON output below `out` mentions a staging
+/// folder (`.partial/<id>.<pid>/`, `.staging-<pid>/`) that is gone once a run is in
+/// place.
+fn assert_no_staging_paths(out: &Path) {
+    let mut stack = vec![out.to_path_buf()];
+    let mut seen = 0;
+    while let Some(p) = stack.pop() {
+        if p.is_dir() {
+            stack.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+        } else if p.extension().is_some_and(|e| e == "json") {
+            let text = std::fs::read_to_string(&p).unwrap();
+            seen += 1;
+            for bad in ["/.partial/", "/.staging-"] {
+                assert!(!text.contains(bad), "{} names {bad}:\n{text}", p.display());
+            }
+        }
+    }
+    assert!(seen > 10, "only {seen} JSON files below {}", out.display());
+}
+
 fn run_dirs(out: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(out.join("runs"))
         .map(|r| {
@@ -667,6 +687,106 @@ fn a_combined_case_reads_its_parts_from_the_installed_runs() {
         std::fs::write(d.join("run.json"), "{}").unwrap();
     }
     after_run(&partial, ScenarioKind::Combined, &root(), &out).unwrap();
+}
+
+/// `--resume` checks every finished run's files against its manifest (size first, then
+/// the hash): a truncated `max_depth.tif`, an edited `exposure_population.csv` (same
+/// size, other bytes) and a deleted one are each found, the run is run again (with the
+/// combined case built on it) and says so on the console and in its manifest, and the
+/// outputs, scores included, are those of the undamaged batch: an edit never reaches the
+/// scores or the report, and no stale score folder is left. No JSON output names a
+/// staging folder (provenance points at installed folders).
+#[test]
+fn resume_verifies_finished_runs_and_reruns_damaged_ones() {
+    let d = tmp("verify");
+    let b = batch(&d, "tiny", "");
+    let out = d.join("o");
+    ok(&haihe(&["batch", s(&b), "--out", s(&out), "--jobs", "2"]));
+    assert_no_staging_paths(&out);
+    let reference = deterministic_files(&out);
+    let scores = |o: &Path| -> BTreeMap<String, Vec<u8>> {
+        let mut m = BTreeMap::new();
+        for f in ["scores.csv", "scores.json"] {
+            let p = o.join("scores").join(f);
+            let text = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            m.insert(f.to_string(), text);
+        }
+        m
+    };
+    let scores_before = scores(&out);
+
+    // A truncated raster and an edited table (one digit changed: same size).
+    let tif = out.join("runs/flood-t2/max_depth.tif");
+    let bytes = std::fs::read(&tif).unwrap();
+    std::fs::write(&tif, &bytes[..bytes.len() / 2]).unwrap();
+    let csv = out.join("runs/quake-1679/exposure_population.csv");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let line = text.lines().nth(1).unwrap();
+    let pop_at = line.match_indices(',').nth(2).unwrap().0 + 1;
+    let old = line.as_bytes()[pop_at];
+    assert!(old.is_ascii_digit(), "{line}");
+    let new = if old == b'9' { b'1' } else { old + 1 };
+    let mut edited = text.clone().into_bytes();
+    edited[text.find(line).unwrap() + pop_at] = new;
+    std::fs::write(&csv, &edited).unwrap();
+
+    let o = haihe(&["batch", s(&b), "--out", s(&out), "--resume", "--jobs", "2"]);
+    ok(&o);
+    let console = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        console.contains("flood-t2: finished earlier, but its files do not match")
+            && console.contains("max_depth.tif has"),
+        "{console}"
+    );
+    assert!(
+        console.contains("quake-1679: finished earlier")
+            && console.contains("exposure_population.csv was changed"),
+        "{console}"
+    );
+    // The two damaged runs and the combined case built on the earthquake ran again.
+    assert!(console.contains("3 ran, 2 skipped"), "{console}");
+    let m: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("runs/flood-t2/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        m["rerun_reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("max_depth.tif")),
+        "{m}"
+    );
+    let m: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("runs/combined-t100-1679/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        m["rerun_reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("quake-1679")),
+        "{m}"
+    );
+    assert_eq!(deterministic_files(&out), reference);
+    assert_eq!(scores(&out), scores_before);
+
+    // A deleted table: found, run again; the scores are those of the intact run.
+    std::fs::remove_file(&csv).unwrap();
+    let o = haihe(&["batch", s(&b), "--out", s(&out), "--resume", "--jobs", "2"]);
+    ok(&o);
+    let console = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        console.contains("exposure_population.csv is missing"),
+        "{console}"
+    );
+    assert_eq!(deterministic_files(&out), reference);
+    assert_eq!(scores(&out), scores_before);
+    assert_no_staging_paths(&out);
+
+    // Intact: everything skipped, nothing rerun.
+    let o = haihe(&["batch", s(&b), "--out", s(&out), "--resume"]);
+    ok(&o);
+    let console = String::from_utf8_lossy(&o.stdout);
+    assert!(console.contains("0 ran, 5 skipped"), "{console}");
+    assert!(!console.contains("running it again"), "{console}");
 }
 
 /// A batch of three floods on the valley with their own ids: `a-short` (its gauge

@@ -862,23 +862,23 @@ fn run_batch_command(a: BatchArgs) -> Result<()> {
         },
         s.wall_seconds
     );
+    if !s.reruns.is_empty() {
+        say!(
+            "  {} run again after failing the check against their manifest (the reason is in each one's manifest.json, rerun_reason): {}",
+            s.reruns.len(),
+            s.reruns
+                .iter()
+                .map(|(id, _)| id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     for f in &s.files {
         say!("wrote {}", f.display());
     }
     Ok(())
 }
 
-/// indicatif bars: one spinner per running scenario and an overall bar (weighted by the
-/// rough cost of each kind) with an ETA; hidden when stderr is not a terminal, in which
-/// case one line per finished scenario is printed instead.
-struct Bars {
-    multi: indicatif::MultiProgress,
-    overall: indicatif::ProgressBar,
-    running: std::sync::Mutex<std::collections::HashMap<String, indicatif::ProgressBar>>,
-}
-
-impl Bars {
-    fn new() -> Self {
 /// Stops the batch cleanly on SIGINT or SIGTERM: a thread waits for either and then
 /// says what is kept and how to resume (`again`: the command line that resumes), and
 /// ends the process with 128 + the signal's number once no run folder or report is
@@ -913,6 +913,17 @@ fn stop_on_signals(
     Ok(handle)
 }
 
+/// indicatif bars: one spinner per running scenario and an overall bar (weighted by the
+/// rough cost of each kind) with an ETA; hidden when stderr is not a terminal, in which
+/// case one line per finished scenario is printed instead.
+struct Bars {
+    multi: indicatif::MultiProgress,
+    overall: indicatif::ProgressBar,
+    running: std::sync::Mutex<std::collections::HashMap<String, indicatif::ProgressBar>>,
+}
+
+impl Bars {
+    fn new() -> Self {
         let multi =
             indicatif::MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::stderr());
         let overall = multi.add(indicatif::ProgressBar::new(0));
@@ -961,6 +972,11 @@ impl haihe::scenario::batch::Progress for Bars {
         if let Ok(mut m) = self.running.lock() {
             m.insert(id.to_string(), pb);
         }
+    }
+    fn rerun(&self, id: &str, reason: &str) {
+        self.line(format!(
+            "  {id}: finished earlier, but its files do not match its manifest ({reason}); running it again"
+        ));
     }
     fn finished(&self, r: &haihe::scenario::batch::RunRecord) {
         if let Ok(mut m) = self.running.lock() {
