@@ -8,6 +8,7 @@
 pub mod bounds;
 pub mod ecology;
 pub mod error;
+pub mod escape;
 pub mod exposure;
 pub mod flood;
 pub mod grid;

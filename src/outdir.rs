@@ -391,7 +391,12 @@ fn lock(dir: &Path, mode: LockMode) -> Result<File> {
                     ),
                 });
             }
-            eprintln!("{}: being written by {who}; waiting for it", dir.display());
+            // Ignored when stderr is closed: the wait goes on.
+            let _ = writeln!(
+                std::io::stderr(),
+                "{}: being written by {who}; waiting for it",
+                dir.display()
+            );
             let got = match mode {
                 LockMode::Shared => fs4::FileExt::lock_shared(&f),
                 _ => fs4::FileExt::lock(&f),
@@ -428,6 +433,27 @@ pub fn claim_subfolder(dir: &Path, kind: OutputKind) -> Result<()> {
         write_marker(dir, kind)?;
     }
     Ok(())
+}
+
+/// Held while finished outputs are published (renamed into place: a batch's run folder,
+/// a report set, a staged folder), so that a stop on a signal ([`exit_between_commits`])
+/// never falls between two renames of one publication.
+static COMMIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Takes the publication lock (see [`exit_between_commits`]); poisoning is ignored.
+pub(crate) fn commit_guard() -> std::sync::MutexGuard<'static, ()> {
+    COMMIT.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Ends the process with `code` once no output is being published and no netCDF file
+/// is being written by another thread: what was installed stays whole, what was in
+/// progress stays in its staging folder (`.partial/<id>.<pid>`, `.staging-<pid>`),
+/// which the next claim of the folder removes. The locks of claimed folders go with the
+/// process. For a stop on SIGINT or SIGTERM.
+pub fn exit_between_commits(code: i32) -> ! {
+    let _commit = commit_guard();
+    let _netcdf = crate::grid::io::netcdf_lock();
+    std::process::exit(code)
 }
 
 /// Fsyncs a folder (its entries: names created, renamed or removed).

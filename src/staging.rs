@@ -40,6 +40,8 @@ impl Staged {
     /// a crash leaves either the old file or the whole new one.
     pub fn commit(self) -> Result<Vec<String>> {
         crate::outdir::sync_tree(&self.dir)?;
+        // A stop on a signal waits for every file to be moved.
+        let _commit = crate::outdir::commit_guard();
         for f in &self.files {
             let to = self.out.join(f);
             std::fs::rename(self.dir.join(f), &to).map_err(|e| Error::io(&to, e))?;

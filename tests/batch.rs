@@ -227,6 +227,26 @@ fn assert_same(a: &Path, b: &Path) {
     }
 }
 
+/// Provenance names installed folders: no JSON output below `out` mentions a staging
+/// folder (`.partial/<id>.<pid>/`, `.staging-<pid>/`) that is gone once a run is in
+/// place.
+fn assert_no_staging_paths(out: &Path) {
+    let mut stack = vec![out.to_path_buf()];
+    let mut seen = 0;
+    while let Some(p) = stack.pop() {
+        if p.is_dir() {
+            stack.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+        } else if p.extension().is_some_and(|e| e == "json") {
+            let text = std::fs::read_to_string(&p).unwrap();
+            seen += 1;
+            for bad in ["/.partial/", "/.staging-"] {
+                assert!(!text.contains(bad), "{} names {bad}:\n{text}", p.display());
+            }
+        }
+    }
+    assert!(seen > 10, "only {seen} JSON files below {}", out.display());
+}
+
 fn run_dirs(out: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(out.join("runs"))
         .map(|r| {
@@ -668,4 +688,457 @@ fn a_combined_case_reads_its_parts_from_the_installed_runs() {
         std::fs::write(d.join("run.json"), "{}").unwrap();
     }
     after_run(&partial, ScenarioKind::Combined, &root(), &out).unwrap();
+}
+
+/// `--resume` checks every finished run's files against its manifest (size first, then
+/// the hash): a truncated `max_depth.tif`, an edited `exposure_population.csv` (same
+/// size, other bytes) and a deleted one are each found, the run is run again (with the
+/// combined case built on it) and says so on the console and in its manifest, and the
+/// outputs, scores included, are those of the undamaged batch: an edit never reaches the
+/// scores or the report, and no stale score folder is left. No JSON output names a
+/// staging folder (provenance points at installed folders).
+#[test]
+fn resume_verifies_finished_runs_and_reruns_damaged_ones() {
+    let d = tmp("verify");
+    let b = batch(&d, "tiny", "");
+    let out = d.join("o");
+    ok(&haihe(&["batch", s(&b), "--out", s(&out), "--jobs", "2"]));
+    assert_no_staging_paths(&out);
+    let reference = deterministic_files(&out);
+    let scores = |o: &Path| -> BTreeMap<String, Vec<u8>> {
+        let mut m = BTreeMap::new();
+        for f in ["scores.csv", "scores.json"] {
+            let p = o.join("scores").join(f);
+            let text = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            m.insert(f.to_string(), text);
+        }
+        m
+    };
+    let scores_before = scores(&out);
+
+    // A truncated raster and an edited table (one digit changed: same size).
+    let tif = out.join("runs/flood-t2/max_depth.tif");
+    let bytes = std::fs::read(&tif).unwrap();
+    std::fs::write(&tif, &bytes[..bytes.len() / 2]).unwrap();
+    let csv = out.join("runs/quake-1679/exposure_population.csv");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let line = text.lines().nth(1).unwrap();
+    let pop_at = line.match_indices(',').nth(2).unwrap().0 + 1;
+    let old = line.as_bytes()[pop_at];
+    assert!(old.is_ascii_digit(), "{line}");
+    let new = if old == b'9' { b'1' } else { old + 1 };
+    let mut edited = text.clone().into_bytes();
+    edited[text.find(line).unwrap() + pop_at] = new;
+    std::fs::write(&csv, &edited).unwrap();
+
+    let o = haihe(&["batch", s(&b), "--out", s(&out), "--resume", "--jobs", "2"]);
+    ok(&o);
+    let console = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        console.contains("flood-t2: finished earlier, but its files do not match")
+            && console.contains("max_depth.tif has"),
+        "{console}"
+    );
+    assert!(
+        console.contains("quake-1679: finished earlier")
+            && console.contains("exposure_population.csv was changed"),
+        "{console}"
+    );
+    // The two damaged runs and the combined case built on the earthquake ran again.
+    assert!(console.contains("3 ran, 2 skipped"), "{console}");
+    let m: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("runs/flood-t2/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        m["rerun_reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("max_depth.tif")),
+        "{m}"
+    );
+    let m: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("runs/combined-t100-1679/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        m["rerun_reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("quake-1679")),
+        "{m}"
+    );
+    assert_eq!(deterministic_files(&out), reference);
+    assert_eq!(scores(&out), scores_before);
+
+    // A deleted table: found, run again; the scores are those of the intact run.
+    std::fs::remove_file(&csv).unwrap();
+    let o = haihe(&["batch", s(&b), "--out", s(&out), "--resume", "--jobs", "2"]);
+    ok(&o);
+    let console = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        console.contains("exposure_population.csv is missing"),
+        "{console}"
+    );
+    assert_eq!(deterministic_files(&out), reference);
+    assert_eq!(scores(&out), scores_before);
+    assert_no_staging_paths(&out);
+
+    // Intact: everything skipped, nothing rerun.
+    let o = haihe(&["batch", s(&b), "--out", s(&out), "--resume"]);
+    ok(&o);
+    let console = String::from_utf8_lossy(&o.stdout);
+    assert!(console.contains("0 ran, 5 skipped"), "{console}");
+    assert!(!console.contains("running it again"), "{console}");
+}
+
+/// A batch of three floods on the valley with their own ids: `a-short` (its gauge
+/// named like a spreadsheet formula), `b-long` (24 h, a few seconds) and `c-short`.
+fn floods_batch(dir: &Path, name: &str) -> PathBuf {
+    let a = flood_scenario(dir, "a-short", 5.0);
+    let text = std::fs::read_to_string(&a)
+        .unwrap()
+        .replace("name = \"outlet\"", "name = '=SUM(1)+@x'");
+    assert!(text.contains("=SUM(1)+@x"));
+    std::fs::write(&a, text).unwrap();
+    let b = flood_scenario(dir, "b-long", 10.0);
+    let text = std::fs::read_to_string(&b)
+        .unwrap()
+        .replace("duration_h = 2.0", "duration_h = 24.0")
+        .replace("output_interval_h = 0.5", "output_interval_h = 1.0");
+    assert!(text.contains("duration_h = 24.0"));
+    std::fs::write(&b, text).unwrap();
+    let c = flood_scenario(dir, "c-short", 15.0);
+    let mut text = format!("name = \"{name}\"\n[monte_carlo]\nsamples = 10\nseed = 1\n");
+    for (id, f) in [("a-short", &a), ("b-long", &b), ("c-short", &c)] {
+        text.push_str(&format!(
+            "\n[[scenario]]\nid = \"{id}\"\nkind = \"flood\"\nfile = \"{}\"\n",
+            f.display()
+        ));
+    }
+    let p = dir.join(format!("{name}.toml"));
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// `haihe batch … | head -1`: the closed stdout ends the console output quietly, the
+/// batch runs to its end and its outputs are those of a batch printing to a live
+/// stdout. SIGTERM in the middle of a run stops the batch at once with exit code 143
+/// and a message saying how to resume: the finished run is kept, the one in progress is
+/// left in `.partial/` for cleanup, the lock is released, and `--resume` then gives
+/// the outputs of an uninterrupted batch.
+#[test]
+fn closed_stdout_spares_the_batch_and_sigterm_stops_it_cleanly() {
+    use std::io::BufRead;
+    use std::process::Stdio;
+    let d = tmp("signals");
+    let b = floods_batch(&d, "floods");
+    let reference = d.join("reference");
+    ok(&haihe(&[
+        "batch",
+        s(&b),
+        "--out",
+        s(&reference),
+        "--jobs",
+        "2",
+    ]));
+    // A gauge named like a formula is written as text, and read back by the report.
+    let hydro = std::fs::read_to_string(reference.join("runs/a-short/hydrographs.csv")).unwrap();
+    assert!(
+        hydro.starts_with("time_h,'=SUM(1)+@x discharge_m3s,'=SUM(1)+@x stage_m\n"),
+        "{hydro}"
+    );
+
+    // stdout closed after the first line.
+    let piped = d.join("piped");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_haihe"))
+        .current_dir(root())
+        .args(["batch", s(&b), "--out", s(&piped), "--jobs", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with("haihe batch: floods"), "{first}");
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_same(&reference, &piped);
+    assert!(piped.join("report.md").exists());
+
+    // SIGTERM while b-long runs (one run at a time, in id order).
+    let k = d.join("k");
+    let child = Command::new(env!("CARGO_BIN_EXE_haihe"))
+        .current_dir(root())
+        .args(["batch", s(&b), "--out", s(&k), "--jobs", "1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    while !k.join("runs/a-short/manifest.json").exists() {
+        assert!(t0.elapsed().as_secs() < 60, "no run finished");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(143), "{err}");
+    assert!(
+        err.contains("stopped by SIGTERM") && err.contains("--resume") && err.contains(s(&k)),
+        "{err}"
+    );
+    assert_eq!(run_dirs(&k), ["a-short"], "{err}");
+    assert!(!k.join("report.md").exists());
+    // Resumed: the lock was released (no wait), the staging left behind is cleaned,
+    // and the outputs are those of the uninterrupted batch.
+    let o = haihe(&["batch", s(&b), "--out", s(&k), "--resume", "--jobs", "2"]);
+    ok(&o);
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("waiting"));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("2 ran, 1 skipped"), "{text}");
+    assert!(!k.join(".partial").exists());
+    assert_same(&reference, &k);
+}
+
+/// `--emit-slurm` into a folder whose name holds `$(…)`, backquotes, a space and a `'`:
+/// the script is valid bash, submitting it (with a stand-in `sbatch` that records its
+/// arguments) runs nothing from the name, the merge job's `--wrap` command splits back
+/// into the exact paths, and the array task and the merge job both run on that folder.
+/// Ids that are not safe folder names are refused.
+#[test]
+fn slurm_script_quotes_hostile_paths() {
+    let d = tmp("slurm-hostile");
+    let b = floods_batch(&d, "floods");
+    let out = d.join("o'ut $(touch pwned-by-slurm) `touch pwned-by-slurm2`");
+    ok(&haihe(&[
+        "batch",
+        s(&b),
+        "--out",
+        s(&out),
+        "--emit-slurm",
+        "--slurm-tasks",
+        "1",
+    ]));
+    let script = out.join("batch.slurm");
+    let o = Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Submitted from a login node: a stand-in sbatch records each call's arguments.
+    let bin = d.join("bin");
+    let calls = d.join("calls");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::create_dir_all(&calls).unwrap();
+    let stub = bin.join("sbatch");
+    std::fs::write(
+        &stub,
+        "#!/bin/sh\nn=$(ls \"$CALLS\" | wc -l)\nfor a in \"$@\"; do printf '%s\\0' \"$a\"; done > \"$CALLS/call-$n\"\necho 42\n",
+    )
+    .unwrap();
+    let chmod = Command::new("chmod").arg("+x").arg(&stub).status().unwrap();
+    assert!(chmod.success());
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let o = Command::new("bash")
+        .arg(&script)
+        .current_dir(&d)
+        .env("PATH", &path)
+        .env("CALLS", &calls)
+        .env_remove("SLURM_ARRAY_TASK_ID")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let args = |n: usize| -> Vec<String> {
+        std::fs::read_to_string(calls.join(format!("call-{n}")))
+            .unwrap()
+            .split('\0')
+            .filter(|a| !a.is_empty())
+            .map(String::from)
+            .collect()
+    };
+    let first = args(0);
+    assert_eq!(
+        first.last().map(String::as_str),
+        Some(s(&script)),
+        "{first:?}"
+    );
+    let second = args(1);
+    let w = second.iter().position(|a| a == "--wrap").unwrap();
+    let wrap = &second[w + 1];
+    let words = shlex::split(wrap).unwrap();
+    let abs = |p: &Path| p.canonicalize().unwrap().display().to_string();
+    assert_eq!(
+        words,
+        [
+            "cd".to_string(),
+            abs(&root()),
+            "&&".into(),
+            abs(Path::new(env!("CARGO_BIN_EXE_haihe"))),
+            "report".into(),
+            abs(&out),
+            "--out".into(),
+            abs(&out)
+        ],
+        "{wrap}"
+    );
+    // The array task, then the merge job's command, on this machine.
+    let o = Command::new("bash")
+        .arg(&script)
+        .current_dir(&d)
+        .env("SLURM_ARRAY_TASK_ID", "1")
+        .env("SLURM_CPUS_PER_TASK", "1")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(run_dirs(&out), ["a-short", "b-long", "c-short"]);
+    let o = Command::new("sh").arg("-c").arg(wrap).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.join("report.md").exists());
+    for dir in [root(), d.clone(), out.clone()] {
+        for f in ["pwned-by-slurm", "pwned-by-slurm2"] {
+            assert!(!dir.join(f).exists(), "{} ran", dir.join(f).display());
+        }
+    }
+    // An id that is not a safe folder name is refused, naming the field.
+    let text = std::fs::read_to_string(&b)
+        .unwrap()
+        .replace("id = \"c-short\"", "id = \"c$(touch pwned-by-id)\"");
+    let bad = d.join("bad.toml");
+    std::fs::write(&bad, text).unwrap();
+    refused(
+        &["batch", s(&bad), "--out", s(&d.join("bad-out"))],
+        &["bad.toml", ".id", "use ASCII letters"],
+    );
+}
+
+/// Names that a spreadsheet would run as formulas are written as text in the project's
+/// CSV files (a single quote in front), numbers stay numbers, and the project's readers
+/// give the names back unchanged; in `report.md` raw HTML is shown as text and a line
+/// break in a batch name or description cannot start a heading or a table row.
+#[test]
+fn hostile_names_stay_text_in_csv_and_markdown() {
+    let d = tmp("hostile");
+    let hostile = [
+        "=HYPERLINK(\"http://x\",\"y\")",
+        "+cmd",
+        "-2+3+cmd|' /C calc'!A0",
+        "@SUM(A1)",
+        "'=quoted",
+    ];
+    // counties.csv: written by `haihe prepare`, read by the exposure and report steps.
+    let recs: Vec<haihe::prepare::counties::CountyRecord> = hostile
+        .iter()
+        .enumerate()
+        .map(|(i, n)| haihe::prepare::counties::CountyRecord {
+            adcode: 110101 + i as u32,
+            name: n.to_string(),
+            province: "<b>北京市</b>".into(),
+            city: "-".into(),
+            area_km2: 10.0,
+            polygon_area_km2: 10.0,
+            population_2020: Some(1000.0),
+            population_basis: "@census".into(),
+            seat_lon: 116.4,
+            seat_lat: -39.9,
+        })
+        .collect();
+    let csv_path = d.join("counties.csv");
+    haihe::prepare::counties::write_counties_csv(&csv_path, &recs).unwrap();
+    let raw = std::fs::read_to_string(&csv_path).unwrap();
+    let mut rd = csv::Reader::from_path(&csv_path).unwrap();
+    for rec in rd.records() {
+        let rec = rec.unwrap();
+        for cell in rec.iter() {
+            assert!(
+                !cell.starts_with(['=', '+', '@', '\t', '\r'])
+                    && (!cell.starts_with('-') || cell.parse::<f64>().is_ok()),
+                "unguarded cell {cell:?} in\n{raw}"
+            );
+        }
+    }
+    assert!(
+        raw.contains(",-39.9"),
+        "a negative number stays a number: {raw}"
+    );
+    let back = haihe::groups::read_counties_csv(&csv_path).unwrap();
+    let names: Vec<&str> = back.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, hostile);
+    assert!(back.iter().all(|c| c.city == "-"));
+
+    // A batch output made by hand (as in risk_tables_from_exposure_files) whose groups,
+    // batch name and description are hostile.
+    let out = d.join("out");
+    let record: serde_json::Value = serde_json::json!({
+        "name": "b\n# injected heading <script>alert(1)</script>",
+        "batch_file": "x`y.toml", "batch_hash": "0",
+        "description": "line one\n| a | b |\n<img src=x onerror=alert(1)>",
+        "monte_carlo": {"samples": 1, "seed": 1}, "ensemble": null,
+        "scenarios": [
+            {"id": "a10", "kind": "flood", "file": "a10.toml", "return_period_yr": 10.0, "system": "=S"},
+            {"id": "a100", "kind": "flood", "file": "a100.toml", "return_period_yr": 100.0, "system": "=S"}
+        ]
+    });
+    let record: haihe::scenario::batch::BatchRecord = serde_json::from_value(record).unwrap();
+    for (id, v) in [("a10", 100.0), ("a100", 1000.0)] {
+        let run = out.join("runs").join(id);
+        std::fs::create_dir_all(&run).unwrap();
+        let mut w = csv::Writer::from_path(run.join("exposure_population.csv")).unwrap();
+        w.write_record([
+            "group_id",
+            "name",
+            "kind",
+            "population",
+            "pop_depth_gt_0p15m",
+            "pop_depth_gt_0p5m",
+            "pop_depth_gt_1p5m",
+        ])
+        .unwrap();
+        for (g, n) in [
+            ("g1", "'=HYPERLINK(\"http://x\")"),
+            ("g2", "<script>alert(1)</script>\n# x | y"),
+        ] {
+            w.write_record([
+                g,
+                n,
+                "cluster",
+                "5000",
+                &format!("{}", v * 2.0),
+                &format!("{v}"),
+                "0",
+            ])
+            .unwrap();
+        }
+        w.flush().unwrap();
+        std::fs::write(
+            run.join("manifest.json"),
+            format!(r#"{{"id":"{id}","kind":"flood","scenario_file":null,"scenario_hash":"0","code_version":"t","finished_utc":"t","wall_seconds":0.0,"files":[]}}"#),
+        )
+        .unwrap();
+    }
+    haihe::report::write_batch_report(&out, &record, &root()).unwrap();
+    let risk = std::fs::read_to_string(out.join("risk.csv")).unwrap();
+    let mut rd = csv::Reader::from_path(out.join("risk.csv")).unwrap();
+    let rows: Vec<csv::StringRecord> = rd.records().map(|r| r.unwrap()).collect();
+    let g1 = rows.iter().find(|r| &r[0] == "g1").unwrap();
+    // Read back from exposure_population.csv without its guard, written with it again.
+    assert_eq!(&g1[1], "'=HYPERLINK(\"http://x\")", "{risk}");
+    assert!(rows.iter().any(|r| &r[3] == "'=S"), "{risk}");
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    for bad in ["<script", "<img", "\n# injected", "\n| a | b |"] {
+        assert!(!md.contains(bad), "{bad:?} in report.md:\n{md}");
+    }
+    assert!(md.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{md}");
+    assert_eq!(
+        md.lines().filter(|l| l.starts_with("# ")).count(),
+        1,
+        "one heading of level 1:\n{md}"
+    );
 }

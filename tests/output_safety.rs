@@ -361,3 +361,93 @@ fn ids_that_would_leave_their_folder_are_refused() {
     );
     assert!(!d.join("validation.json").exists());
 }
+
+/// A 60 × 120 pond of 100 m cells with a noisy initial depth (so `max_depth.tif`, the
+/// first file a run writes, does not compress below a few tens of kB), run for 0.1 h.
+fn noisy_pond(dir: &Path) -> PathBuf {
+    let (nr, nc) = (60usize, 120usize);
+    let t = haihe::GeoTransform {
+        x0: 400000.0,
+        dx: 100.0,
+        y0: 4400000.0,
+        dy: -100.0,
+    };
+    let wkt = haihe::grid::io::epsg_wkt(32650).unwrap();
+    let dem = ndarray::Array2::from_elem((nr, nc), 10.0f32);
+    // A fixed linear congruential sequence: the same noise on every run.
+    let mut x: u64 = 12345;
+    let depth = ndarray::Array2::from_shape_fn((nr, nc), |_| {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (x >> 40) as f32 / (1u64 << 24) as f32 * 2.0
+    });
+    let (d, h) = (dir.join("pond.tif"), dir.join("pond_depth.tif"));
+    haihe::grid::io::write_geotiff(&haihe::Grid::new(dem, t, wkt.clone(), None), &d).unwrap();
+    haihe::grid::io::write_geotiff(&haihe::Grid::new(depth, t, wkt, None), &h).unwrap();
+    let text = format!(
+        r#"name = "pond"
+duration_h = 0.1
+output_interval_h = 0.05
+
+[grid]
+dem = "{}"
+initial_depth = "{}"
+manning_n = 0.04
+
+[boundaries]
+north = "closed"
+south = "closed"
+west = "closed"
+east = "closed"
+"#,
+        d.display(),
+        h.display()
+    );
+    let p = dir.join("pond.toml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// Under a per-file size limit (`ulimit -f`, 16 × 512 bytes) the first GeoTIFF cannot be
+/// written whole: the run fails with the file named and the limit suggested, says
+/// nothing of files written, and keeps nothing. Both with SIGXFSZ ignored by the parent
+/// (as in the reported case, where GDAL's errors were swallowed and the run said
+/// "wrote 14 files") and with the default SIGXFSZ, which haihe catches.
+#[test]
+fn a_write_past_a_file_size_limit_fails_the_run_naming_the_file() {
+    let d = tmp("fsize");
+    let sc = noisy_pond(&d);
+    // Without a limit the run succeeds and max_depth.tif is larger than the limit.
+    let free = d.join("free");
+    ok(&haihe(&["flood", s(&sc), "--out", s(&free)]));
+    let size = std::fs::metadata(free.join("max_depth.tif")).unwrap().len();
+    assert!(size > 16 * 512, "max_depth.tif is only {size} bytes");
+    for (k, trap) in ["trap '' XFSZ; ", ""].into_iter().enumerate() {
+        let out = d.join(format!("limited-{k}"));
+        let o = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "{trap}ulimit -f 16; exec \"$0\" flood \"$1\" --out \"$2\""
+            ))
+            .arg(env!("CARGO_BIN_EXE_haihe"))
+            .arg(&sc)
+            .arg(&out)
+            .current_dir(root())
+            .env("RAYON_NUM_THREADS", "1")
+            .output()
+            .unwrap();
+        let (stdout, err) = (
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr),
+        );
+        assert_eq!(o.status.code(), Some(1), "{trap}\n{stdout}\n{err}");
+        assert!(
+            err.contains("max_depth.tif") && err.contains("file-size limit"),
+            "{trap}\n{err}"
+        );
+        assert!(!stdout.contains("wrote"), "{stdout}");
+        assert!(!out.join("max_depth.tif").exists());
+        assert!(!out.exists() || std::fs::read_dir(&out).unwrap().next().is_none());
+    }
+}

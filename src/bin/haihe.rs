@@ -3,8 +3,38 @@
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use haihe::outdir::{LockMode, OutputDir, OutputKind};
+use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
+
+/// Set once a write to stdout failed (the reader went away, e.g. `haihe batch … | head
+/// -1`): console output ends there, quietly, and the command goes on.
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Writes one console line to stdout; a closed stdout (EPIPE) or any other write error
+/// turns console output off instead of panicking as `println!` does.
+fn say_line(args: std::fmt::Arguments) {
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut out = std::io::stdout().lock();
+    if writeln!(out, "{args}").and_then(|()| out.flush()).is_err() {
+        STDOUT_CLOSED.store(true, Ordering::Relaxed);
+    }
+}
+
+/// `println!` for the console lines of long commands (see [`say_line`]).
+macro_rules! say {
+    ($($arg:tt)*) => {
+        say_line(format_args!($($arg)*))
+    };
+}
+
+/// A line on stderr; a closed stderr is ignored.
+fn note_line(args: std::fmt::Arguments) {
+    let _ = writeln!(std::io::stderr(), "{args}");
+}
 
 /// Flood, earthquake and lifeline risk for the 北三河, 永定河 and 大清河 river systems,
 /// scored per resilient spatial group. Elevations and depths in m, areas in km²,
@@ -243,6 +273,12 @@ enum LifelinesCommand {
 
 fn main() {
     let cli = Cli::parse();
+    // Past a file-size limit (ulimit -f) a write fails with EFBIG and is reported with
+    // the file named, instead of SIGXFSZ ending the process.
+    let _ = signal_hook::flag::register(
+        signal_hook::consts::SIGXFSZ,
+        std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+    );
     // The command runs on a worker of rayon's global pool (RAYON_NUM_THREADS threads), so
     // the parallel passes of each routing step start inside the pool instead of being
     // handed over from the main thread and waited for (a futex wake and sleep per pass,
@@ -251,11 +287,13 @@ fn main() {
         .stack_size(16 << 20)
         .build_global()
     {
-        eprintln!("error: could not start the worker threads: {e}");
+        note_line(format_args!(
+            "error: could not start the worker threads: {e}"
+        ));
         std::process::exit(1);
     }
     if let Err(e) = rayon::scope(|_| run(cli)) {
-        eprintln!("error: {e:#}");
+        note_line(format_args!("error: {e:#}"));
         std::process::exit(1);
     }
 }
@@ -604,17 +642,17 @@ fn run(cli: Cli) -> Result<()> {
             // A report writes into a batch folder (possibly one of its inputs): refused
             // at once while another process writes it.
             let _claim = OutputDir::claim(&out, OutputKind::Batch, true)?;
-            println!(
+            say!(
                 "haihe report: {} folder(s) into {}",
                 dirs.len(),
                 out.display()
             );
             let s = haihe::scenario::batch::merge_and_report(&dirs, &out, &root)?;
             for r in &s.runs {
-                println!("  {:<40} {:<8} {}", r.id, r.kind.as_str(), r.status);
+                say!("  {:<40} {:<8} {}", r.id, r.kind.as_str(), r.status);
             }
             for f in &s.files {
-                println!("wrote {}", f.display());
+                say!("wrote {}", f.display());
             }
         }
         Command::Lifelines {
@@ -729,7 +767,10 @@ fn run(cli: Cli) -> Result<()> {
             }
         }
     }
-    eprintln!("done in {:.1} s", start.elapsed().as_secs_f64());
+    note_line(format_args!(
+        "done in {:.1} s",
+        start.elapsed().as_secs_f64()
+    ));
     Ok(())
 }
 
@@ -768,14 +809,14 @@ fn run_batch_command(a: BatchArgs) -> Result<()> {
             .unwrap_or_else(|| batch::shard_scenarios(&b, None).len());
         let exe = std::env::current_exe()?;
         let p = batch::emit_slurm(&b, &a.out, &root, &exe, n, a.jobs.unwrap_or(2), a.resume)?;
-        println!(
+        say!(
             "wrote {} ({n} array tasks); submit with `bash {}`",
             p.display(),
             p.display()
         );
         return Ok(());
     }
-    println!(
+    say!(
         "haihe batch: {} ({} scenarios{}) into {}",
         b.def.name,
         b.def.scenarios.len(),
@@ -792,6 +833,18 @@ fn run_batch_command(a: BatchArgs) -> Result<()> {
         LockMode::Wait
     };
     let _claim = OutputDir::claim_with(&a.out, OutputKind::Batch, true, mode)?;
+    let mut again = vec![
+        "haihe".to_string(),
+        "batch".into(),
+        a.batch.display().to_string(),
+        "--out".into(),
+        a.out.display().to_string(),
+    ];
+    if let Some(s) = shard {
+        again.extend(["--shard".into(), format!("{}/{}", s.index, s.count)]);
+    }
+    again.push("--resume".into());
+    let signals = stop_on_signals(&a.out, &again)?;
     let opts = batch::BatchOptions {
         out: a.out.clone(),
         root,
@@ -801,12 +854,15 @@ fn run_batch_command(a: BatchArgs) -> Result<()> {
         parallelism,
     };
     let progress = Bars::new();
-    let s = batch::run_batch(&b, &opts, &progress)?;
+    let s = batch::run_batch(&b, &opts, &progress);
+    // Past this point a signal ends the process as usual (nothing is left to stop).
+    signals.close();
+    let s = s?;
     progress.overall.finish_and_clear();
     let ran = s.runs.iter().filter(|r| r.status == "ran").count();
     let skipped = s.runs.iter().filter(|r| r.status == "skipped").count();
     let pending = s.runs.iter().filter(|r| r.status == "pending").count();
-    println!(
+    say!(
         "  {ran} ran, {skipped} skipped (already done){} in {:.1} s",
         if pending > 0 {
             format!(", {pending} combined pending (parts in other shards; `haihe report` finishes them)")
@@ -815,10 +871,55 @@ fn run_batch_command(a: BatchArgs) -> Result<()> {
         },
         s.wall_seconds
     );
+    if !s.reruns.is_empty() {
+        say!(
+            "  {} run again after failing the check against their manifest (the reason is in each one's manifest.json, rerun_reason): {}",
+            s.reruns.len(),
+            s.reruns
+                .iter()
+                .map(|(id, _)| id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     for f in &s.files {
-        println!("wrote {}", f.display());
+        say!("wrote {}", f.display());
     }
     Ok(())
+}
+
+/// Stops the batch cleanly on SIGINT or SIGTERM: a thread waits for either and then
+/// says what is kept and how to resume (`again`: the command line that resumes), and
+/// ends the process with 128 + the signal's number once no run folder or report is
+/// being moved into place ([`haihe::outdir::exit_between_commits`]). Finished runs stay
+/// in `<out>/runs`; a run in progress stays in `<out>/.partial`, removed on the next
+/// start; the folder's lock goes with the process.
+fn stop_on_signals(
+    out: &std::path::Path,
+    again: &[String],
+) -> Result<signal_hook::iterator::Handle> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
+        .context("cannot watch for SIGINT and SIGTERM")?;
+    let handle = signals.handle();
+    let resume = again
+        .iter()
+        .map(|w| haihe::escape::shell_word(w).unwrap_or_else(|_| w.clone()))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let out = out.to_path_buf();
+    std::thread::spawn(move || {
+        if let Some(sig) = signals.forever().next() {
+            let name = if sig == SIGINT { "SIGINT" } else { "SIGTERM" };
+            note_line(format_args!(
+                "\nhaihe batch: stopped by {name}. Finished runs are kept in {}; the runs in progress were abandoned (their staging folders in {} are removed on the next start). Resume with:\n  {resume}",
+                out.join("runs").display(),
+                out.join(".partial").display()
+            ));
+            haihe::outdir::exit_between_commits(128 + sig);
+        }
+    });
+    Ok(handle)
 }
 
 /// indicatif bars: one spinner per running scenario and an overall bar (weighted by the
@@ -851,7 +952,7 @@ impl Bars {
     }
     fn line(&self, text: String) {
         if self.multi.is_hidden() {
-            println!("{text}");
+            say!("{text}");
         } else {
             let _ = self.multi.println(text);
         }
@@ -880,6 +981,11 @@ impl haihe::scenario::batch::Progress for Bars {
         if let Ok(mut m) = self.running.lock() {
             m.insert(id.to_string(), pb);
         }
+    }
+    fn rerun(&self, id: &str, reason: &str) {
+        self.line(format!(
+            "  {id}: finished earlier, but its files do not match its manifest ({reason}); running it again"
+        ));
     }
     fn finished(&self, r: &haihe::scenario::batch::RunRecord) {
         if let Ok(mut m) = self.running.lock() {

@@ -4,6 +4,7 @@
 use super::config::{EcologyConfig, Extent, Site};
 use super::rules::{self, Calibration, RedlineClass, RuleMasks};
 use super::zones::{ZoneKind, Zones};
+use crate::escape::WriteCells;
 use crate::grid::warp::{self, GridSpec};
 use crate::grid::{vector, Grid};
 use crate::{Error, Result};
@@ -517,7 +518,7 @@ fn csv_err(path: &Path) -> impl Fn(csv::Error) -> Error + '_ {
 pub fn write_summary_csv(path: &Path, rows: &[SummaryRow]) -> Result<()> {
     crate::grid::io::write_atomically(path, |tmp| {
         let mut w = csv::Writer::from_path(tmp).map_err(csv_err(path))?;
-        w.write_record([
+        w.write_cells([
             "kind",
             "id",
             "name",
@@ -536,7 +537,7 @@ pub fn write_summary_csv(path: &Path, rows: &[SummaryRow]) -> Result<()> {
         .map_err(csv_err(path))?;
         let opt = |v: Option<f64>, p: usize| v.map(|x| format!("{x:.p$}")).unwrap_or_default();
         for r in rows {
-            w.write_record([
+            w.write_cells([
                 r.kind.as_str().to_string(),
                 r.id.clone(),
                 r.name.clone(),
@@ -562,7 +563,7 @@ pub fn write_summary_csv(path: &Path, rows: &[SummaryRow]) -> Result<()> {
 pub fn write_sites_csv(path: &Path, sites: &[SiteExtent], cell_km2: f64) -> Result<()> {
     crate::grid::io::write_atomically(path, |tmp| {
         let mut w = csv::Writer::from_path(tmp).map_err(csv_err(path))?;
-        w.write_record([
+        w.write_cells([
             "name",
             "rule",
             "cells",
@@ -572,7 +573,7 @@ pub fn write_sites_csv(path: &Path, sites: &[SiteExtent], cell_km2: f64) -> Resu
         ])
         .map_err(csv_err(path))?;
         for s in sites {
-            w.write_record([
+            w.write_cells([
                 s.name.clone(),
                 s.class.name().to_string(),
                 s.cells.to_string(),

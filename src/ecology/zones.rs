@@ -117,7 +117,9 @@ impl Zones {
         let mut rdr = csv::Reader::from_path(&csv_path)
             .map_err(|e| Error::Data(format!("{}: {e}", csv_path.display())))?;
         for rec in rdr.records() {
-            let rec = rec.map_err(|e| Error::Data(format!("{}: {e}", csv_path.display())))?;
+            let rec = crate::escape::unguard_record(
+                &rec.map_err(|e| Error::Data(format!("{}: {e}", csv_path.display())))?,
+            );
             if let (Some(id), Some(name)) = (rec.get(0), rec.get(1)) {
                 names.insert(id.to_string(), name.to_string());
             }

@@ -29,6 +29,7 @@ pub use lifeline::{LifelineRow, LifelineSettings};
 pub use population::{PopulationRow, RedlineRow};
 pub use run::{assess_run, ExposureOptions, ExposureSummary, EXPOSURE_FILES};
 
+use crate::escape::WriteCells;
 use crate::grid::io::{read_raster_as, write_atomically};
 use crate::grid::warp::GridSpec;
 use crate::{Error, Grid, Result};
@@ -185,7 +186,7 @@ fn read_group_rows(path: &Path) -> Result<Vec<(String, String, String)>> {
     let (ci, cn, ck) = (col("id")?, col("name")?, col("kind")?);
     let mut out = Vec::new();
     for rec in r.records() {
-        let rec = rec.map_err(|e| bad(e.to_string()))?;
+        let rec = crate::escape::unguard_record(&rec.map_err(|e| bad(e.to_string()))?);
         let get = |c: usize| rec.get(c).unwrap_or("").trim().to_string();
         if get(ck) != "county" {
             out.push((get(ci), get(cn), get(ck)));
@@ -315,7 +316,7 @@ pub fn write_exposure_csv(
         head.extend(class_columns(thresholds, unit));
         head.push("persons_no_hazard".into());
         head.push("population_missing_cells".into());
-        w.write_record(&head).map_err(csv_err)?;
+        w.write_cells(&head).map_err(csv_err)?;
         for (stat, rows) in tables {
             for g in rows {
                 let mut rec = vec![
@@ -328,7 +329,7 @@ pub fn write_exposure_csv(
                 rec.extend(g.persons_by_class.iter().map(|p| format!("{p:.1}")));
                 rec.push(format!("{:.1}", g.persons_no_hazard));
                 rec.push(g.population_missing_cells.to_string());
-                w.write_record(&rec).map_err(csv_err)?;
+                w.write_cells(&rec).map_err(csv_err)?;
             }
         }
         w.flush().map_err(|e| Error::io(path, e))

@@ -22,6 +22,7 @@
 use super::lifeline::{self, HazardsPresent, LifelineOutcome, LifelineSettings, LifelineTotal};
 use super::population::{self, PopulationRow, RedlineRow, DEPTH_CLASSES_M};
 use super::{GroupZones, PGA_CLASSES_G};
+use crate::escape::WriteCells;
 use crate::grid::io::{read_raster_as, write_atomically};
 use crate::lifelines::{assess, read_network_dir, Fragility, Intensity};
 use crate::scenario::quake::{fnv1a64, resolve, InputFile};
@@ -260,7 +261,7 @@ fn read_storage(path: &Path) -> Result<BTreeMap<String, f64>> {
     let (ci, cs) = (col("id")?, col("wetland_storage_m3")?);
     let mut out = BTreeMap::new();
     for rec in r.records() {
-        let rec = rec.map_err(|e| bad(e.to_string()))?;
+        let rec = crate::escape::unguard_record(&rec.map_err(|e| bad(e.to_string()))?);
         let id = rec.get(ci).unwrap_or("").trim().to_string();
         let s = rec.get(cs).unwrap_or("").trim();
         if s.is_empty() {
@@ -337,9 +338,9 @@ pub const REDLINE_COLUMNS: [&str; 5] = [
 fn csv_text(head: &[String], rows: Vec<Vec<String>>) -> Result<Vec<u8>> {
     let err = |e: csv::Error| Error::Data(format!("writing CSV: {e}"));
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(head).map_err(err)?;
+    w.write_cells(head).map_err(err)?;
     for r in rows {
-        w.write_record(&r).map_err(err)?;
+        w.write_cells(&r).map_err(err)?;
     }
     w.into_inner()
         .map_err(|e| Error::Data(format!("writing CSV: {e}")))

@@ -5,6 +5,7 @@
 //! outputs.
 
 use super::simulate::{Gauge, Simulation};
+use crate::escape::WriteCells;
 use crate::grid::cf::CfSeries;
 use crate::grid::io::write_geotiff;
 use crate::grid::warp::GridSpec;
@@ -82,7 +83,7 @@ pub fn write_simulation(
         header.push(format!("{} discharge_m3s", g.name));
         header.push(format!("{} stage_m", g.name));
     }
-    w.write_record(&header)
+    w.write_cells(&header)
         .map_err(|e| Error::Data(format!("{}: {e}", p.display())))?;
     for r in &sim.records {
         let mut row = vec![format!("{:.3}", r.time_s / 3600.0)];
@@ -90,7 +91,7 @@ pub fn write_simulation(
             row.push(format!("{q:.3}"));
             row.push(format!("{s:.3}"));
         }
-        w.write_record(&row)
+        w.write_cells(&row)
             .map_err(|e| Error::Data(format!("{}: {e}", p.display())))?;
     }
     w.flush().map_err(|e| Error::io(&p, e))?;
@@ -98,7 +99,7 @@ pub fn write_simulation(
     let p = stage.path("mass_balance.csv");
     let mut w =
         csv::Writer::from_path(&p).map_err(|e| Error::Data(format!("{}: {e}", p.display())))?;
-    w.write_record([
+    w.write_cells([
         "time_h",
         "rain_m3",
         "loss_m3",
@@ -116,7 +117,7 @@ pub fn write_simulation(
     for r in &sim.records {
         let v = &r.volumes;
         let scale = v.input_m3().max(r.storage_m3).max(1.0);
-        w.write_record([
+        w.write_cells([
             format!("{:.3}", r.time_s / 3600.0),
             format!("{:.1}", v.rain_in_m3),
             format!("{:.1}", v.loss_m3),
@@ -150,7 +151,7 @@ pub fn write_structures(stage: &mut Staged, sim: &Simulation, columns: &[String]
         "diverted_to_sea_1e8_m3".to_string(),
     ];
     header.extend(columns.iter().cloned());
-    w.write_record(&header).map_err(err)?;
+    w.write_cells(&header).map_err(err)?;
     for r in &sim.records {
         let mut row = vec![
             format!("{:.3}", r.time_s / 3600.0),
@@ -158,7 +159,7 @@ pub fn write_structures(stage: &mut Staged, sim: &Simulation, columns: &[String]
             format!("{:.6}", r.works_out_m3 / 1e8),
         ];
         row.extend(r.works.iter().map(|v| format!("{v:.4}")));
-        w.write_record(&row).map_err(err)?;
+        w.write_cells(&row).map_err(err)?;
     }
     w.flush().map_err(|e| Error::io(&p, e))?;
     Ok(())

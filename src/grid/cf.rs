@@ -218,7 +218,9 @@ pub fn write_cf(series: &CfSeries, path: &Path) -> Result<()> {
 
     let _guard = netcdf_lock();
     write_atomically(path, |tmp| {
-        let e = |what: &str, err: netcdf::Error| nc_err(tmp, what, err);
+        // Errors name the file where it would be installed, not its temporary name.
+        let shown = crate::outdir::installed_path(path);
+        let e = |what: &str, err: netcdf::Error| nc_err(&shown, what, err);
         let mut f = netcdf::create(tmp).map_err(|err| e("cannot create netCDF file", err))?;
         f.add_attribute("Conventions", "CF-1.8")
             .map_err(|err| e("attribute", err))?;
@@ -345,8 +347,60 @@ pub fn write_cf(series: &CfSeries, path: &Path) -> Result<()> {
             v.put_values(&values, ..)
                 .map_err(|err| e("data values", err))?;
         }
-        f.close().map_err(|err| e("cannot finish the file", err))
+        f.close().map_err(|err| e("cannot finish the file", err))?;
+        verify_cf(tmp, path, series, (xname, yname))
     })
+}
+
+/// Reopens a netCDF file just written to `tmp` (to be renamed to `path`): its dimensions
+/// must be those written and the last layer of the data variable must read back, so a
+/// file cut short by a failed write (a full disk, a file-size limit) is never kept.
+/// Called with the netCDF lock held.
+fn verify_cf(
+    tmp: &Path,
+    path: &Path,
+    series: &CfSeries,
+    (xname, yname): (&str, &str),
+) -> Result<()> {
+    let bad = |m: String| {
+        Error::NetCdf {
+        path: crate::outdir::installed_path(path),
+        message: format!(
+            "the file written does not read back ({m}); nothing was kept. Check the free space and any file-size limit (ulimit -f)"
+        ),
+    }
+    };
+    let f = netcdf::open(tmp).map_err(|e| bad(e.to_string()))?;
+    let (nt, rows, cols) = series.data.dim();
+    let mut want = vec![(yname, rows), (xname, cols)];
+    if !series.times.is_empty() {
+        want.push(("time", nt));
+    }
+    for (name, n) in want {
+        let got = f.dimension(name).map(|d| d.len());
+        if got != Some(n) {
+            return Err(bad(format!(
+                "dimension `{name}` is {got:?}, {n} was written"
+            )));
+        }
+    }
+    let v = f
+        .variable(&series.name)
+        .ok_or_else(|| bad(format!("no variable `{}`", series.name)))?;
+    let last = if series.times.is_empty() {
+        v.get_values::<f32, _>(..)
+    } else {
+        v.get_values::<f32, _>((nt - 1, .., ..))
+    };
+    let last = last.map_err(|e| bad(format!("variable `{}`: {e}", series.name)))?;
+    if last.len() != rows * cols {
+        return Err(bad(format!(
+            "{} values in the last layer, {} were written",
+            last.len(),
+            rows * cols
+        )));
+    }
+    Ok(())
 }
 
 /// An attribute of a variable as text, if present and textual.

@@ -490,6 +490,9 @@ pub fn write_geotiff_bands<T: GdalType + Copy>(
         )));
     }
     write_atomically(path, |tmp| {
+        // GDAL reports a failed write of a cached block (a full disk, a file-size limit)
+        // only through its error state, often not before the file is closed.
+        cpl_error_reset();
         let driver = DriverManager::get_driver_by_name("GTiff").map_err(|e| Error::gdal(tmp, e))?;
         let opts = gtiff_options(float)?;
         let mut ds = driver
@@ -521,11 +524,80 @@ pub fn write_geotiff_bands<T: GdalType + Copy>(
                     band.write((0, 0), (cols, rows), &mut Buffer::new((cols, rows), v))
                 }
             };
-            res.map_err(|e| Error::gdal(tmp, format!("cannot write band {}: {e}", i + 1)))?;
+            res.map_err(|e| Error::gdal(path, format!("cannot write band {}: {e}", i + 1)))?;
         }
+        ds.flush_cache()
+            .map_err(|e| Error::gdal(path, format!("cannot write the file: {e}")))?;
         ds.close()
-            .map_err(|e| Error::gdal(tmp, format!("cannot finish the file: {e}")))
+            .map_err(|e| Error::gdal(path, format!("cannot finish the file: {e}")))?;
+        cpl_error_check(path, "writing it failed")?;
+        verify_geotiff::<T>(tmp, path, (cols, rows), bands.len())
     })
+}
+
+/// Clears GDAL's error state on this thread.
+fn cpl_error_reset() {
+    // SAFETY: CPLErrorReset takes no arguments and touches only thread-local state.
+    unsafe { gdal_sys::CPLErrorReset() }
+}
+
+/// Fails, naming `path` (where it is installed), when GDAL's error state on this thread holds a failure
+/// (`CE_Failure` or `CE_Fatal`) since the last [`cpl_error_reset`].
+fn cpl_error_check(path: &Path, what: &str) -> Result<()> {
+    // SAFETY: both calls read thread-local state; the message pointer is valid until the
+    // next CPL error call on this thread and is copied at once.
+    let (kind, msg) = unsafe {
+        let kind = gdal_sys::CPLGetLastErrorType();
+        let p = gdal_sys::CPLGetLastErrorMsg();
+        let msg = if p.is_null() {
+            String::new()
+        } else {
+            std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned()
+        };
+        (kind, msg)
+    };
+    if kind == gdal_sys::CPLErr::CE_Failure || kind == gdal_sys::CPLErr::CE_Fatal {
+        cpl_error_reset();
+        return Err(Error::gdal(
+            crate::outdir::installed_path(path),
+            format!("{what} ({msg}); nothing was kept. Check the free space and any file-size limit (ulimit -f)"),
+        ));
+    }
+    Ok(())
+}
+
+/// Reopens a GeoTIFF just written to `tmp` (to be renamed to `path`) and reads every
+/// band back: the size and band count must be those written and every block must
+/// decode, so a file cut short by a failed write is never kept.
+fn verify_geotiff<T: GdalType + Copy>(
+    tmp: &Path,
+    path: &Path,
+    (cols, rows): (usize, usize),
+    nbands: usize,
+) -> Result<()> {
+    let bad = |m: String| {
+        Error::gdal(
+            crate::outdir::installed_path(path),
+            format!("the file written does not read back ({m}); nothing was kept. Check the free space and any file-size limit (ulimit -f)"),
+        )
+    };
+    cpl_error_reset();
+    let ds = Dataset::open(tmp).map_err(|e| bad(e.to_string()))?;
+    if ds.raster_size() != (cols, rows) || ds.raster_count() != nbands {
+        return Err(bad(format!(
+            "{} x {} cells and {} bands where {cols} x {rows} and {nbands} were written",
+            ds.raster_size().0,
+            ds.raster_size().1,
+            ds.raster_count()
+        )));
+    }
+    for b in 1..=nbands {
+        let band = ds.rasterband(b).map_err(|e| bad(e.to_string()))?;
+        band.read_band_as::<T>()
+            .map_err(|e| bad(format!("band {b}: {e}")))?;
+    }
+    drop(ds);
+    cpl_error_check(path, "the file written does not read back")
 }
 
 /// A [`SpatialRef`] from WKT (or any definition GDAL accepts) in traditional GIS axis

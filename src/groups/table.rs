@@ -2,6 +2,7 @@
 
 use super::definition::CountyInfo;
 use super::membership::{Group, GroupTally};
+use crate::escape::WriteCells;
 use crate::{Error, Result};
 use std::path::Path;
 
@@ -40,7 +41,9 @@ pub fn read_counties_csv(path: &Path) -> Result<Vec<CountyInfo>> {
     for (i, record) in reader.records().enumerate() {
         // Data rows are numbered from 2: line 1 is the header.
         let row = i + 2;
-        let record = record.map_err(|e| invalid("row", format!("row {row}: {e}")))?;
+        let record = crate::escape::unguard_record(
+            &record.map_err(|e| invalid("row", format!("row {row}: {e}")))?,
+        );
         let get = |c: Option<usize>| {
             c.and_then(|c| record.get(c))
                 .unwrap_or("")
@@ -88,7 +91,7 @@ pub fn write_groups_csv(path: &Path, rows: &[GroupRow]) -> Result<()> {
     let csv_err = |e: csv::Error| Error::Data(format!("{}: writing CSV: {e}", path.display()));
     crate::grid::io::write_atomically(path, |tmp| {
         let mut w = csv::Writer::from_path(tmp).map_err(csv_err)?;
-        w.write_record([
+        w.write_cells([
             "id",
             "name",
             "name_en",
@@ -106,7 +109,7 @@ pub fn write_groups_csv(path: &Path, rows: &[GroupRow]) -> Result<()> {
             let g = &row.group;
             let t = &row.tally;
             let codes: Vec<String> = g.counties.iter().map(u32::to_string).collect();
-            w.write_record([
+            w.write_cells([
                 g.id.as_str(),
                 g.name.as_str(),
                 g.name_en.as_str(),

@@ -216,7 +216,7 @@ fn read_seats(path: &Path) -> Result<HashMap<String, (f64, f64)>> {
     let (name_c, lon_c, lat_c) = (col("name")?, col("seat_lon")?, col("seat_lat")?);
     let mut out = HashMap::new();
     for rec in r.records() {
-        let rec = rec.map_err(|e| bad(e.to_string()))?;
+        let rec = crate::escape::unguard_record(&rec.map_err(|e| bad(e.to_string()))?);
         let num = |c: usize| rec.get(c).and_then(|s| s.parse::<f64>().ok());
         if let (Some(name), Some(lon), Some(lat)) = (rec.get(name_c), num(lon_c), num(lat_c)) {
             out.insert(name.to_string(), (lon, lat));

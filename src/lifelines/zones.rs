@@ -59,7 +59,7 @@ pub fn read_group_members(net: &Network, model_dir: &Path) -> Result<GroupMember
     let mut ids = Vec::new();
     let mut names = Vec::new();
     for rec in reader.records() {
-        let rec = rec.map_err(|e| bad(e.to_string()))?;
+        let rec = crate::escape::unguard_record(&rec.map_err(|e| bad(e.to_string()))?);
         ids.push(rec.get(id_col).unwrap_or("").to_string());
         names.push(name_col.and_then(|c| rec.get(c)).unwrap_or("").to_string());
     }

@@ -384,11 +384,8 @@ pub fn write_counties_csv(path: &Path, records: &[CountyRecord]) -> Result<()> {
     crate::grid::io::write_atomically(path, |tmp| {
         let mut writer = csv::Writer::from_path(tmp)
             .map_err(|e| Error::Data(format!("{}: {e}", path.display())))?;
-        for r in records {
-            writer
-                .serialize(r)
-                .map_err(|e| Error::Data(format!("{}: {e}", path.display())))?;
-        }
+        crate::escape::write_serialized(&mut writer, records)
+            .map_err(|e| Error::Data(format!("{}: {e}", path.display())))?;
         writer.flush().map_err(|e| Error::io(path, e))
     })
 }

@@ -197,9 +197,7 @@ fn g_u8(t: &TerrainGrids, data: ndarray::Array2<u8>, nodata: Option<f64>) -> cra
 pub fn write_catchments_csv(rows: &[CatchmentCheck], path: &Path) -> Result<()> {
     let mut w = csv::Writer::from_path(path)
         .map_err(|e| Error::Data(format!("{}: {e}", path.display())))?;
-    for r in rows {
-        w.serialize(r)
-            .map_err(|e| Error::Data(format!("{}: {e}", path.display())))?;
-    }
+    crate::escape::write_serialized(&mut w, rows)
+        .map_err(|e| Error::Data(format!("{}: {e}", path.display())))?;
     w.flush().map_err(|e| Error::io(path, e))
 }

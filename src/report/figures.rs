@@ -796,11 +796,11 @@ pub fn read_numeric_csv(path: &Path) -> Result<(Vec<String>, Vec<Vec<f64>>)> {
         .headers()
         .map_err(|e| bad(e.to_string()))?
         .iter()
-        .map(|s| s.trim().to_string())
+        .map(|s| crate::escape::csv_unguard(s.trim()).into_owned())
         .collect();
     let mut cols = vec![Vec::new(); head.len()];
     for rec in r.records() {
-        let rec = rec.map_err(|e| bad(e.to_string()))?;
+        let rec = crate::escape::unguard_record(&rec.map_err(|e| bad(e.to_string()))?);
         for (k, col) in cols.iter_mut().enumerate() {
             col.push(
                 rec.get(k)
@@ -995,7 +995,7 @@ fn score_grid(dir: &Path, counties: Option<&Outlines>, model_dir: &Path) -> Resu
     let ids: Vec<String> = r
         .records()
         .filter_map(|x| x.ok())
-        .map(|x| x.get(0).unwrap_or("").to_string())
+        .map(|x| crate::escape::csv_unguard(x.get(0).unwrap_or("")).into_owned())
         .collect();
     let k = head
         .iter()

@@ -187,7 +187,7 @@ fn score_table(path: &Path) -> Result<String> {
     }
     s.push_str("</tr></thead><tbody>\n");
     for rec in r.records() {
-        let rec = rec.map_err(|e| bad(e.to_string()))?;
+        let rec = crate::escape::unguard_record(&rec.map_err(|e| bad(e.to_string()))?);
         s.push_str("<tr>");
         for (c, _, text) in &cols {
             let v = rec.get(*c).unwrap_or("");

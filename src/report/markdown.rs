@@ -10,8 +10,10 @@ use std::path::Path;
 /// Counties shown in the risk table besides the named groups (largest total first).
 pub const TOP_COUNTIES: usize = 15;
 
+/// Text from users' files (names, descriptions, places) made inert in Markdown: no raw
+/// HTML, no Markdown markup, no line breaks ([`crate::escape::md_text`]).
 fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+    crate::escape::md_text(s)
 }
 
 /// A number with the digits a table needs: none from 100, one from 1, three below.
@@ -35,14 +37,14 @@ fn run_json(out: &Path, id: &str) -> Option<serde_json::Value> {
 /// The whole report as Markdown.
 pub fn report(out: &Path, record: &BatchRecord, risk: &BatchRisk) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "# Batch report: {}\n", record.name);
+    let _ = writeln!(s, "# Batch report: {}\n", cell(&record.name));
     if !record.description.is_empty() {
-        let _ = writeln!(s, "{}\n", record.description);
+        let _ = writeln!(s, "{}\n", cell(&record.description));
     }
     let _ = writeln!(
         s,
-        "Batch file `{}` (FNV-1a {}); {} scenarios; Monte Carlo {} samples (seed {}){}.\n",
-        record.batch_file,
+        "Batch file {} (FNV-1a {}); {} scenarios; Monte Carlo {} samples (seed {}){}.\n",
+        crate::escape::md_code(&record.batch_file),
         record.batch_hash,
         record.scenarios.len(),
         record.monte_carlo.samples,
@@ -93,15 +95,15 @@ pub fn report(out: &Path, record: &BatchRecord, risk: &BatchRisk) -> String {
     let _ = writeln!(s, "|---|---|---|---|---|---|");
     for e in &record.scenarios {
         let what = match e.kind {
-            ScenarioKind::Combined => format!(
+            ScenarioKind::Combined => cell(&format!(
                 "{} + {}",
                 e.flood.as_deref().unwrap_or("?"),
                 e.quake.as_deref().unwrap_or("?")
-            ),
+            )),
             _ => e
                 .file
                 .as_ref()
-                .map(|f| format!("`{}`", f.display()))
+                .map(|f| crate::escape::md_code(&f.display().to_string()))
                 .unwrap_or_default(),
         };
         let status = if read_manifest(&out.join("runs").join(&e.id)).is_some() {
@@ -114,7 +116,7 @@ pub fn report(out: &Path, record: &BatchRecord, risk: &BatchRisk) -> String {
             "| {} | {} | {} | {} | {} | {} |",
             cell(&e.id),
             e.kind.as_str(),
-            cell(&what),
+            what,
             e.return_period_yr
                 .map(|t| format!("{t}"))
                 .unwrap_or_default(),
@@ -209,9 +211,9 @@ pub fn report(out: &Path, record: &BatchRecord, risk: &BatchRisk) -> String {
             let _ = writeln!(
                 s,
                 "- {}: flood {} with earthquake {} on the same networks",
-                e.id,
-                e.flood.as_deref().unwrap_or("?"),
-                e.quake.as_deref().unwrap_or("?")
+                cell(&e.id),
+                cell(e.flood.as_deref().unwrap_or("?")),
+                cell(e.quake.as_deref().unwrap_or("?"))
             );
         }
     }
@@ -221,11 +223,13 @@ pub fn report(out: &Path, record: &BatchRecord, risk: &BatchRisk) -> String {
         let _ = writeln!(
             s,
             "- {}: {}",
-            sys,
-            ev.iter()
-                .map(|e| format!("{} ({} yr)", e.id, e.return_period_yr))
-                .collect::<Vec<_>>()
-                .join(", ")
+            cell(sys),
+            cell(
+                &ev.iter()
+                    .map(|e| format!("{} ({} yr)", e.id, e.return_period_yr))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
         );
     }
     let totals: Vec<&GroupRisk> = risk
@@ -280,10 +284,12 @@ pub fn report(out: &Path, record: &BatchRecord, risk: &BatchRisk) -> String {
         let _ = writeln!(
             s,
             "\nExposure sources: {}.",
-            by.iter()
-                .map(|(k, v)| format!("{k} ({})", v.join(", ")))
-                .collect::<Vec<_>>()
-                .join("; ")
+            cell(
+                &by.iter()
+                    .map(|(k, v)| format!("{k} ({})", v.join(", ")))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )
         );
     }
     if !risk.gaps.is_empty() {

@@ -100,7 +100,7 @@ pub fn read_flood_exposure_csv(path: &Path) -> Result<Vec<GroupRow>> {
     let mut first_stat: Option<String> = None;
     let mut rows = Vec::new();
     for (line, rec) in r.records().enumerate() {
-        let rec = rec.map_err(|e| bad("row", e.to_string()))?;
+        let rec = crate::escape::unguard_record(&rec.map_err(|e| bad("row", e.to_string()))?);
         let get = |c: usize| rec.get(c).unwrap_or("").trim().to_string();
         if let Some(s) = stat {
             let v = get(s);
@@ -469,7 +469,7 @@ fn quake_persons_at_least(path: &Path, g: f32) -> Result<f64> {
     );
     let mut sum = 0.0;
     for rec in r.records() {
-        let rec = rec.map_err(|e| bad(e.to_string()))?;
+        let rec = crate::escape::unguard_record(&rec.map_err(|e| bad(e.to_string()))?);
         if rec.get(cs) == Some("median") && rec.get(ck) == Some("county") {
             for &c in &cols {
                 sum += rec
@@ -673,13 +673,8 @@ pub fn risk_csv(risk: &BatchRisk) -> String {
             .collect();
         ids.join(" ")
     };
-    let q = |v: &str| {
-        if v.contains([',', '"', '\n']) {
-            format!("\"{}\"", v.replace('"', "\"\""))
-        } else {
-            v.to_string()
-        }
-    };
+    // Quoted where needed and neutralised against formula injection.
+    let q = |v: &str| crate::escape::csv_line([v]);
     for g in &risk.groups {
         s.push_str(&format!(
             "{},{},{},{},{}",
@@ -789,6 +784,8 @@ fn install_report_set(
     record: &BatchRecord,
 ) -> Result<()> {
     crate::outdir::sync_tree(stage)?;
+    // A stop on a signal waits for the set to be moved and marked complete.
+    let _commit = crate::outdir::commit_guard();
     let marker = out.join(REPORT_COMPLETE);
     if marker.exists() {
         std::fs::remove_file(&marker).map_err(|e| Error::io(&marker, e))?;

@@ -112,7 +112,9 @@ fn read_scores(path: &Path) -> Result<Vec<RankRow>> {
     };
     let mut out = Vec::new();
     for rec in rdr.records() {
-        let r = rec.map_err(|e| Error::Data(format!("{}: {e}", path.display())))?;
+        let r = crate::escape::unguard_record(
+            &rec.map_err(|e| Error::Data(format!("{}: {e}", path.display())))?,
+        );
         out.push(RankRow {
             id: r.get(id).unwrap_or_default().to_string(),
             name: r.get(name).unwrap_or_default().to_string(),
@@ -156,7 +158,9 @@ pub fn rankable_counties(
     };
     let mut out = HashMap::new();
     for rec in rdr.records() {
-        let r = rec.map_err(|e| Error::Data(format!("{}: {e}", counties_csv.display())))?;
+        let r = crate::escape::unguard_record(
+            &rec.map_err(|e| Error::Data(format!("{}: {e}", counties_csv.display())))?,
+        );
         let f = |i: usize| r.get(i).and_then(|v| v.trim().parse::<f64>().ok());
         let share = match (f(on), f(poly)) {
             (Some(a), Some(p)) if p > 0.0 => a / p,
@@ -308,16 +312,19 @@ pub fn batch_rankings(
 /// The rankings as Markdown tables (rank, group, kind, population, median score with
 /// its 90 % range, drivers, run).
 pub fn markdown(rankings: &[Ranking]) -> String {
+    // Names, kinds and drivers come from users' files: no raw HTML, markup or line
+    // breaks reach the Markdown.
+    let md = crate::escape::md_text;
     let mut s = String::new();
     for r in rankings {
         let _ = writeln!(
             s,
             "### {}\n\n{} groups ranked; {} counties left out (no census count, or under {:.0} % of the county on the grid or in the river systems). Runs: {}.\n",
-            r.title,
+            md(&r.title),
             r.ranked,
             r.excluded,
             MIN_DOMAIN_SHARE * 100.0,
-            r.runs.join(", ")
+            md(&r.runs.join(", "))
         );
         let _ = writeln!(
             s,
@@ -327,18 +334,18 @@ pub fn markdown(rankings: &[Ranking]) -> String {
             let _ = writeln!(
                 s,
                 "| {label} | {} | {} | {:.0} | {:.1} ({:.1}–{:.1}) | {} | {} |",
-                g.name.replace('|', "\\|"),
-                g.kind,
+                md(&g.name),
+                md(&g.kind),
                 g.population,
                 g.score_p50,
                 g.score_p05,
                 g.score_p95,
                 if g.drivers.is_empty() {
-                    "—"
+                    "—".to_string()
                 } else {
-                    &g.drivers
+                    md(&g.drivers)
                 },
-                g.run
+                md(&g.run)
             );
         };
         for (k, g) in r.top.iter().enumerate() {

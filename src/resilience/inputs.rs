@@ -300,8 +300,10 @@ impl Table {
             .iter()
             .map(|h| h.trim().to_string())
             .collect();
+        // Text cells come back without the guard against formula injection.
         let rows = r
             .records()
+            .map(|rec| rec.map(|rec| crate::escape::unguard_record(&rec)))
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(|e| bad(e.to_string()))?;
         Ok(Table {

@@ -9,6 +9,7 @@ use super::config::ResilienceModel;
 use super::indicators::{Dimension, IndicatorId};
 use super::inputs::ModelGrids;
 use super::{scenario_slug, ScenarioScores, ScoreOptions};
+use crate::escape::WriteCells;
 use crate::grid::io::{write_atomically, write_geotiff_bands};
 use crate::staging::Staged;
 use crate::{Error, Grid, Result};
@@ -65,7 +66,7 @@ pub fn write_scores_csv(path: &Path, s: &ScenarioScores) -> Result<()> {
     write_atomically(path, |tmp| {
         let err = csv_err(path);
         let mut w = csv::Writer::from_path(tmp).map_err(&err)?;
-        w.write_record(scores_header()).map_err(&err)?;
+        w.write_cells(scores_header()).map_err(&err)?;
         for g in &s.groups {
             if let Some(reason) = &g.not_assessed {
                 w.write_record(not_assessed_row(g, reason)).map_err(&err)?;
@@ -106,7 +107,7 @@ pub fn write_scores_csv(path: &Path, s: &ScenarioScores) -> Result<()> {
                     .collect::<Vec<_>>()
                     .join("; "),
             );
-            w.write_record(&r).map_err(&err)?;
+            w.write_cells(&r).map_err(&err)?;
         }
         w.flush().map_err(|e| Error::io(path, e))
     })
@@ -229,7 +230,7 @@ pub fn write_summary_csv(
         }
         h.push("mean_score_p50".into());
         h.push("worst_scenario".into());
-        w.write_record(&h).map_err(&err)?;
+        w.write_cells(&h).map_err(&err)?;
         let n = scenarios.first().map_or(0, |s| s.groups.len());
         for g in 0..n {
             let first = &scenarios[0].groups[g];
@@ -261,7 +262,7 @@ pub fn write_summary_csv(
                     .map(|v| slugs[v.1].clone())
                     .unwrap_or_default(),
             );
-            w.write_record(&r).map_err(&err)?;
+            w.write_cells(&r).map_err(&err)?;
         }
         w.flush().map_err(|e| Error::io(path, e))
     })

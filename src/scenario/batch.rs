@@ -456,6 +456,11 @@ pub struct Manifest {
     /// most severe first; empty for earthquakes and combined cases.
     #[serde(default)]
     pub findings: Vec<crate::flood::plausibility::Finding>,
+    /// Why `--resume` reran this scenario although an earlier run of it had finished:
+    /// the files of that run that failed the check against its manifest (missing, other
+    /// size, other hash). Absent for a first run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rerun_reason: Option<String>,
 }
 
 /// What happened to one scenario in a batch.
@@ -511,6 +516,9 @@ pub trait Progress: Sync {
     fn started(&self, _id: &str, _kind: ScenarioKind) {}
     /// A run ended (see [`RunRecord::status`]).
     fn finished(&self, _record: &RunRecord) {}
+    /// A finished run failed the check against its manifest ([`verify_run`]) and is run
+    /// again; `reason` names the files.
+    fn rerun(&self, _id: &str, _reason: &str) {}
 }
 
 /// Progress that shows nothing.
@@ -524,6 +532,9 @@ pub struct BatchSummary {
     pub runs: Vec<RunRecord>,
     /// Batch-level files written (report, risk tables), empty for a shard.
     pub files: Vec<PathBuf>,
+    /// Finished runs that failed the check against their manifest and were run again:
+    /// (id, the files that differed).
+    pub reruns: Vec<(String, String)>,
     /// Wall time, s.
     pub wall_seconds: f64,
 }
@@ -616,10 +627,15 @@ pub fn after_batch(
         .map(|r| out_dir.join("runs").join(&r.id))
         .filter(|d| d.join("exposure_population.csv").exists() && d.join("run.json").exists())
         .collect();
+    let scores = out_dir.join("scores");
     if dirs.is_empty() {
+        // Scores of an earlier call would describe runs that no longer have exposure
+        // tables, and the report would show them.
+        prune_scores(&scores, &[])?;
+        let _ = std::fs::remove_dir(&scores);
         return Ok(());
     }
-    crate::resilience::run_score(&crate::resilience::ScoreOptions {
+    let report = crate::resilience::run_score(&crate::resilience::ScoreOptions {
         runs: dirs,
         groups: None,
         model_dir: root.join("rasters/model"),
@@ -627,9 +643,37 @@ pub fn after_batch(
         model_file: root.join("models/resilience.toml"),
         seed: monte_carlo.seed,
         samples: monte_carlo.samples,
-        out: out_dir.join("scores"),
+        out: scores.clone(),
     })?;
-    Ok(())
+    prune_scores(&scores, &report.files)
+}
+
+/// Removes from a batch's `scores/` what the last scoring did not write (`written`:
+/// names directly inside it): a scenario subfolder of a run that is no longer scored, or
+/// the files of the one-scenario (flat) or several-scenario layout the folder had
+/// before. Only haihe's own score files and marked subfolders are removed.
+fn prune_scores(scores: &Path, written: &[String]) -> Result<()> {
+    let Ok(rd) = std::fs::read_dir(scores) else {
+        return Ok(());
+    };
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') || written.contains(&name) {
+            continue;
+        }
+        let p = e.path();
+        if p.is_dir() {
+            if crate::outdir::marker_kind(&p).is_some() {
+                std::fs::remove_dir_all(&p).map_err(|e| Error::io(&p, e))?;
+            }
+        } else if matches!(
+            name.as_str(),
+            "scores.csv" | "scores.json" | "scores.tif" | "summary.csv" | "summary.json"
+        ) {
+            std::fs::remove_file(&p).map_err(|e| Error::io(&p, e))?;
+        }
+    }
+    crate::outdir::sync_dir(scores)
 }
 
 /// Folders and files a scenario of `kind` reads besides the scenario file, relative to
@@ -831,6 +875,93 @@ fn manifest_matches(run_dir: &Path, entry: &ScenarioEntry, hash: &str) -> bool {
         .is_some_and(|m| m.kind == entry.kind && m.scenario_hash == hash && m.id == entry.id)
 }
 
+/// FNV-1a 64 and length of a file, read in 1 MiB blocks.
+fn hash_file_streamed(path: &Path) -> std::io::Result<(u64, String)> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut len = 0u64;
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        len += n as u64;
+        for &b in &buf[..n] {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    Ok((len, format!("{h:016x}")))
+}
+
+/// Checks a finished run folder against its manifest: every file the manifest lists
+/// must be present with its size and, when the size matches, its FNV-1a 64 hash (the
+/// size is checked first, so a truncated file costs no hashing). Returns one line per
+/// file that differs, naming it; empty when the run is intact. Files the manifest does
+/// not list (a user's notes, `member-NNN/` folders of an ensemble) are not checked.
+pub fn verify_run(run_dir: &Path, manifest: &Manifest) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (name, size, hash) in &manifest.files {
+        let p = run_dir.join(name);
+        match std::fs::metadata(&p) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                problems.push(format!("{name} is missing"));
+            }
+            Err(e) => problems.push(format!("{name} cannot be read ({e})")),
+            Ok(m) if !m.is_file() => problems.push(format!("{name} is not a file")),
+            Ok(m) if m.len() != *size => problems.push(format!(
+                "{name} has {} bytes where the manifest says {size}",
+                m.len()
+            )),
+            Ok(_) => match hash_file_streamed(&p) {
+                Ok((_, h)) if h == *hash => {}
+                Ok((_, h)) => problems.push(format!(
+                    "{name} was changed (hash {h} where the manifest says {hash})"
+                )),
+                Err(e) => problems.push(format!("{name} cannot be read ({e})")),
+            },
+        }
+    }
+    problems
+}
+
+/// What `--resume` finds in the run folder of a scenario.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Finished {
+    /// No finished run of this scenario (none, or one of other inputs): run it.
+    No,
+    /// A finished run of this scenario whose files match its manifest: skip it.
+    Intact,
+    /// A finished run of this scenario whose files do not match its manifest (or whose
+    /// manifest cannot be read): run it again, for this reason.
+    Damaged(String),
+}
+
+/// Whether `run_dir` holds an intact finished run of `entry` with scenario hash `hash`.
+fn finished(run_dir: &Path, entry: &ScenarioEntry, hash: &str) -> Finished {
+    let mp = run_dir.join("manifest.json");
+    let text = match std::fs::read_to_string(&mp) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Finished::No,
+        Err(e) => return Finished::Damaged(format!("manifest.json cannot be read ({e})")),
+    };
+    let m: Manifest = match serde_json::from_str(&text) {
+        Ok(m) => m,
+        Err(e) => return Finished::Damaged(format!("manifest.json is not a manifest ({e})")),
+    };
+    if !(m.kind == entry.kind && m.scenario_hash == hash && m.id == entry.id) {
+        return Finished::No;
+    }
+    let problems = verify_run(run_dir, &m);
+    if problems.is_empty() {
+        Finished::Intact
+    } else {
+        Finished::Damaged(problems.join("; "))
+    }
+}
+
 fn read_record(out: &Path) -> Result<Option<BatchRecord>> {
     let p = out.join("batch.json");
     if !p.exists() {
@@ -937,8 +1068,8 @@ fn list_files(dir: &Path) -> Result<Vec<(String, u64, String)>> {
         .into_iter()
         .map(|n| {
             let p = dir.join(&n);
-            let bytes = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
-            Ok((n, bytes.len() as u64, fnv1a64_hex(&bytes)))
+            let (len, h) = hash_file_streamed(&p).map_err(|e| Error::io(&p, e))?;
+            Ok((n, len, h))
         })
         .collect()
 }
@@ -955,6 +1086,8 @@ fn install(out: &Path, id: &str, from: &Path) -> Result<PathBuf> {
     std::fs::create_dir_all(&runs).map_err(|e| Error::io(&runs, e))?;
     // Durable before it is published: a crash leaves the old run or the whole new one.
     crate::outdir::sync_tree(from)?;
+    // A stop on a signal waits for the renames below (never between them).
+    let _commit = crate::outdir::commit_guard();
     let to = runs.join(id);
     if to.exists() {
         let old = out
@@ -984,15 +1117,19 @@ pub struct CombinedRun {
     pub part_hashes: (String, String),
 }
 
+/// A scenario to run: its entry, its scenario hash, and why it is run again when an
+/// earlier finished run of it failed the check against its manifest.
+struct Todo<'a> {
+    entry: &'a ScenarioEntry,
+    hash: String,
+    rerun_reason: Option<String>,
+}
+
 /// Runs one scenario into a partial folder, calls [`after_run`], writes the manifest
-/// and installs the folder as `<out>/runs/<id>`.
-fn execute(
-    record: &BatchRecord,
-    entry: &ScenarioEntry,
-    hash: &str,
-    out: &Path,
-    root: &Path,
-) -> Result<(PathBuf, f64)> {
+/// (with `rerun_reason`, when an earlier run failed its check) and installs the folder
+/// as `<out>/runs/<id>`.
+fn execute(record: &BatchRecord, todo: &Todo, out: &Path, root: &Path) -> Result<(PathBuf, f64)> {
+    let (entry, hash) = (todo.entry, todo.hash.as_str());
     let clock = Instant::now();
     let dir = partial_dir(out, &entry.id);
     if dir.exists() {
@@ -1056,6 +1193,7 @@ fn execute(
             wall_seconds: clock.elapsed().as_secs_f64(),
             files: list_files(&dir)?,
             findings: std::mem::take(&mut findings),
+            rerun_reason: todo.rerun_reason.clone(),
         };
         write_json(&dir.join("manifest.json"), &m)?;
         install(out, &entry.id, &dir)
@@ -1076,7 +1214,7 @@ fn pool(threads: usize) -> Result<rayon::ThreadPool> {
 /// Runs `todo` with the chosen parallelism; returns one record per entry, in order.
 fn run_all(
     record: &BatchRecord,
-    todo: &[(&ScenarioEntry, String)],
+    todo: &[Todo],
     opts: &BatchOptions,
     progress: &dyn Progress,
 ) -> Result<Vec<RunRecord>> {
@@ -1086,9 +1224,10 @@ fn run_all(
         Parallelism::Scenarios => true,
         Parallelism::Grid => false,
     };
-    let one = |(e, h): &(&ScenarioEntry, String)| -> RunRecord {
+    let one = |t: &Todo| -> RunRecord {
+        let e = t.entry;
         progress.started(&e.id, e.kind);
-        let r = execute(record, e, h, &opts.out, &opts.root);
+        let r = execute(record, t, &opts.out, &opts.root);
         let rec = match r {
             Ok((dir, secs)) => RunRecord {
                 id: e.id.clone(),
@@ -1113,7 +1252,7 @@ fn run_all(
         // served by `threads` workers; each run gets a one-thread pool of its own. The
         // result order is that of `todo`.
         let mut order: Vec<usize> = (0..todo.len()).collect();
-        order.sort_by_key(|&k| std::cmp::Reverse(todo[k].0.kind.work_units()));
+        order.sort_by_key(|&k| std::cmp::Reverse(todo[k].entry.kind.work_units()));
         let next = std::sync::atomic::AtomicUsize::new(0);
         let done = std::sync::Mutex::new(Vec::with_capacity(todo.len()));
         std::thread::scope(|scope| {
@@ -1124,11 +1263,11 @@ fn run_all(
                     let rec = match pool(1) {
                         Ok(inner) => inner.install(|| one(&todo[k])),
                         Err(e) => RunRecord {
-                            id: todo[k].0.id.clone(),
-                            kind: todo[k].0.kind,
+                            id: todo[k].entry.id.clone(),
+                            kind: todo[k].entry.kind,
                             status: format!("failed: {e}"),
                             wall_seconds: 0.0,
-                            dir: opts.out.join("runs").join(&todo[k].0.id),
+                            dir: opts.out.join("runs").join(&todo[k].entry.id),
                         },
                     };
                     if let Ok(mut d) = done.lock() {
@@ -1149,12 +1288,17 @@ fn run_all(
 }
 
 /// Combined cases whose parts are both finished in `out` and that are not yet done
-/// (or are out of date): runs them; the rest are reported as pending or skipped.
+/// (or are out of date, or fail the check against their manifest, or have a part in
+/// `fresh`: the ids run in this call, whose combined cases are computed again): runs
+/// them; the rest are reported as pending or skipped. A combined case run again after
+/// a failed check is reported to `progress` and listed in `reruns`.
 pub fn run_combined(
     record: &BatchRecord,
     out: &Path,
     root: &Path,
+    fresh: &[String],
     progress: &dyn Progress,
+    reruns: &mut Vec<(String, String)>,
 ) -> Result<Vec<RunRecord>> {
     let mut recs = Vec::new();
     for e in record
@@ -1176,16 +1320,31 @@ pub fn run_combined(
                 continue;
             }
         };
-        if manifest_matches(&dir, e, &hash) {
-            recs.push(RunRecord {
-                id: e.id.clone(),
-                kind: e.kind,
-                status: "skipped".into(),
-                wall_seconds: 0.0,
-                dir,
-            });
-            continue;
-        }
+        // A part run in this call (after a failed check, or because its run was gone)
+        // makes the case be computed again from it.
+        let part_ran: Vec<&str> = [&e.flood, &e.quake]
+            .into_iter()
+            .filter_map(|id| id.as_deref())
+            .filter(|id| fresh.iter().any(|f| f == id))
+            .collect();
+        let rerun_reason = match finished(&dir, e, &hash) {
+            Finished::Intact if part_ran.is_empty() => {
+                recs.push(RunRecord {
+                    id: e.id.clone(),
+                    kind: e.kind,
+                    status: "skipped".into(),
+                    wall_seconds: 0.0,
+                    dir,
+                });
+                continue;
+            }
+            Finished::Intact => Some(format!(
+                "computed from {}, which ran again",
+                part_ran.join(" and ")
+            )),
+            Finished::Damaged(why) => Some(why),
+            Finished::No => None,
+        };
         let parts_ready = [&e.flood, &e.quake].iter().all(|id| {
             let id = id.as_deref().unwrap_or_default();
             record
@@ -1193,8 +1352,9 @@ pub fn run_combined(
                 .iter()
                 .find(|s| s.id == id)
                 .is_some_and(|p| {
-                    scenario_hash(record, p, root)
-                        .is_ok_and(|h| manifest_matches(&out.join("runs").join(id), p, &h))
+                    scenario_hash(record, p, root).is_ok_and(|h| {
+                        finished(&out.join("runs").join(id), p, &h) == Finished::Intact
+                    })
                 })
         });
         if !parts_ready {
@@ -1207,8 +1367,17 @@ pub fn run_combined(
             });
             continue;
         }
+        if let Some(why) = &rerun_reason {
+            progress.rerun(&e.id, why);
+            reruns.push((e.id.clone(), why.clone()));
+        }
         progress.started(&e.id, e.kind);
-        let rec = match execute(record, e, &hash, out, root) {
+        let todo = Todo {
+            entry: e,
+            hash,
+            rerun_reason,
+        };
+        let rec = match execute(record, &todo, out, root) {
             Ok((dir, secs)) => RunRecord {
                 id: e.id.clone(),
                 kind: e.kind,
@@ -1247,29 +1416,60 @@ pub fn run_batch(
     let mut planned = Vec::new();
     let mut todo = Vec::new();
     let mut skipped = Vec::new();
+    let mut reruns = Vec::new();
     for e in selected {
         let h = scenario_hash(&record, e, &opts.root)?;
         let dir = opts.out.join("runs").join(&e.id);
-        let done = opts.resume && manifest_matches(&dir, e, &h);
-        planned.push((e.id.clone(), e.kind, done));
-        if done {
-            skipped.push(RunRecord {
+        // A finished run is skipped only when its files still match its manifest; one
+        // that was truncated, edited or lost a file is run again, and says why.
+        let state = if opts.resume {
+            finished(&dir, e, &h)
+        } else {
+            Finished::No
+        };
+        planned.push((e.id.clone(), e.kind, state == Finished::Intact));
+        match state {
+            Finished::Intact => skipped.push(RunRecord {
                 id: e.id.clone(),
                 kind: e.kind,
                 status: "skipped".into(),
                 wall_seconds: 0.0,
                 dir,
-            });
-        } else {
-            todo.push((e, h));
+            }),
+            Finished::Damaged(why) => {
+                progress.rerun(&e.id, &why);
+                reruns.push((e.id.clone(), why.clone()));
+                todo.push(Todo {
+                    entry: e,
+                    hash: h,
+                    rerun_reason: Some(why),
+                });
+            }
+            Finished::No => todo.push(Todo {
+                entry: e,
+                hash: h,
+                rerun_reason: None,
+            }),
         }
     }
     progress.planned(&planned);
     let mut runs = skipped;
     runs.extend(run_all(&record, &todo, opts, progress)?);
+    let fresh: Vec<String> = runs
+        .iter()
+        .filter(|r| r.status == "ran")
+        .map(|r| r.id.clone())
+        .collect();
     let mut files = Vec::new();
     if opts.shard.is_none() {
-        runs.extend(run_combined(&record, &opts.out, &opts.root, progress)?);
+        runs.extend(run_combined(
+            &record,
+            &opts.out,
+            &opts.root,
+            &fresh,
+            progress,
+            &mut reruns,
+        )?);
         runs.sort_by(|a, b| a.id.cmp(&b.id));
         if runs.iter().all(|r| !r.status.starts_with("failed")) {
             after_batch(&opts.out, &runs, &opts.root, record.monte_carlo)?;
@@ -1296,6 +1496,7 @@ pub fn run_batch(
     Ok(BatchSummary {
         runs,
         files,
+        reruns,
         wall_seconds: clock.elapsed().as_secs_f64(),
     })
 }
@@ -1396,7 +1597,15 @@ pub fn merge_and_report(inputs: &[PathBuf], out: &Path, root: &Path) -> Result<B
             dir,
         });
     }
-    runs.extend(run_combined(&record, out, root, &NoProgress)?);
+    let mut reruns = Vec::new();
+    runs.extend(run_combined(
+        &record,
+        out,
+        root,
+        &[],
+        &NoProgress,
+        &mut reruns,
+    )?);
     runs.sort_by(|a, b| a.id.cmp(&b.id));
     let _ = std::fs::remove_dir(out.join(".partial"));
     after_batch(out, &runs, root, record.monte_carlo)?;
@@ -1404,12 +1613,9 @@ pub fn merge_and_report(inputs: &[PathBuf], out: &Path, root: &Path) -> Result<B
     Ok(BatchSummary {
         runs,
         files,
+        reruns,
         wall_seconds: clock.elapsed().as_secs_f64(),
     })
-}
-
-fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''"))
 }
 
 /// Writes `<out>/batch.slurm`: a Slurm job-array script with `#SBATCH --array=1-n`
@@ -1418,6 +1624,14 @@ fn shell_quote(s: &str) -> String {
 /// run as `bash batch.slurm` on a login node, it submits the array and then a merge
 /// job (`haihe report <out> --out <out>`) that starts after every task succeeded
 /// (`--dependency=afterok`). Paths are made absolute. Claims `out` like a batch run.
+///
+/// Every path is one shell word quoted by `shlex` ([`crate::escape::shell_word`]); the
+/// merge job's `--wrap` command is built from quoted words and then quoted as a whole,
+/// so `$(…)`, backquotes and `'` in a path stay text on the login node and in the job.
+/// The `#SBATCH --output` directive, which Slurm reads without a shell, is written only
+/// for a log folder of plain characters (`%` doubled); otherwise the log goes to the
+/// submission folder (`sbatch batch.slurm`) or is given on the command line (`bash
+/// batch.slurm`).
 pub fn emit_slurm(
     batch: &Batch,
     out: &Path,
@@ -1435,13 +1649,32 @@ pub fn emit_slurm(
         let p = resolve(root, p);
         p.canonicalize().unwrap_or(p).display().to_string()
     };
+    let q = crate::escape::shell_word;
     let (exe, file, dir, rootd) = (
-        shell_quote(&abs(haihe_exe)),
-        shell_quote(&abs(&batch.path)),
-        shell_quote(&abs(out)),
-        shell_quote(&abs(root)),
+        q(&abs(haihe_exe))?,
+        q(&abs(&batch.path))?,
+        q(&abs(out))?,
+        q(&abs(root))?,
     );
     let script_path = abs(&out.join("batch.slurm"));
+    // The merge job's command: quoted words, then quoted once more as one argument.
+    let wrap = q(&format!("cd {rootd} && {exe} report {dir} --out {dir}"))?;
+    let log_dir = abs(out);
+    let plain = log_dir
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+,:@".contains(c) || !c.is_ascii());
+    let array_log = q(&format!(
+        "--output={}/slurm-%A_%a.out",
+        log_dir.replace('%', "%%")
+    ))?;
+    let sbatch_output = if plain && !log_dir.chars().any(char::is_whitespace) {
+        format!(
+            "#SBATCH --output={}/slurm-%A_%a.out",
+            log_dir.replace('%', "%%")
+        )
+    } else {
+        "# (no #SBATCH --output: the output folder's name is not plain; `bash batch.slurm` gives it on the command line)".to_string()
+    };
     let name: String = batch
         .def
         .name
@@ -1465,27 +1698,29 @@ pub fn emit_slurm(
 #SBATCH --job-name=haihe-{name}
 #SBATCH --array=1-{n}
 #SBATCH --cpus-per-task={cpus}
-#SBATCH --output={out_log}/slurm-%A_%a.out
+{sbatch_output}
 set -euo pipefail
 cd {rootd}
 if [ -z "${{SLURM_ARRAY_TASK_ID:-}}" ]; then
-    jid=$(sbatch --parsable {script})
+    jid=$(sbatch --parsable {array_log} {script})
     jid=${{jid%%;*}}
     sbatch --dependency=afterok:"$jid" --job-name=haihe-{name}-report \
-        --output={out_log_q} \
-        --wrap "cd {rootd} && {exe} report {dir} --out {dir}"
+        {report_log} \
+        --wrap {wrap}
     echo "submitted shards as job $jid and the report after them"
     exit 0
 fi
 export RAYON_NUM_THREADS="${{SLURM_CPUS_PER_TASK:-{cpus}}}"
 {exe} batch {file} --out {dir} --shard "$SLURM_ARRAY_TASK_ID/{n}" --resume
 "#,
-        bname = batch.def.name.replace('\n', " "),
+        bname = batch.def.name.replace(['\n', '\r'], " "),
         n = tasks,
         cpus = cpus_per_task.max(1),
-        out_log = abs(out),
-        out_log_q = shell_quote(&format!("{}/slurm-report-%j.out", abs(out))),
-        script = shell_quote(&script_path),
+        report_log = q(&format!(
+            "--output={}/slurm-report-%j.out",
+            log_dir.replace('%', "%%")
+        ))?,
+        script = q(&script_path)?,
     );
     let p = out.join("batch.slurm");
     crate::grid::io::write_atomically(&p, |t| {

@@ -237,7 +237,9 @@ pub(crate) fn fnv1a64(path: &Path) -> Result<InputFile> {
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     Ok(InputFile {
-        path: path.display().to_string(),
+        // Provenance names the file where it lies once the run is installed (a batch
+        // writes into `.partial/<id>.<pid>/`, a command into `.staging-<pid>/`).
+        path: crate::outdir::installed_path(path).display().to_string(),
         fnv1a64: format!("{h:016x}"),
     })
 }

@@ -17,6 +17,7 @@
 //! China), in force 2016-06-01; GB 50011-2010 建筑抗震设计规范 (2016 edition), Appendix A.
 
 use super::gmpe::distance_azimuth;
+use crate::escape::WriteCells;
 use crate::{Error, Result};
 use ndarray::{Array2, ArrayView2};
 use serde::Deserialize;
@@ -245,10 +246,10 @@ pub fn write_zone_csv(path: &Path, zones: &[ZoneAssignment]) -> Result<()> {
     let csv_err = |e: csv::Error| Error::Data(format!("{}: writing CSV: {e}", path.display()));
     crate::grid::io::write_atomically(path, |tmp| {
         let mut w = csv::Writer::from_path(tmp).map_err(csv_err)?;
-        w.write_record(["adcode", "name", "pga_g", "basis"])
+        w.write_cells(["adcode", "name", "pga_g", "basis"])
             .map_err(csv_err)?;
         for z in zones {
-            w.write_record([
+            w.write_cells([
                 z.adcode.to_string(),
                 z.name.clone(),
                 format!("{:.2}", z.pga_g),
@@ -310,7 +311,8 @@ pub fn read_county_seats(path: &Path) -> Result<Vec<CountySeat>> {
     let mut out = Vec::new();
     for (i, rec) in r.records().enumerate() {
         let row = i + 2;
-        let rec = rec.map_err(|e| bad("row", format!("row {row}: {e}")))?;
+        let rec =
+            crate::escape::unguard_record(&rec.map_err(|e| bad("row", format!("row {row}: {e}")))?);
         let num = |c: usize, f: &str| -> Result<f64> {
             rec.get(c)
                 .unwrap_or("")

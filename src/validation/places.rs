@@ -90,8 +90,12 @@ impl Gazetteer {
         let mut rdr = csv::Reader::from_path(counties_csv)
             .map_err(|e| Error::Data(format!("{}: {e}", counties_csv.display())))?;
         let mut counties = Vec::new();
-        for row in rdr.deserialize::<CountyCsv>() {
-            let r = row.map_err(|e| Error::Data(format!("{}: {e}", counties_csv.display())))?;
+        let err = |e: csv::Error| Error::Data(format!("{}: {e}", counties_csv.display()));
+        let headers = rdr.headers().map_err(err)?.clone();
+        for row in rdr.records() {
+            // Names come back without the guard against formula injection.
+            let row = crate::escape::unguard_record(&row.map_err(err)?);
+            let r: CountyCsv = row.deserialize(Some(&headers)).map_err(err)?;
             counties.push(CountyRow {
                 adcode: r.adcode,
                 name: r.name,

@@ -1027,7 +1027,9 @@ fn read_hydrographs(path: &Path, n: usize) -> Result<(Vec<f64>, Vec<Vec<f64>>)> 
     let mut t = Vec::new();
     let mut q = vec![Vec::new(); n];
     for rec in rdr.records() {
-        let rec = rec.map_err(|e| Error::Data(format!("{}: {e}", path.display())))?;
+        let rec = crate::escape::unguard_record(
+            &rec.map_err(|e| Error::Data(format!("{}: {e}", path.display())))?,
+        );
         let num = |k: usize| -> Result<f64> {
             rec.get(k)
                 .and_then(|v| v.parse::<f64>().ok())
