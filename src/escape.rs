@@ -25,12 +25,10 @@ use std::borrow::Cow;
 /// Characters that make a spreadsheet cell a formula when they come first.
 const FORMULA_START: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 
-/// Whether `s` is a plain number (digits, sign, decimal point, exponent), which a
-/// spreadsheet reads as a value, not a formula.
+/// Whether `s` is a number as Rust writes one (`-3.5`, `1e-3`, `-inf`): left alone, so a
+/// negative number stays a number. No formula parses as one.
 fn is_number(s: &str) -> bool {
     s.parse::<f64>().is_ok()
-        && s.chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | '.' | 'e' | 'E'))
 }
 
 /// Whether the text after any leading single quotes starts like a formula.
