@@ -453,7 +453,11 @@ pub(crate) fn commit_guard() -> std::sync::MutexGuard<'static, ()> {
 pub fn exit_between_commits(code: i32) -> ! {
     let _commit = commit_guard();
     let _netcdf = crate::grid::io::netcdf_lock();
-    std::process::exit(code)
+    // `_exit`, not `exit`: the C libraries' at-exit hooks (HDF5, GDAL) would tear down
+    // their state under a thread still inside them and kill the process by a signal
+    // instead of ending it with `code`; nothing needs them, the staged files are
+    // abandoned and the installed ones are whole.
+    signal_hook::low_level::exit(code)
 }
 
 /// Fsyncs a folder (its entries: names created, renamed or removed).
