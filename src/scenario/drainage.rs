@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::structures::invalid;
 use crate::flood::drainage::{sewer_capacity_mm_h, DrainedCell, UrbanDrainage};
 use crate::grid::io::read_raster_as;
 use crate::terrain;
@@ -110,14 +111,6 @@ pub struct DrainageFile {
     /// Zones, matched in order.
     #[serde(rename = "zone")]
     pub zones: Vec<Zone>,
-}
-
-fn invalid(path: &Path, field: &str, message: String) -> Error {
-    Error::Invalid {
-        path: path.to_path_buf(),
-        field: field.into(),
-        message,
-    }
 }
 
 impl DrainageFile {
@@ -225,9 +218,9 @@ impl DrainageFile {
         }
     }
 
-    /// The zone of a county (by name and province), if any.
-    pub fn zone_of(&self, county: &str, province: &str) -> Option<&Zone> {
-        self.zones.iter().find(|z| {
+    /// The index in `zones` of a county's zone (by name and province), if any.
+    pub fn zone_of(&self, county: &str, province: &str) -> Option<usize> {
+        self.zones.iter().position(|z| {
             if !z.counties.is_empty() {
                 z.counties.iter().any(|c| c == county)
             } else if let Some(p) = &z.province {
@@ -298,14 +291,9 @@ pub fn build_drainage(
                 .get(&counties.data[(r, c)])
                 .map(|(a, b)| (a.as_str(), b.as_str()))
                 .unwrap_or(("", ""));
-            let Some(z) = cfg.zone_of(county, province) else {
+            let Some(zi) = cfg.zone_of(county, province) else {
                 continue;
             };
-            let zi = cfg
-                .zones
-                .iter()
-                .position(|x| std::ptr::eq(x, z))
-                .unwrap_or(0);
             if capacity[zi] <= 0.0 {
                 continue;
             }

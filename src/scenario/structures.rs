@@ -623,7 +623,8 @@ fn wall_pool(
     Ok(walled)
 }
 
-fn invalid(path: &Path, field: &str, message: String) -> Error {
+/// An [`Error::Invalid`] naming the file and field (shared by the scenario sections).
+pub(crate) fn invalid(path: &Path, field: &str, message: String) -> Error {
     Error::Invalid {
         path: path.to_path_buf(),
         field: field.into(),
